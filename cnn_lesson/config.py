@@ -1,0 +1,80 @@
+"""The few settings of the course, read once from the environment.
+
+    CNN_LESSON_DATA    where CIFAR-10 comes from (see `cnn_lesson.data.load_cifar10`);
+                       unset means the official download through Keras.
+    CNN_LESSON_QUICK   1 for a smoke run: a 2,000-image subset and 1 epoch, same code path.
+    CNN_LESSON_OUTPUT  the folder lessons write to (default: `output/` in the project root).
+    CNN_LESSON_SEED    the random seed (default 42).
+
+Every lesson calls `settings()` once in its setup cell and passes the values on from there.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUTPUT = PROJECT_ROOT / "output"
+DEFAULT_SEED = 42
+QUICK_TRAIN_IMAGES = 2_000
+QUICK_TEST_IMAGES = 1_000
+QUICK_EPOCHS = 1
+LESSON_EPOCHS = 10
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a run of the course uses: data source, quick mode, output folder, seed."""
+
+    data_source: str | None
+    quick: bool
+    output_dir: Path
+    seed: int
+
+    @property
+    def epochs(self) -> int:
+        """The lesson's number of epochs: 10, or 1 in quick mode."""
+        return QUICK_EPOCHS if self.quick else LESSON_EPOCHS
+
+
+def _parse_bool(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(f"{name}={value!r} is not understood: use 1 (on) or 0 (off).")
+
+
+def settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read the course's settings from the environment.
+
+    Used in the setup cell of every lesson and by the command line.
+
+    Args:
+        environ: the environment to read (default `os.environ`); tests pass a dict.
+
+    Returns:
+        The `Settings`.
+
+    Raises:
+        ValueError: a variable holds a value that means nothing here.
+    """
+    env = os.environ if environ is None else environ
+    seed_text = env.get("CNN_LESSON_SEED", "").strip()
+    try:
+        seed = int(seed_text) if seed_text else DEFAULT_SEED
+    except ValueError:
+        raise ValueError(f"CNN_LESSON_SEED={seed_text!r} is not a whole number.") from None
+    output = env.get("CNN_LESSON_OUTPUT", "").strip()
+    return Settings(
+        data_source=env.get("CNN_LESSON_DATA", "").strip() or None,
+        quick=_parse_bool("CNN_LESSON_QUICK", env.get("CNN_LESSON_QUICK", "")),
+        output_dir=Path(output).expanduser() if output else DEFAULT_OUTPUT,
+        seed=seed,
+    )

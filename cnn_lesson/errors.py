@@ -1,0 +1,30 @@
+"""The package's exceptions: one type per kind of problem a learner can fix.
+
+Every message says what was wrong and what to do about it.
+"""
+
+
+class CnnLessonError(Exception):
+    """Base class of every error the course raises on purpose."""
+
+
+class DataError(CnnLessonError):
+    """The CIFAR-10 data could not be loaded (download, archive, folder or cache).
+
+    Used by lesson 1 (`01_the_data.ipynb`) and everything that loads data.
+    """
+
+
+class ModelFileError(CnnLessonError):
+    """A saved model is missing, truncated or not a model.
+
+    Used by lesson 4 (`04_results.ipynb`), which loads the model lesson 3 saved.
+    """
+
+
+class OutputError(CnnLessonError):
+    """The output folder cannot take the lesson's files (missing, read-only, full, a file)."""
+
+
+class LessonOrderError(CnnLessonError):
+    """A cell was run before the cell whose result it needs (cells run out of order)."""

@@ -1,0 +1,56 @@
+"""The lesson's convolutional neural network.
+
+Used by lesson 2 (`02_the_model.ipynb`), which builds and explains it, and lesson 3, which
+trains it.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from cnn_lesson.data import IMAGE_SHAPE, NUM_CLASSES
+
+
+def _conv_block(filters: int, block: int) -> list[layers.Layer]:
+    """Conv2D(3x3, ReLU) -> BatchNormalization -> MaxPooling2D(2) -> Dropout(0.25)."""
+    return [
+        layers.Conv2D(filters, (3, 3), activation="relu", name=f"conv{block}"),
+        layers.BatchNormalization(name=f"batchnorm{block}"),
+        layers.MaxPooling2D((2, 2), name=f"pool{block}"),
+        layers.Dropout(0.25, name=f"dropout{block}"),
+    ]
+
+
+def create_model(name: str = "cifar10_cnn") -> keras.Sequential:
+    """Build the reference lesson's CNN (161,610 parameters, 704 of them not trainable).
+
+    Three blocks of Conv2D -> BatchNormalization -> MaxPooling2D -> Dropout with 32, 64 and
+    128 filters, then Flatten -> Dense(128, ReLU) -> BatchNormalization -> Dropout(0.5) ->
+    Dense(10, softmax). Every layer has a fixed name, so `model.summary()` prints the same
+    text each time. The model expects images scaled to 0..1 (see
+    `cnn_lesson.training.normalize_images`).
+
+    Used by lesson 2 (`02_the_model.ipynb`) and lesson 3 (`03_training.ipynb`).
+
+    Args:
+        name: the model's name, shown by `model.summary()`.
+
+    Returns:
+        An uncompiled `keras.Sequential` model (compile it with
+        `cnn_lesson.training.compile_model`).
+    """
+    return keras.Sequential(
+        [
+            keras.Input(shape=IMAGE_SHAPE, name="image"),
+            *_conv_block(32, 1),
+            *_conv_block(64, 2),
+            *_conv_block(128, 3),
+            layers.Flatten(name="flatten"),
+            layers.Dense(128, activation="relu", name="dense"),
+            layers.BatchNormalization(name="batchnorm4"),
+            layers.Dropout(0.5, name="dropout4"),
+            layers.Dense(NUM_CLASSES, activation="softmax", name="class_probabilities"),
+        ],
+        name=name,
+    )
