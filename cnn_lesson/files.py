@@ -1,0 +1,100 @@
+"""Safe writing of the lesson's files: checked output folders and atomic saves.
+
+A crash, a full disk or an interrupted kernel while saving must never leave a truncated
+`model.keras`, plot or `metrics.json` behind, nor destroy the previous one. Every file the
+course writes goes through `atomic_path`: it is written to a temporary file in the same folder
+and renamed over the old one only when complete (a rename within a folder is atomic).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Iterator
+
+from cnn_lesson.errors import OutputError
+
+# A full training run writes two models (~2 MB each), two plots and a backup: 50 MB is ample.
+MIN_FREE_BYTES = 50 * 1024 * 1024
+
+
+def prepare_output_dir(path: str | os.PathLike, min_free_bytes: int = MIN_FREE_BYTES) -> Path:
+    """Make sure the output folder exists and can take the lesson's files, before any work.
+
+    Used by lesson 3 and the command line before training starts, so that a bad folder is
+    reported in a second rather than after an hour of training.
+
+    Args:
+        path: the folder; created (with its parents) when missing.
+        min_free_bytes: the free space it must have.
+
+    Returns:
+        The folder as a `Path`.
+
+    Raises:
+        OutputError: the path is a file, cannot be created or written, or the disk is full.
+    """
+    folder = Path(path).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(
+            f"The output path {folder} is a file, not a folder. Choose another folder "
+            "(--output DIR or CNN_LESSON_OUTPUT), or move that file away."
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as error:
+        raise OutputError(
+            f"Cannot write to the output folder {folder}: {error.strerror or error}. "
+            "Choose a folder you can write to (--output DIR or CNN_LESSON_OUTPUT)."
+        ) from error
+    free = shutil.disk_usage(folder).free
+    if free < min_free_bytes:
+        raise OutputError(
+            f"The disk holding {folder} has only {free / 1e6:.1f} MB free; the lesson needs "
+            f"{min_free_bytes / 1e6:.0f} MB. Free some space or choose another folder."
+        )
+    return folder
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds.
+
+    The temporary name keeps the file's suffix, because Keras and matplotlib choose the format
+    from it. If the block raises, the temporary file is removed and `path` is left untouched.
+
+    Args:
+        path: the file to (re)write.
+
+    Yields:
+        The temporary path to write to.
+
+    Raises:
+        OutputError: the file could not be written (e.g. the disk is full).
+    """
+    final = Path(path)
+    temporary = final.with_name(f".{final.stem}.partial-{os.getpid()}{final.suffix}")
+    try:
+        yield temporary
+        os.replace(temporary, final)
+    except OSError as error:
+        raise OutputError(
+            f"Could not write {final}: {error.strerror or error}. The previous version, if "
+            "any, is unchanged. Free some disk space or choose another output folder."
+        ) from error
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+
+
+def write_json(path: str | os.PathLike, data: Any) -> Path:
+    """Write `data` as indented JSON, atomically. Returns the path."""
+    with atomic_path(path) as temporary:
+        temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return Path(path)

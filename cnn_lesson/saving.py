@@ -1,0 +1,83 @@
+"""Saving the trained model and loading it back, safely.
+
+Used by lesson 3 (`03_training.ipynb`), which saves the model, and lesson 4
+(`04_results.ipynb`), which loads it.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import keras
+
+from cnn_lesson.errors import ModelFileError
+from cnn_lesson.files import atomic_path
+
+MODEL_FILES = ("model.keras", "model.h5")
+HOW_TO_MAKE_A_MODEL = (
+    "Run notebooks/03_training.ipynb (or `python -m cnn_lesson train`) to train and save one."
+)
+
+
+def save_model(model: keras.Model, output_dir: str | os.PathLike) -> dict[str, Path]:
+    """Save the model as `model.keras` (Keras' own format) and `model.h5` (the older HDF5).
+
+    The `.keras` file is written first: Keras 3 drops the optimizer from later `.keras`
+    saves of a model object once it has been saved as `.h5`. Both files are written
+    atomically, so an interrupted save leaves the previous files intact.
+
+    Args:
+        model: the trained model.
+        output_dir: the folder to save into (it must exist).
+
+    Returns:
+        `{"keras": path, "h5": path}`.
+    """
+    folder = Path(output_dir)
+    paths = {}
+    for name in MODEL_FILES:
+        path = folder / name
+        with atomic_path(path) as temporary:
+            model.save(temporary)
+        paths[path.suffix.lstrip(".")] = path
+    return paths
+
+
+def load_model(path: str | os.PathLike) -> keras.Model:
+    """Load a model saved by `save_model`, ready to predict, evaluate or train further.
+
+    A `.h5` file is loaded without its training configuration and compiled again, because
+    Keras 3 cannot continue training a `.h5` model loaded with its saved compile state.
+
+    Args:
+        path: a `.keras` or `.h5` file.
+
+    Returns:
+        The compiled model.
+
+    Raises:
+        ModelFileError: the file is missing, truncated or not a Keras model.
+    """
+    from cnn_lesson.training import compile_model  # training imports nothing from here
+
+    file = Path(path)
+    if not file.is_file():
+        raise ModelFileError(f"No saved model at {file}. {HOW_TO_MAKE_A_MODEL}")
+    if file.suffix not in (".keras", ".h5"):
+        raise ModelFileError(f"{file} is not a .keras or .h5 model file. {HOW_TO_MAKE_A_MODEL}")
+    if file.suffix == ".keras" and not zipfile.is_zipfile(file):
+        raise ModelFileError(
+            f"{file} is not a complete .keras model (truncated or not a model). "
+            f"{HOW_TO_MAKE_A_MODEL}"
+        )
+    try:
+        if file.suffix == ".h5":
+            return compile_model(keras.models.load_model(file, compile=False))
+        return keras.models.load_model(file)
+    except Exception as error:  # Keras raises many types for a damaged file
+        raise ModelFileError(
+            f"{file} could not be loaded as a Keras model ({type(error).__name__}: "
+            f"{str(error)[:200]}). The file is damaged or not a model. {HOW_TO_MAKE_A_MODEL}"
+        ) from error

@@ -1,0 +1,349 @@
+"""Training the lesson's model: preparing data, compiling, fitting, evaluating.
+
+Used by lesson 3 (`03_training.ipynb`) and the command line (`python -m cnn_lesson train`).
+Saving and loading models lives in `cnn_lesson.saving`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from cnn_lesson.errors import LessonOrderError
+from cnn_lesson.files import atomic_path, write_json
+
+BATCH_SIZE = 128
+PEAK_LEARNING_RATE = 2e-3
+VALIDATION_FRACTION = 0.1
+BACKUP_FOLDER = "training_backup"
+BEST_MODEL_FILE = "best_model.keras"
+
+
+def normalize_images(images: np.ndarray) -> np.ndarray:
+    """Scale uint8 pixels (0..255) to float32 values in 0..1, the range the model expects.
+
+    Used by lesson 1 (before/after normalising) and lesson 4 (predictions).
+
+    Args:
+        images: uint8 array of shape (N, 32, 32, 3).
+
+    Returns:
+        A float32 array of the same shape. float32 rather than numpy's default float64
+        halves the memory and is what Keras computes in anyway.
+    """
+    return np.asarray(images, dtype=np.float32) / np.float32(255.0)
+
+
+def split_validation(
+    images: np.ndarray, labels: np.ndarray, fraction: float = VALIDATION_FRACTION, seed: int = 0
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Hold out a random `fraction` of the training images as a validation set.
+
+    The validation set measures progress during training; the test set is kept for one
+    final measurement at the end. Used by lesson 3.
+
+    Args:
+        images: training images, shape (N, 32, 32, 3).
+        labels: their labels, shape (N, 1) or (N,).
+        fraction: the share held out, strictly between 0 and 1.
+        seed: the random seed of the shuffle.
+
+    Returns:
+        `(train_images, train_labels), (validation_images, validation_labels)`.
+
+    Raises:
+        ValueError: `fraction` is not between 0 and 1, or the sizes disagree.
+    """
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"fraction must be between 0 and 1 (exclusive), got {fraction}.")
+    if len(images) != len(labels):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels.")
+    order = np.random.default_rng(seed).permutation(len(images))
+    held_out = max(1, int(round(len(images) * fraction)))
+    validation, train = order[:held_out], order[held_out:]
+    return (images[train], labels[train]), (images[validation], labels[validation])
+
+
+def take_subset(
+    images: np.ndarray, labels: np.ndarray, count: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pick `count` random images and their labels (quick mode trains on a subset).
+
+    Args:
+        images: the images.
+        labels: their labels.
+        count: how many to keep; all of them if `count` is at least their number.
+        seed: the random seed.
+
+    Returns:
+        `(images, labels)` of the subset, in a random order.
+    """
+    if count <= 0:
+        raise ValueError(f"count must be positive, got {count}.")
+    if count >= len(images):
+        return images, labels
+    chosen = np.sort(np.random.default_rng(seed).choice(len(images), size=count, replace=False))
+    return images[chosen], labels[chosen]
+
+
+def make_dataset(
+    images: np.ndarray,
+    labels: np.ndarray,
+    batch_size: int = BATCH_SIZE,
+    shuffle: bool = False,
+    seed: int | None = None,
+) -> tf.data.Dataset:
+    """Batches of (normalised images, labels) for Keras, from uint8 arrays.
+
+    The images stay uint8 in memory (150 MB for CIFAR-10's training set instead of 1.2 GB
+    as float64) and are scaled to 0..1 batch by batch.
+
+    Args:
+        images: uint8 images, shape (N, 32, 32, 3).
+        labels: labels, shape (N, 1) or (N,).
+        batch_size: images per batch.
+        shuffle: reshuffle the order every epoch (for training).
+        seed: seed of the shuffle.
+
+    Returns:
+        A `tf.data.Dataset` of `(float32 images, labels)` batches.
+    """
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels))
+    if shuffle:
+        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size)
+    dataset = dataset.map(
+        lambda x, y: (tf.cast(x, tf.float32) / 255.0, y), num_parallel_calls=tf.data.AUTOTUNE
+    )
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def one_cycle_schedule(
+    total_steps: int, peak_learning_rate: float = PEAK_LEARNING_RATE, warmup_fraction: float = 0.3
+) -> keras.optimizers.schedules.LearningRateSchedule:
+    """A one-cycle learning rate: warm up linearly to a peak, then decay along a cosine.
+
+    Keras' `CosineDecay` with a warm-up is exactly this, so we use it. Used by lesson 3.
+
+    Args:
+        total_steps: the number of batches the whole training will run.
+        peak_learning_rate: the learning rate at the top of the warm-up.
+        warmup_fraction: the share of the steps spent warming up.
+
+    Returns:
+        A schedule to pass as `learning_rate` to `compile_model`.
+    """
+    if total_steps < 1:
+        raise ValueError(f"total_steps must be at least 1, got {total_steps}.")
+    warmup_steps = int(total_steps * warmup_fraction)
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=peak_learning_rate / 10,
+        decay_steps=max(1, total_steps - warmup_steps),
+        alpha=0.01,
+        warmup_target=peak_learning_rate,
+        warmup_steps=warmup_steps,
+    )
+
+
+def compile_model(
+    model: keras.Model,
+    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3,
+) -> keras.Model:
+    """Compile with Adam, sparse categorical cross-entropy and accuracy.
+
+    Used by lesson 3 and after loading a `.h5` model in lesson 4.
+
+    Args:
+        model: the model to compile.
+        learning_rate: a number, or a schedule such as `one_cycle_schedule(...)`.
+
+    Returns:
+        The same model, compiled.
+    """
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def steps_per_epoch(image_count: int, batch_size: int = BATCH_SIZE) -> int:
+    """How many batches one pass over `image_count` images takes."""
+    return -(-image_count // batch_size)
+
+
+class _EpochLog(keras.callbacks.Callback):
+    """Keeps every finished epoch's metrics in a JSON file beside the backup.
+
+    Keras' `BackupAndRestore` restores weights, optimizer and the epoch number after an
+    interruption, but a resumed `fit` only returns the epochs it ran itself; this file holds
+    the earlier ones, so the history of a resumed run is complete.
+    """
+
+    def __init__(self, path: Path, previous: dict[str, list[float]]):
+        super().__init__()
+        self.path = path
+        self.history = {key: list(values) for key, values in previous.items()}
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key, value in (logs or {}).items():
+            if key == "learning_rate":
+                continue
+            self.history.setdefault(key, []).append(float(value))
+        write_json(self.path, self.history)
+
+
+class _KeepBestModel(keras.callbacks.Callback):
+    """Saves the model whenever validation accuracy improves, atomically.
+
+    Keras' `ModelCheckpoint` writes in place, so a crash during its save could leave a
+    truncated file; this one writes through `atomic_path`.
+    """
+
+    def __init__(self, path: Path, best: float = -np.inf):
+        super().__init__()
+        self.path = path
+        self.best = best
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = (logs or {}).get("val_accuracy")
+        if current is not None and current > self.best:
+            self.best = float(current)
+            with atomic_path(self.path) as temporary:
+                self.model.save(temporary)
+
+
+def _require_arrays(**arrays) -> None:
+    for name, value in arrays.items():
+        if value is None:
+            raise LessonOrderError(
+                f"`{name}` is empty: run the cells that load and split the data first "
+                "(Kernel > Restart Kernel and Run All Cells runs them in order)."
+            )
+
+
+def train(
+    model: keras.Model,
+    train_data: tuple[np.ndarray, np.ndarray],
+    validation_data: tuple[np.ndarray, np.ndarray],
+    epochs: int = 10,
+    batch_size: int = BATCH_SIZE,
+    seed: int = 0,
+    output_dir: str | os.PathLike | None = None,
+    fresh: bool = False,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    verbose: int = 2,
+) -> keras.callbacks.History:
+    """Fit a compiled model, printing one line per epoch; resumable when `output_dir` is set.
+
+    With an `output_dir`, the training state is backed up there after every epoch
+    (`training_backup/`), so after an interrupted kernel or a killed process the same call
+    continues from the last finished epoch; the best model so far (by validation accuracy)
+    is kept as `best_model.keras`. A finished run removes its backup.
+
+    Used by lesson 3 and the command line.
+
+    Args:
+        model: a compiled model (see `compile_model`).
+        train_data: `(train_images, train_labels)`, uint8 images.
+        validation_data: `(validation_images, validation_labels)`.
+        epochs: total epochs, counting those done before an interruption.
+        batch_size: images per batch.
+        seed: seed of the shuffling.
+        output_dir: where to keep the backup and the best model; None keeps nothing.
+        fresh: start over, discarding an existing backup.
+        callbacks: more Keras callbacks (e.g. a live plot).
+        verbose: 2 prints one line per epoch, 0 prints nothing.
+
+    Returns:
+        The `History`; its `.history` holds every epoch, including ones before a resume.
+
+    Raises:
+        LessonOrderError: the model is not compiled or the data is missing.
+        ValueError: an impossible argument (epochs or batch size below 1).
+    """
+    _require_arrays(train_data=train_data, validation_data=validation_data)
+    if getattr(model, "optimizer", None) is None or not model.compiled:
+        raise LessonOrderError(
+            "The model is not compiled: run the cell with `compile_model(model)` first."
+        )
+    if epochs < 1 or batch_size < 1:
+        raise ValueError(f"epochs and batch_size must be at least 1 (got {epochs}, {batch_size}).")
+    train_images, train_labels = train_data
+    validation_images, validation_labels = validation_data
+    training_set = make_dataset(train_images, train_labels, batch_size, shuffle=True, seed=seed)
+    validation_set = make_dataset(validation_images, validation_labels, batch_size)
+
+    all_callbacks = list(callbacks)
+    epoch_log = None
+    if output_dir is not None:
+        epoch_log, resume_callbacks = _resume_callbacks(Path(output_dir), fresh, verbose)
+        all_callbacks = resume_callbacks + all_callbacks
+
+    started = time.perf_counter()
+    history = model.fit(
+        training_set,
+        validation_data=validation_set,
+        epochs=epochs,
+        callbacks=all_callbacks,
+        verbose=verbose,
+    )
+    history.seconds = time.perf_counter() - started
+    if epoch_log is not None:
+        history.history = epoch_log.history
+        epoch_log.path.unlink(missing_ok=True)
+    return history
+
+
+def _resume_callbacks(
+    output_dir: Path, fresh: bool, verbose: int
+) -> tuple[_EpochLog, list[keras.callbacks.Callback]]:
+    backup_dir = output_dir / BACKUP_FOLDER
+    log_path = output_dir / "training_backup_history.json"
+    if fresh:
+        shutil.rmtree(backup_dir, ignore_errors=True)
+        log_path.unlink(missing_ok=True)
+    previous: dict[str, list[float]] = {}
+    if backup_dir.exists() and log_path.exists():
+        try:
+            previous = json.loads(log_path.read_text(encoding="utf-8"))
+            metadata = json.loads((backup_dir / "training_metadata.json").read_text("utf-8"))
+            done = int(metadata["epoch"])
+        except (OSError, ValueError, KeyError, TypeError):
+            previous, done = {}, 0
+        # The log is written just before the backup: if a kill fell between the two, the
+        # log holds one epoch more than the backup restores. The backup is the truth.
+        previous = {key: values[:done] for key, values in previous.items()}
+        if verbose and done:
+            print(f"Resuming from the backup in {backup_dir}: {done} epoch(s) already done.")
+    best = max(previous.get("val_accuracy", [-np.inf]))
+    epoch_log = _EpochLog(log_path, previous)
+    return epoch_log, [
+        epoch_log,
+        keras.callbacks.BackupAndRestore(str(backup_dir)),
+        _KeepBestModel(output_dir / BEST_MODEL_FILE, best),
+    ]
+
+
+def evaluate(
+    model: keras.Model, test_images: np.ndarray, test_labels: np.ndarray, batch_size: int = 256
+) -> tuple[float, float]:
+    """Measure loss and accuracy on the test set, once, at the end. Used by lessons 3 and 4.
+
+    Returns:
+        `(test_loss, test_accuracy)`.
+    """
+    _require_arrays(test_images=test_images, test_labels=test_labels)
+    loss, accuracy = model.evaluate(
+        make_dataset(test_images, test_labels, batch_size), verbose=0
+    )
+    return float(loss), float(accuracy)
