@@ -24,9 +24,10 @@ HOW_TO_MAKE_A_MODEL = (
 def save_model(model: keras.Model, output_dir: str | os.PathLike) -> dict[str, Path]:
     """Save the model as `model.keras` (Keras' own format) and `model.h5` (the older HDF5).
 
-    The `.keras` file is written first: Keras 3 drops the optimizer from later `.keras`
-    saves of a model object once it has been saved as `.h5`. Both files are written
-    atomically, so an interrupted save leaves the previous files intact.
+    The `.h5` file is written from a copy of the model: Keras 3 replaces the optimizer of a
+    model object it saves as `.h5`, which would spoil every later `.keras` save of it (and
+    learners do run the saving cell twice). Both files are written atomically, so an
+    interrupted save leaves the previous files intact.
 
     Args:
         model: the trained model.
@@ -36,11 +37,13 @@ def save_model(model: keras.Model, output_dir: str | os.PathLike) -> dict[str, P
         `{"keras": path, "h5": path}`.
     """
     folder = Path(output_dir)
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
     paths = {}
-    for name in MODEL_FILES:
+    for name, source in zip(MODEL_FILES, (model, copy)):
         path = folder / name
         with atomic_path(path) as temporary:
-            model.save(temporary)
+            source.save(temporary)
         paths[path.suffix.lstrip(".")] = path
     return paths
 

@@ -296,6 +296,7 @@ def train(
         epochs=epochs,
         callbacks=all_callbacks,
         verbose=verbose,
+        shuffle=False,  # the dataset reshuffles itself every epoch (see make_dataset)
     )
     history.seconds = time.perf_counter() - started
     if epoch_log is not None:

@@ -1,0 +1,157 @@
+"""The command line: `python -m cnn_lesson train` and `python -m cnn_lesson notebooks`.
+
+`train` runs the reference lesson end to end: load CIFAR-10, plot samples, build and train
+the CNN, report the test accuracy once, plot the history and save the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from cnn_lesson import config
+
+ARTIFACTS = ("sample_images.png", "training_history.png", "model.keras", "model.h5", "metrics.json")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (bad arguments exit with status 2 and a usage message)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m cnn_lesson",
+        description="Train the course's CNN on CIFAR-10, or re-run the lesson notebooks.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    train = commands.add_parser(
+        "train",
+        help="run the reference lesson: train, evaluate, plot and save",
+        description="Train the reference CNN and write sample_images.png, "
+        "training_history.png, model.keras, model.h5 and metrics.json.",
+    )
+    train.add_argument("--epochs", type=_positive_int, help="epochs (default 10, quick mode 1)")
+    train.add_argument(
+        "--data",
+        metavar="SOURCE",
+        help="data source: a cifar-10-python.tar.gz, a cifar-10-batches-py folder, an image "
+        "folder tree, or 'synthetic' (default: $CNN_LESSON_DATA, else the official download)",
+    )
+    train.add_argument("--output", metavar="DIR", type=Path, help="output folder (default output/)")
+    train.add_argument("--seed", type=_int, help="random seed (default $CNN_LESSON_SEED or 42)")
+    train.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"smoke run: {config.QUICK_TRAIN_IMAGES:,} training images, 1 epoch unless "
+        "--epochs is given (also CNN_LESSON_QUICK=1)",
+    )
+    train.add_argument(
+        "--fresh", action="store_true", help="discard a backup of an interrupted run and start over"
+    )
+    notebooks = commands.add_parser("notebooks", help="for instructors: re-run the lessons")
+    notebooks.add_argument("action", choices=("refresh", "check"))
+    notebooks.add_argument("names", nargs="*", help="notebook files (default: every lesson)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `python -m cnn_lesson`. Returns the exit status."""
+    arguments = build_parser().parse_args(argv)
+    from cnn_lesson.errors import CnnLessonError
+
+    try:
+        if arguments.command == "train":
+            run_training(arguments)
+            return 0
+        from cnn_lesson import notebooks
+
+        return notebooks.main(arguments.action, arguments.names)
+    except CnnLessonError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nInterrupted. Run the same command again to continue from the last "
+              "finished epoch (or add --fresh to start over).", file=sys.stderr)
+        return 130
+
+
+def run_training(arguments: argparse.Namespace) -> dict:
+    """Run the reference lesson as the command line's `train` does; return the metrics."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no window, also without a display
+    import keras
+    import matplotlib.pyplot as plt
+
+    import cnn_lesson as lesson
+    from cnn_lesson.files import write_json
+
+    settings = config.settings()
+    quick = arguments.quick or settings.quick
+    epochs = arguments.epochs or (config.QUICK_EPOCHS if quick else config.LESSON_EPOCHS)
+    seed = settings.seed if arguments.seed is None else arguments.seed
+    source = arguments.data or settings.data_source
+    output_dir = lesson.prepare_output_dir(arguments.output or settings.output_dir)
+    started = time.perf_counter()
+
+    (train_images, train_labels), (test_images, test_labels) = lesson.load_cifar10(source)
+    label = lesson.source_label(source)
+    print(f"Data: {label}: {len(train_images):,} training and {len(test_images):,} test images")
+    figure = lesson.plot_sample_images(
+        train_images, train_labels, seed=seed, title=label, path=output_dir / "sample_images.png"
+    )
+    plt.close(figure)
+
+    if quick:
+        train_images, train_labels = lesson.take_subset(
+            train_images, train_labels, config.QUICK_TRAIN_IMAGES, seed
+        )
+        print(f"Quick mode: training on {len(train_images):,} images for {epochs} epoch(s).")
+    train_data, validation_data = lesson.split_validation(train_images, train_labels, seed=seed)
+
+    keras.utils.set_random_seed(seed)
+    model = lesson.create_model()
+    model.summary()
+    total_steps = epochs * lesson.steps_per_epoch(len(train_data[0]))
+    lesson.compile_model(model, learning_rate=lesson.one_cycle_schedule(total_steps))
+    history = lesson.train(
+        model, train_data, validation_data, epochs=epochs, seed=seed,
+        output_dir=output_dir, fresh=arguments.fresh,
+    )
+    test_loss, test_accuracy = lesson.evaluate(model, test_images, test_labels)
+    print(f"Test accuracy: {test_accuracy:.4f}")
+
+    figure = lesson.plot_history(history, title=f"Training history ({label})",
+                                 path=output_dir / "training_history.png")
+    plt.close(figure)
+    lesson.save_model(model, output_dir)
+    metrics = {
+        "data_source": label,
+        "quick": quick,
+        "seed": seed,
+        "epochs": len(history.history["loss"]),
+        "history": history.history,
+        "test_loss": test_loss,
+        "test_accuracy": test_accuracy,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    write_json(output_dir / "metrics.json", metrics)
+    print("Wrote " + ", ".join(str(output_dir / name) for name in ARTIFACTS))
+    return metrics

@@ -1,0 +1,68 @@
+import json
+import os
+from collections import namedtuple
+
+import pytest
+
+from cnn_lesson import files
+from cnn_lesson.errors import OutputError
+from cnn_lesson.files import atomic_path, prepare_output_dir, write_json
+
+
+def test_prepare_output_dir_creates_missing_folders(tmp_path):
+    folder = prepare_output_dir(tmp_path / "a" / "b")
+    assert folder.is_dir() and list(folder.iterdir()) == []
+
+
+def test_a_file_where_the_folder_should_be(tmp_path):
+    (tmp_path / "out").write_text("precious")
+    with pytest.raises(OutputError, match="is a file"):
+        prepare_output_dir(tmp_path / "out")
+    assert (tmp_path / "out").read_text() == "precious"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write to read-only folders")
+def test_unwritable_folder(tmp_path):
+    folder = tmp_path / "locked"
+    folder.mkdir(mode=0o500)
+    with pytest.raises(OutputError, match="Cannot write"):
+        prepare_output_dir(folder)
+
+
+def test_unwritable_folder_simulated(tmp_path, monkeypatch):
+    def refuse(self, data):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(files.Path, "write_bytes", refuse)
+    with pytest.raises(OutputError, match="Permission denied"):
+        prepare_output_dir(tmp_path)
+
+
+def test_full_disk_is_reported_before_training(tmp_path, monkeypatch):
+    Usage = namedtuple("Usage", "total used free")
+    monkeypatch.setattr(files.shutil, "disk_usage", lambda _: Usage(10**9, 10**9 - 10**6, 10**6))
+    with pytest.raises(OutputError, match="only 1.0 MB free"):
+        prepare_output_dir(tmp_path)
+
+
+def test_atomic_path_replaces_only_on_success(tmp_path):
+    target = tmp_path / "metrics.json"
+    write_json(target, {"v": 1})
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as temporary:
+            temporary.write_text("{broken")
+            raise RuntimeError("crash while writing")
+    assert json.loads(target.read_text()) == {"v": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+    write_json(target, {"v": 2})
+    assert json.loads(target.read_text()) == {"v": 2}
+
+
+def test_disk_full_while_writing_keeps_the_old_file(tmp_path):
+    target = tmp_path / "metrics.json"
+    write_json(target, {"v": 1})
+    with pytest.raises(OutputError, match="unchanged"):
+        with atomic_path(target) as temporary:
+            temporary.write_text("{par")
+            raise OSError(28, "No space left on device")
+    assert json.loads(target.read_text()) == {"v": 1}

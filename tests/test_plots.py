@@ -1,0 +1,57 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from cnn_lesson.data import CLASS_NAMES  # noqa: E402
+from cnn_lesson.plots import plot_history, plot_sample_images  # noqa: E402
+from tests.helpers import random_images  # noqa: E402
+
+
+def test_sample_grid_has_25_titled_images_and_is_reproducible(tmp_path):
+    images, labels = random_images(100)
+    path = tmp_path / "sample_images.png"
+    figure = plot_sample_images(images, labels, seed=1, title="My title", path=path)
+    axes = figure.axes
+    assert len(axes) == 25 and figure._suptitle.get_text() == "My title"
+    titles = [axis.get_title() for axis in axes]
+    assert all(title in CLASS_NAMES for title in titles)
+    shown = [axis.images[0].get_array() for axis in axes]
+    index = int(np.flatnonzero((images == np.asarray(shown[0])).all(axis=(1, 2, 3)))[0])
+    assert titles[0] == CLASS_NAMES[int(labels[index, 0])]  # the title is that image's class
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    again = plot_sample_images(images, labels, seed=1)
+    assert [axis.get_title() for axis in again.axes] == titles
+    other = plot_sample_images(images, labels, seed=2)
+    assert [np.asarray(a.images[0].get_array()).tobytes() for a in other.axes] != [
+        np.asarray(s).tobytes() for s in shown]
+    plt.close("all")
+
+
+def test_sample_grid_needs_enough_images():
+    images, labels = random_images(10)
+    with pytest.raises(ValueError, match="at least 25"):
+        plot_sample_images(images, labels)
+
+
+def test_history_plot_has_accuracy_and_loss_panels(tmp_path):
+    history = {"accuracy": [0.3, 0.5, 0.6], "val_accuracy": [0.35, 0.45, 0.5],
+               "loss": [1.9, 1.4, 1.1], "val_loss": [1.8, 1.5, 1.4]}
+    path = tmp_path / "training_history.png"
+    figure = plot_history(history, path=path)
+    accuracy_axis, loss_axis = figure.axes
+    assert accuracy_axis.get_title() == "Accuracy per epoch" and loss_axis.get_title() == "Loss per epoch"
+    assert accuracy_axis.get_xlabel() == "Epoch" and loss_axis.get_ylabel() == "Loss"
+    lines = {line.get_label(): list(line.get_ydata()) for line in accuracy_axis.lines}
+    assert lines == {"training accuracy": history["accuracy"],
+                     "validation accuracy": history["val_accuracy"]}
+    assert list(loss_axis.lines[1].get_ydata()) == history["val_loss"]
+    assert path.is_file() and path.stat().st_size > 1000
+    plt.close("all")
+
+
+def test_history_plot_refuses_something_that_is_not_a_history():
+    with pytest.raises(ValueError, match="History"):
+        plot_history({"foo": [1]})

@@ -1,0 +1,84 @@
+import numpy as np
+import pytest
+
+from cnn_lesson.errors import ModelFileError, OutputError
+from cnn_lesson.model import create_model
+from cnn_lesson.saving import load_model, save_model
+from cnn_lesson.training import compile_model, normalize_images, train
+from tests.helpers import random_images
+
+
+@pytest.fixture(scope="module")
+def trained():
+    images, labels = random_images(64, seed=2)
+    model = compile_model(create_model())
+    train(model, (images[:48], labels[:48]), (images[48:], labels[48:]), epochs=1,
+          batch_size=16, verbose=0)
+    return model, normalize_images(images[:8])
+
+
+def test_both_formats_load_back_with_the_same_predictions(trained, tmp_path):
+    model, sample = trained
+    paths = save_model(model, tmp_path)
+    assert set(paths) == {"keras", "h5"} and all(p.is_file() for p in paths.values())
+    expected = model.predict(sample, verbose=0)
+    for path in paths.values():
+        loaded = load_model(path)
+        np.testing.assert_allclose(loaded.predict(sample, verbose=0), expected, atol=1e-5)
+
+
+def test_a_loaded_model_can_train_further(trained, tmp_path):
+    model, _ = trained
+    paths = save_model(model, tmp_path)
+    images, labels = random_images(32, seed=4)
+    for path in paths.values():
+        history = load_model(path).fit(normalize_images(images), labels, epochs=1, verbose=0)
+        assert np.isfinite(history.history["loss"][0])
+
+
+def test_keras_file_keeps_its_optimizer_also_when_saved_twice(trained, tmp_path):
+    model, _ = trained
+    (tmp_path / "first").mkdir()
+    save_model(model, tmp_path / "first")
+    save_model(model, tmp_path)  # a learner runs the saving cell again
+    loaded = load_model(tmp_path / "model.keras")
+    assert type(loaded.optimizer).__name__ == "Adam"
+    assert loaded.optimizer.iterations.numpy() == model.optimizer.iterations.numpy() > 0
+
+
+def test_missing_truncated_and_non_model_files_get_a_clear_error(trained, tmp_path):
+    model, _ = trained
+    with pytest.raises(ModelFileError, match="03_training.ipynb"):
+        load_model(tmp_path / "model.keras")
+    paths = save_model(model, tmp_path)
+    for path in paths.values():
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+        with pytest.raises(ModelFileError, match="python -m cnn_lesson train"):
+            load_model(path)
+    notes = tmp_path / "notes.keras"
+    notes.write_text("not a model")
+    with pytest.raises(ModelFileError, match="not a complete"):
+        load_model(notes)
+    text_file = tmp_path / "model.txt"
+    text_file.write_text("x")
+    with pytest.raises(ModelFileError, match="not a .keras or .h5"):
+        load_model(text_file)
+
+
+def test_a_failed_save_leaves_the_previous_model_intact(trained, tmp_path, monkeypatch):
+    model, sample = trained
+    save_model(model, tmp_path)
+    before = {name: (tmp_path / name).read_bytes() for name in ("model.keras", "model.h5")}
+
+    def fail_midway(self, path, *args, **kwargs):
+        with open(path, "wb") as handle:
+            handle.write(b"half a model")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(type(model), "save", fail_midway)
+    with pytest.raises(OutputError, match="No space left"):
+        save_model(model, tmp_path)
+    after = {name: (tmp_path / name).read_bytes() for name in ("model.keras", "model.h5")}
+    assert after == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.h5", "model.keras"]

@@ -1,0 +1,148 @@
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from cnn_lesson.errors import LessonOrderError
+from cnn_lesson.model import create_model
+from cnn_lesson.training import (
+    BACKUP_FOLDER,
+    BEST_MODEL_FILE,
+    compile_model,
+    evaluate,
+    make_dataset,
+    normalize_images,
+    one_cycle_schedule,
+    split_validation,
+    steps_per_epoch,
+    take_subset,
+    train,
+)
+from tests.helpers import random_images
+
+
+def test_normalize_images_scales_to_float32_between_0_and_1():
+    images = np.array([[[[0, 128, 255]]]], dtype=np.uint8)
+    result = normalize_images(images)
+    assert result.dtype == np.float32
+    np.testing.assert_allclose(result.ravel(), [0.0, 128 / 255, 1.0], rtol=1e-6)
+
+
+def test_split_validation_holds_out_a_disjoint_tenth_reproducibly():
+    images, labels = random_images(100)
+    ids = np.arange(100)
+    images[:, 0, 0, 0] = ids  # tag each image with its index
+    (train_images, train_labels), (val_images, val_labels) = split_validation(images, labels, seed=3)
+    assert len(train_images) == 90 and len(val_images) == 10
+    train_ids, val_ids = set(train_images[:, 0, 0, 0]), set(val_images[:, 0, 0, 0])
+    assert not train_ids & val_ids and len(train_ids | val_ids) == 100
+    np.testing.assert_array_equal(train_labels.ravel(), labels[list(train_images[:, 0, 0, 0])].ravel())
+    again = split_validation(images, labels, seed=3)[1][0]
+    np.testing.assert_array_equal(again, val_images)
+
+
+@pytest.mark.parametrize("fraction", [0, 1, -0.1, 1.5])
+def test_split_validation_refuses_impossible_fractions(fraction):
+    images, labels = random_images(10)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        split_validation(images, labels, fraction)
+
+
+def test_take_subset():
+    images, labels = random_images(50)
+    small_images, small_labels = take_subset(images, labels, 20, seed=1)
+    assert small_images.shape == (20, 32, 32, 3) and small_labels.shape == (20, 1)
+    assert take_subset(images, labels, 500)[0] is images
+    with pytest.raises(ValueError):
+        take_subset(images, labels, 0)
+
+
+def test_make_dataset_batches_normalised_images():
+    images, labels = random_images(10)
+    batches = list(make_dataset(images, labels, batch_size=4))
+    assert [len(b[0]) for b in batches] == [4, 4, 2]
+    np.testing.assert_allclose(batches[0][0].numpy(), normalize_images(images[:4]), rtol=1e-6)
+
+
+def test_one_cycle_schedule_warms_up_then_decays():
+    schedule = one_cycle_schedule(100, peak_learning_rate=1e-2)
+    rates = [float(schedule(step)) for step in (0, 30, 99)]
+    assert rates[0] < rates[1] and rates[2] < rates[1]
+    assert rates[1] == pytest.approx(1e-2, rel=1e-3)
+    assert steps_per_epoch(45_000, 128) == 352
+
+
+def _small_run(tmp_path=None, epochs=2, seed=5, **kwargs):
+    images, labels = random_images(96, seed=1)
+    keras.utils.set_random_seed(seed)
+    model = compile_model(create_model())
+    history = train(model, (images[:64], labels[:64]), (images[64:], labels[64:]),
+                    epochs=epochs, batch_size=32, seed=seed, output_dir=tmp_path, verbose=0,
+                    **kwargs)
+    return model, history
+
+
+def test_same_seed_gives_the_same_history():
+    first = _small_run()[1].history
+    second = _small_run()[1].history
+    assert first == second
+    assert set(first) >= {"accuracy", "loss", "val_accuracy", "val_loss"}
+    assert len(first["loss"]) == 2
+
+
+def test_train_refuses_an_uncompiled_model_or_missing_data():
+    images, labels = random_images(20)
+    with pytest.raises(LessonOrderError, match="compile_model"):
+        train(create_model(), (images, labels), (images, labels))
+    with pytest.raises(LessonOrderError, match="load and split the data"):
+        train(compile_model(create_model()), None, (images, labels))
+    with pytest.raises(ValueError):
+        train(compile_model(create_model()), (images, labels), (images, labels), epochs=0)
+
+
+class _InterruptAfter(keras.callbacks.Callback):
+    def __init__(self, epochs):
+        super().__init__()
+        self.epochs = epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.epochs:
+            raise KeyboardInterrupt
+
+
+def test_interrupted_training_resumes_from_the_last_finished_epoch(tmp_path, capsys):
+    with pytest.raises(KeyboardInterrupt):
+        _small_run(tmp_path, epochs=3, callbacks=[_InterruptAfter(2)])
+    assert (tmp_path / BACKUP_FOLDER).is_dir()
+    assert (tmp_path / BEST_MODEL_FILE).is_file()  # a usable model survives the interruption
+    logged = json.loads((tmp_path / "training_backup_history.json").read_text())
+    assert len(logged["loss"]) == 2
+
+    images, labels = random_images(96, seed=1)
+    model = compile_model(create_model())
+    history = train(model, (images[:64], labels[:64]), (images[64:], labels[64:]),
+                    epochs=3, batch_size=32, output_dir=tmp_path, verbose=2)
+    out = capsys.readouterr().out
+    assert "Resuming" in out and "2 epoch(s) already done" in out
+    assert out.count("Epoch ") == 1 and "Epoch 3/3" in out  # only the last epoch ran again
+    assert len(history.history["loss"]) == 3
+    assert history.history["loss"][:2] == logged["loss"]
+    assert not (tmp_path / BACKUP_FOLDER).exists()  # a finished run cleans its backup up
+
+
+def test_fresh_discards_the_backup(tmp_path, capsys):
+    with pytest.raises(KeyboardInterrupt):
+        _small_run(tmp_path, epochs=2, callbacks=[_InterruptAfter(1)])
+    history = _small_run(tmp_path, epochs=2, fresh=True)[1]
+    assert len(history.history["loss"]) == 2
+    assert "Resuming" not in capsys.readouterr().out
+
+
+def test_evaluate_returns_loss_and_accuracy():
+    model, _ = _small_run(epochs=1)
+    images, labels = random_images(30, seed=9)
+    loss, accuracy = evaluate(model, images, labels)
+    assert loss > 0 and 0.0 <= accuracy <= 1.0
+    with pytest.raises(LessonOrderError):
+        evaluate(model, None, labels)
