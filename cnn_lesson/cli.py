@@ -119,12 +119,12 @@ def run_training(arguments: argparse.Namespace) -> dict:
     )
     plt.close(figure)
 
-    if quick:
-        train_images, train_labels = lesson.take_subset(
-            train_images, train_labels, config.QUICK_TRAIN_IMAGES, seed
-        )
-        print(f"Quick mode: training on {len(train_images):,} images for {epochs} epoch(s).")
-    train_data, validation_data = lesson.split_validation(train_images, train_labels, seed=seed)
+    train_data, validation_data = lesson.split_validation(
+        train_images, train_labels, seed=seed,
+        max_train_images=config.QUICK_TRAIN_IMAGES if quick else None,
+    )
+    print(f"Training on {len(train_data[0]):,} images for {epochs} epoch(s), validating on "
+          f"{len(validation_data[0]):,}" + (" (quick mode)." if quick else "."))
 
     keras.utils.set_random_seed(seed)
     model = lesson.create_model()

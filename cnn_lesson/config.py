@@ -19,7 +19,6 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = PROJECT_ROOT / "output"
 DEFAULT_SEED = 42
 QUICK_TRAIN_IMAGES = 2_000
-QUICK_TEST_IMAGES = 1_000
 QUICK_EPOCHS = 1
 LESSON_EPOCHS = 10
 
@@ -40,6 +39,11 @@ class Settings:
     def epochs(self) -> int:
         """The lesson's number of epochs: 10, or 1 in quick mode."""
         return QUICK_EPOCHS if self.quick else LESSON_EPOCHS
+
+    @property
+    def max_train_images(self) -> int | None:
+        """How many training images `train` may use: all (None), or 2,000 in quick mode."""
+        return QUICK_TRAIN_IMAGES if self.quick else None
 
 
 def _parse_bool(name: str, value: str) -> bool:

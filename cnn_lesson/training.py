@@ -43,18 +43,25 @@ def normalize_images(images: np.ndarray) -> np.ndarray:
 
 
 def split_validation(
-    images: np.ndarray, labels: np.ndarray, fraction: float = VALIDATION_FRACTION, seed: int = 0
+    images: np.ndarray,
+    labels: np.ndarray,
+    fraction: float = VALIDATION_FRACTION,
+    seed: int = 0,
+    max_train_images: int | None = None,
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Hold out a random `fraction` of the training images as a validation set.
 
     The validation set measures progress during training; the test set is kept for one
-    final measurement at the end. Used by lesson 3.
+    final measurement at the end. Used by lesson 3 and the command line.
 
     Args:
         images: training images, shape (N, 32, 32, 3).
         labels: their labels, shape (N, 1) or (N,).
         fraction: the share held out, strictly between 0 and 1.
         seed: the random seed of the shuffle.
+        max_train_images: keep at most this many training images (quick mode passes
+            `Settings.max_train_images`, 2,000); None keeps all. The validation set is the
+            same either way.
 
     Returns:
         `(train_images, train_labels), (validation_images, validation_labels)`.
@@ -69,6 +76,10 @@ def split_validation(
     order = np.random.default_rng(seed).permutation(len(images))
     held_out = max(1, int(round(len(images) * fraction)))
     validation, train = order[:held_out], order[held_out:]
+    if max_train_images is not None:
+        if max_train_images < 1:
+            raise ValueError(f"max_train_images must be at least 1, got {max_train_images}.")
+        train = np.sort(train[:max_train_images])
     return (images[train], labels[train]), (images[validation], labels[validation])
 
 

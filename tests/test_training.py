@@ -40,6 +40,9 @@ def test_split_validation_holds_out_a_disjoint_tenth_reproducibly():
     np.testing.assert_array_equal(train_labels.ravel(), labels[list(train_images[:, 0, 0, 0])].ravel())
     again = split_validation(images, labels, seed=3)[1][0]
     np.testing.assert_array_equal(again, val_images)
+    (small_images, _), (same_val, _) = split_validation(images, labels, seed=3, max_train_images=20)
+    assert len(small_images) == 20 and set(small_images[:, 0, 0, 0]) <= train_ids
+    np.testing.assert_array_equal(same_val, val_images)
 
 
 @pytest.mark.parametrize("fraction", [0, 1, -0.1, 1.5])
