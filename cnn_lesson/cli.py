@@ -14,7 +14,10 @@ from typing import Sequence
 
 from cnn_lesson import config
 
-ARTIFACTS = ("sample_images.png", "training_history.png", "model.keras", "model.h5", "metrics.json")
+ARTIFACTS = (
+    "sample_images.png", "training_history.png", "model.keras", "model.h5", "metrics.json",
+    "history.json",
+)
 
 
 def _positive_int(text: str) -> int:
@@ -102,6 +105,7 @@ def run_training(arguments: argparse.Namespace) -> dict:
 
     import cnn_lesson as lesson
     from cnn_lesson.files import write_json
+    from cnn_lesson.saving import save_history
 
     settings = config.settings()
     quick = arguments.quick or settings.quick
@@ -142,6 +146,7 @@ def run_training(arguments: argparse.Namespace) -> dict:
                                  path=output_dir / "training_history.png")
     plt.close(figure)
     lesson.save_model(model, output_dir)
+    save_history(history, output_dir)
     metrics = {
         "data_source": label,
         "quick": quick,

@@ -54,3 +54,32 @@ def create_model(name: str = "cifar10_cnn") -> keras.Sequential:
         ],
         name=name,
     )
+
+
+def explain_parameters(model: keras.Model) -> list[tuple[str, str, int]]:
+    """Where each layer's parameter count comes from, as (layer, formula, count) rows.
+
+    Used by lesson 2 (`02_the_model.ipynb`) after `model.summary()`.
+
+    Args:
+        model: a built model made of the reference lesson's layer types.
+
+    Returns:
+        One row per layer: its name, the arithmetic behind its count, and the count.
+    """
+    rows = []
+    for layer in model.layers:
+        count = layer.count_params()
+        if isinstance(layer, layers.Conv2D):
+            height, width, channels, filters = layer.kernel.shape
+            formula = f"({height}x{width}x{channels} weights + 1 bias) x {filters} filters"
+        elif isinstance(layer, layers.Dense):
+            inputs, units = layer.kernel.shape
+            formula = f"({inputs} inputs + 1 bias) x {units} units"
+        elif isinstance(layer, layers.BatchNormalization):
+            features = layer.gamma.shape[0]
+            formula = f"4 x {features} (gamma, beta learned; mean, variance tracked)"
+        else:
+            formula = "no parameters: a fixed operation"
+        rows.append((layer.name, formula, count))
+    return rows

@@ -105,3 +105,70 @@ def plot_history(
     if path is not None:
         save_figure(figure, path)
     return figure
+
+
+def plot_normalization(images: np.ndarray, index: int = 0) -> Figure:
+    """One image and the histogram of its pixel values before and after normalising.
+
+    Used by lesson 1, to show that dividing by 255 changes the scale of the numbers (0..255
+    to 0..1) but not the picture.
+
+    Args:
+        images: uint8 images.
+        index: which image to show.
+
+    Returns:
+        The `Figure`, with three axes: the image, raw values, normalised values.
+    """
+    raw = np.asarray(images[index])
+    scaled = raw.astype(np.float32) / 255.0
+    figure, (picture, before, after) = plt.subplots(1, 3, figsize=(12, 3.2))
+    picture.imshow(raw)
+    picture.set_title("The image")
+    picture.axis("off")
+    before.hist(raw.ravel(), bins=32, range=(0, 255), color="tab:orange")
+    before.set_title("Before: uint8 values 0..255")
+    after.hist(scaled.ravel(), bins=32, range=(0, 1), color="tab:green")
+    after.set_title("After: float32 values 0..1")
+    for axis in (before, after):
+        axis.set_xlabel("Pixel value")
+        axis.set_ylabel("Number of values")
+    figure.tight_layout()
+    return figure
+
+
+# Two hand-made 3x3 filters: the kind of edge detector a trained first layer often learns.
+EDGE_FILTERS = {
+    "vertical edges": np.array([[1, 0, -1], [2, 0, -2], [1, 0, -1]], dtype=np.float32),
+    "horizontal edges": np.array([[1, 2, 1], [0, 0, 0], [-1, -2, -1]], dtype=np.float32),
+}
+
+
+def plot_convolution_example(image: np.ndarray) -> Figure:
+    """An image and what two 3x3 edge filters make of it (their feature maps, after ReLU).
+
+    A convolution slides each small filter over the image and writes, at each place, how
+    strongly that patch matches the filter. Used by lesson 2 (`02_the_model.ipynb`).
+
+    Args:
+        image: one uint8 image, shape (32, 32, 3).
+
+    Returns:
+        The `Figure`: the image, then one feature map per filter.
+    """
+    import tensorflow as tf
+
+    gray = np.asarray(image, dtype=np.float32).mean(axis=-1) / 255.0
+    figure, axes = plt.subplots(1, 1 + len(EDGE_FILTERS), figsize=(4 * (1 + len(EDGE_FILTERS)), 3.6))
+    axes[0].imshow(image)
+    axes[0].set_title("Input image (32x32)")
+    for axis, (name, kernel) in zip(axes[1:], EDGE_FILTERS.items()):
+        feature_map = tf.nn.relu(
+            tf.nn.conv2d(gray[None, :, :, None], kernel[:, :, None, None], strides=1, padding="VALID")
+        ).numpy()[0, :, :, 0]
+        axis.imshow(feature_map, cmap="magma")
+        axis.set_title(f"Feature map: {name} ({feature_map.shape[0]}x{feature_map.shape[1]})")
+    for axis in axes:
+        axis.axis("off")
+    figure.tight_layout()
+    return figure

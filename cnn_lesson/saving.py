@@ -84,3 +84,38 @@ def load_model(path: str | os.PathLike) -> keras.Model:
             f"{file} could not be loaded as a Keras model ({type(error).__name__}: "
             f"{str(error)[:200]}). The file is damaged or not a model. {HOW_TO_MAKE_A_MODEL}"
         ) from error
+
+
+HISTORY_FILE = "history.json"
+
+
+def save_history(history, output_dir: str | os.PathLike) -> Path:
+    """Save a training history (a Keras `History` or its dict) as `history.json`, atomically.
+
+    Used by lesson 3, so that lesson 4 can plot the history in a fresh kernel.
+    """
+    from cnn_lesson.files import write_json
+
+    values = getattr(history, "history", history)
+    return write_json(Path(output_dir) / HISTORY_FILE,
+                      {key: [float(v) for v in series] for key, series in values.items()})
+
+
+def load_history(output_dir: str | os.PathLike) -> dict[str, list[float]]:
+    """Load the `history.json` that lesson 3 saved.
+
+    Raises:
+        ModelFileError: it is missing or not a history.
+    """
+    import json
+
+    path = Path(output_dir) / HISTORY_FILE
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelFileError(f"No training history at {path}. {HOW_TO_MAKE_A_MODEL}") from None
+    except (OSError, ValueError) as error:
+        raise ModelFileError(f"{path} is damaged ({error}). {HOW_TO_MAKE_A_MODEL}") from error
+    if not isinstance(values, dict) or "accuracy" not in values:
+        raise ModelFileError(f"{path} holds no training history. {HOW_TO_MAKE_A_MODEL}")
+    return values

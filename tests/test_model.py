@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from cnn_lesson.model import create_model
+from cnn_lesson.model import create_model, explain_parameters
 
 EXPECTED_LAYERS = [
     (layers.Conv2D, (None, 30, 30, 32)),
@@ -67,3 +67,15 @@ def test_summary_is_the_same_text_every_time():
     first, second = _summary(create_model()), _summary(create_model())
     assert first == second
     assert "cifar10_cnn" in first and "conv1" in first and "161,610" in first
+
+
+def test_explain_parameters_formulas_add_up():
+    model = create_model()
+    rows = explain_parameters(model)
+    assert [name for name, _, _ in rows] == [layer.name for layer in model.layers]
+    assert sum(count for _, _, count in rows) == 161_610
+    by_name = {name: (formula, count) for name, formula, count in rows}
+    assert by_name["conv1"] == ("(3x3x3 weights + 1 bias) x 32 filters", 896)
+    assert by_name["dense"] == ("(512 inputs + 1 bias) x 128 units", 65_664)
+    assert by_name["batchnorm4"][1] == 4 * 128
+    assert by_name["pool1"] == ("no parameters: a fixed operation", 0)

@@ -6,7 +6,12 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from cnn_lesson.data import CLASS_NAMES  # noqa: E402
-from cnn_lesson.plots import plot_history, plot_sample_images  # noqa: E402
+from cnn_lesson.plots import (  # noqa: E402
+    plot_convolution_example,
+    plot_history,
+    plot_normalization,
+    plot_sample_images,
+)
 from tests.helpers import random_images  # noqa: E402
 
 
@@ -55,3 +60,22 @@ def test_history_plot_has_accuracy_and_loss_panels(tmp_path):
 def test_history_plot_refuses_something_that_is_not_a_history():
     with pytest.raises(ValueError, match="History"):
         plot_history({"foo": [1]})
+
+
+def test_normalization_plot_shows_the_two_scales():
+    images, _ = random_images(3)
+    figure = plot_normalization(images, index=1)
+    picture, before, after = figure.axes
+    assert before.get_xlim()[1] >= 255 and after.get_xlim()[1] <= 1.1
+    assert "0..255" in before.get_title() and "0..1" in after.get_title()
+    plt.close("all")
+
+
+def test_convolution_example_shows_30x30_feature_maps():
+    images, _ = random_images(1)
+    figure = plot_convolution_example(images[0])
+    assert len(figure.axes) == 3
+    for axis in figure.axes[1:]:
+        assert axis.images[0].get_array().shape == (30, 30)
+        assert "Feature map" in axis.get_title()
+    plt.close("all")

@@ -82,3 +82,34 @@ def test_a_failed_save_leaves_the_previous_model_intact(trained, tmp_path, monke
     after = {name: (tmp_path / name).read_bytes() for name in ("model.keras", "model.h5")}
     assert after == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.h5", "model.keras"]
+
+
+def test_history_round_trip_and_errors(tmp_path):
+    from cnn_lesson.saving import load_history, save_history
+
+    with pytest.raises(ModelFileError, match="03_training"):
+        load_history(tmp_path)
+    save_history({"accuracy": [np.float32(0.5)], "loss": [1.0]}, tmp_path)
+    assert load_history(tmp_path) == {"accuracy": [0.5], "loss": [1.0]}
+    (tmp_path / "history.json").write_text("{not json")
+    with pytest.raises(ModelFileError, match="damaged"):
+        load_history(tmp_path)
+
+
+def test_load_trained_model_trains_a_stand_in_only_when_nothing_is_there(tmp_path):
+    from cnn_lesson.training import load_trained_model
+
+    images, labels = random_images(120, seed=6)
+    with pytest.warns(UserWarning, match="03_training.ipynb"):
+        model, history = load_trained_model(tmp_path, (images, labels), quick_images=60)
+    assert len(history["loss"]) == 1
+    assert (tmp_path / "model.keras").is_file() and (tmp_path / "model.h5").is_file()
+    again, same_history = load_trained_model(tmp_path, (images, labels))
+    assert same_history == history
+    np.testing.assert_allclose(again.predict(normalize_images(images[:4]), verbose=0),
+                               model.predict(normalize_images(images[:4]), verbose=0), atol=1e-5)
+    damaged = (tmp_path / "model.keras")
+    damaged.write_bytes(b"broken")
+    with pytest.raises(ModelFileError):
+        load_trained_model(tmp_path, (images, labels))
+    assert damaged.read_bytes() == b"broken"  # never replaced behind the learner's back

@@ -1,0 +1,129 @@
+"""For instructors: re-run the lesson notebooks and refresh or check their stored outputs.
+
+    python -m cnn_lesson notebooks refresh   re-execute every lesson, in order, in a fresh
+                                             kernel, and store its outputs
+    python -m cnn_lesson notebooks check     run nbval on every lesson and report the stale
+                                             or failing ones
+
+The stored outputs are what learners compare their own run with, so `refresh` only runs on
+real CIFAR-10 in full mode: it refuses the synthetic set and quick mode.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from cnn_lesson import config
+from cnn_lesson.errors import CnnLessonError
+from cnn_lesson.files import atomic_path
+
+NOTEBOOK_DIR = config.PROJECT_ROOT / "notebooks"
+KERNEL_NAME = "python3"
+CELL_TIMEOUT_S = 3600
+KEPT_METADATA = ("kernelspec", "language_info")
+
+
+def lesson_notebooks(names: Sequence[str] = ()) -> list[Path]:
+    """The lesson notebooks in order (`notebooks/0*.ipynb`), or the ones named."""
+    if not names:
+        return sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+    paths = []
+    for name in names:
+        path = Path(name)
+        if not path.exists():
+            path = NOTEBOOK_DIR / name
+        if not path.is_file():
+            raise CnnLessonError(f"No notebook {name}: give a path or a name in {NOTEBOOK_DIR}.")
+        paths.append(path)
+    return paths
+
+
+def tidy(notebook) -> None:
+    """Make a notebook's file tidy: no stderr noise, no execution timestamps, kernel python3.
+
+    TensorFlow's log lines and warnings land on stderr; they are not part of the lesson.
+    Cell ids are kept as they are, so diffs stay small.
+    """
+    notebook.metadata = {k: v for k, v in notebook.metadata.items() if k in KEPT_METADATA}
+    notebook.metadata["kernelspec"] = {
+        "display_name": "Python 3", "language": "python", "name": KERNEL_NAME,
+    }
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.outputs = [
+                output for output in cell.outputs
+                if not (output.output_type == "stream" and output.name == "stderr")
+            ]
+
+
+def refresh(path: Path) -> float:
+    """Execute one notebook in a fresh kernel and store its tidied outputs. Returns seconds."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(path, as_version=4)
+    started = time.perf_counter()
+    client = NotebookClient(
+        notebook,
+        timeout=CELL_TIMEOUT_S,
+        kernel_name=KERNEL_NAME,
+        resources={"metadata": {"path": str(path.parent)}},
+        store_widget_state=False,  # widget state holds image bytes; the kernel rebuilds it
+    )
+    client.execute()
+    tidy(notebook)
+    with atomic_path(path) as temporary:
+        nbformat.write(notebook, temporary)
+    return time.perf_counter() - started
+
+
+def check(path: Path) -> tuple[str, str]:
+    """Run nbval on one notebook. Returns (`ok` | `stale` | `fails`, the end of its report)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env", "-q",
+         "-p", "no:cacheprovider", str(path)],
+        cwd=config.PROJECT_ROOT, capture_output=True, text=True,
+    )
+    report = result.stdout[-3000:]
+    if result.returncode == 0:
+        return "ok", report
+    return ("fails" if "NbCellError" in result.stdout else "stale"), report
+
+
+def main(action: str, names: Sequence[str]) -> int:
+    """`python -m cnn_lesson notebooks refresh|check [NAMES]`. Returns the exit status."""
+    from cnn_lesson.data import is_synthetic, source_label
+
+    settings = config.settings()
+    paths = lesson_notebooks(names)
+    if action == "refresh":
+        if settings.quick or is_synthetic(settings.data_source):
+            raise CnnLessonError(
+                "Stored outputs must come from a full run on the real CIFAR-10: unset "
+                "CNN_LESSON_QUICK and point CNN_LESSON_DATA at the real data (or unset it to "
+                "download), then refresh again."
+            )
+        print(f"Refreshing {len(paths)} notebook(s) on {source_label(settings.data_source)}")
+        total = 0.0
+        for path in paths:
+            print(f"  {path.name} ...", end=" ", flush=True)
+            seconds = refresh(path)
+            total += seconds
+            print(f"{seconds:.0f} s")
+        print(f"Done in {total:.0f} s.")
+        return 0
+    failures = 0
+    for path in paths:
+        status, report = check(path)
+        print(f"{status:6} {path.name}")
+        if status != "ok":
+            failures += 1
+            print("       " + report.strip().replace("\n", "\n       ")[-1500:])
+    print(f"{len(paths) - failures} of {len(paths)} notebook(s) up to date.")
+    return 1 if failures else 0
