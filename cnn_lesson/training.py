@@ -339,10 +339,12 @@ def _resume_callbacks(
             print(f"Resuming from the backup in {backup_dir}: {done} epoch(s) already done.")
     best = max(previous.get("val_accuracy", [-np.inf]))
     epoch_log = _EpochLog(log_path, previous)
+    # Order matters when a process is killed between two of them: the best model first,
+    # then the log, then the backup that marks the epoch as done.
     return epoch_log, [
+        _KeepBestModel(output_dir / BEST_MODEL_FILE, best),
         epoch_log,
         keras.callbacks.BackupAndRestore(str(backup_dir)),
-        _KeepBestModel(output_dir / BEST_MODEL_FILE, best),
     ]
 
 

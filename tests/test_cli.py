@@ -1,0 +1,114 @@
+"""The command line end to end, on the synthetic set in quick mode (real processes)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cnn_lesson.cli import ARTIFACTS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args, env=None, timeout=300):
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+    environment.pop("CNN_LESSON_QUICK", None)
+    return subprocess.run([sys.executable, "-m", "cnn_lesson", *args], cwd=ROOT,
+                          env=environment, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.slow
+def test_quick_training_run_writes_every_artifact(tmp_path):
+    result = run_cli("train", "--data", "synthetic", "--quick", "--output", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in ARTIFACTS:
+        assert (tmp_path / name).is_file(), name
+    out = result.stdout
+    assert "Total params: 161,610" in out
+    assert out.count("val_accuracy:") == 1  # one progress line per epoch
+    assert "Test accuracy:" in out and "SYNTHETIC" in out
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["epochs"] == 1 and metrics["quick"] is True
+    assert set(metrics["history"]) >= {"accuracy", "val_accuracy", "loss", "val_loss"}
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["seconds"] > 0
+    assert "SYNTHETIC" in metrics["data_source"]
+    assert f"{metrics['test_accuracy']:.4f}" in out
+    assert not (tmp_path / "training_backup").exists()
+
+
+@pytest.mark.parametrize("args", [
+    ["train", "--epochs", "0"],
+    ["train", "--epochs", "ten"],
+    ["train", "--seed", "x"],
+    ["train", "--bogus"],
+    ["fly"],
+    [],
+    ["notebooks", "polish"],
+])
+def test_bad_arguments_exit_2_with_usage(args):
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert "usage:" in result.stderr
+
+
+def test_a_file_where_the_output_folder_should_be_fails_before_training(tmp_path):
+    blocker = tmp_path / "out"
+    blocker.write_text("keep me")
+    started = time.monotonic()
+    result = run_cli("train", "--data", "synthetic", "--output", str(blocker))
+    assert result.returncode == 1
+    assert "is a file" in result.stderr and "Epoch" not in result.stdout
+    assert blocker.read_text() == "keep me"
+    assert time.monotonic() - started < 60
+
+
+def test_a_missing_data_path_is_a_clear_error(tmp_path):
+    result = run_cli("train", "--data", str(tmp_path / "nowhere"), "--output", str(tmp_path))
+    assert result.returncode == 1
+    assert "error:" in result.stderr and "nowhere" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_at_the_next_epoch(tmp_path):
+    """SIGKILL after the first epoch is recorded; the same command finishes the run."""
+    args = ["train", "--data", "synthetic", "--quick", "--epochs", "3", "--output", str(tmp_path)]
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    process = subprocess.Popen([sys.executable, "-m", "cnn_lesson", *args], cwd=ROOT,
+                               env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    log = tmp_path / "training_backup_history.json"
+    metadata = tmp_path / "training_backup" / "training_metadata.json"
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            if metadata.exists() and log.exists() and len(json.loads(log.read_text())["loss"]) >= 1:
+                break
+            time.sleep(0.05)
+        assert process.poll() is None, "the run ended before it could be killed"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert not (tmp_path / "metrics.json").exists()
+    assert (tmp_path / "best_model.keras").is_file()  # an interrupted run leaves a usable model
+
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Resuming from the backup" in result.stdout
+    assert "Epoch 1/3" not in result.stdout and "Epoch 3/3" in result.stdout
+    assert result.stdout.count("val_accuracy:") < 3  # the finished epochs did not run again
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["epochs"] == 3 and len(metrics["history"]["val_accuracy"]) == 3
+    assert not (tmp_path / "training_backup").exists()
+
+
+def test_scripts_train_is_the_same_command():
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "train.py"), "--help"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "--epochs" in result.stdout and "--quick" in result.stdout
