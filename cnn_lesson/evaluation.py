@@ -1,0 +1,349 @@
+"""What the trained model gets right and wrong: predictions, confusion matrix, tables, mistakes.
+
+Used by lesson 4 (`04_results.ipynb`). Plot helpers return the matplotlib `Figure` and save it
+only when given a `path`; tables are `Table`s, plain lists of dicts that print as a table in a
+terminal and as HTML in a notebook (pandas is not a dependency of the course).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Sequence
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from cnn_lesson.data import CLASS_NAMES
+from cnn_lesson.errors import DataError
+from cnn_lesson.plots import save_figure
+from cnn_lesson.training import normalize_images
+
+IMAGE_SIZE = 32
+
+
+class Table(list):
+    """Rows (dicts with the same keys) that print as a table in a terminal and in a notebook."""
+
+    def _cell(self, value: object) -> str:
+        if isinstance(value, float):
+            return "—" if math.isnan(value) else f"{value:.1%}" if 0 <= value <= 1 else f"{value:.3g}"
+        return str(value)
+
+    def __repr__(self) -> str:
+        if not self:
+            return "(no rows)"
+        columns = list(self[0])
+        cells = [columns] + [[self._cell(row[c]) for c in columns] for row in self]
+        widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+        return "\n".join(
+            "  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip() for line in cells)
+
+    def _repr_html_(self) -> str:
+        if not self:
+            return "<p>(no rows)</p>"
+        columns = list(self[0])
+        head = "".join(f"<th>{c}</th>" for c in columns)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{self._cell(row[c])}</td>" for c in columns) + "</tr>"
+            for row in self
+        )
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _flat(labels: np.ndarray) -> np.ndarray:
+    return np.asarray(labels).reshape(-1).astype(np.int64)
+
+
+def predict(model: keras.Model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """The model's ten class probabilities for each image. Used by lesson 4.
+
+    Args:
+        model: a trained model.
+        images: uint8 images (N, 32, 32, 3), normalised here like in training; float images
+            are taken as already normalised to 0..1.
+        batch_size: images per batch.
+
+    Returns:
+        A float array of shape (N, 10); `probabilities.argmax(axis=1)` is the prediction.
+
+    Raises:
+        ValueError: float images that are not in 0..1 (normalise them, or pass the uint8 ones).
+    """
+    images = np.asarray(images)
+    if np.issubdtype(images.dtype, np.integer):
+        images = normalize_images(images)
+    elif images.size and float(images.max()) > 1.0 + 1e-6:
+        raise ValueError(
+            "These float images are not in 0..1: pass the uint8 images, or "
+            "normalize_images(images)."
+        )
+    return np.asarray(model.predict(images, batch_size=batch_size, verbose=0))
+
+
+def confusion_matrix(
+    true_labels: np.ndarray, predicted_labels: np.ndarray, num_classes: int = 10
+) -> np.ndarray:
+    """Count how often each true class (row) was predicted as each class (column).
+
+    Computed with numpy (`np.bincount`) rather than `tf.math.confusion_matrix`: the labels are
+    numpy arrays already, the result is exact integers without a tensor to convert, and a
+    learner can read the one line that does it. Used by lesson 4.
+
+    Args:
+        true_labels: the correct labels, shape (N,) or (N, 1).
+        predicted_labels: the model's labels, same length.
+        num_classes: the number of classes.
+
+    Returns:
+        An int64 array of shape (num_classes, num_classes); `matrix[3, 5]` is the number of
+        cats (3) predicted as dogs (5). The diagonal holds the correct predictions.
+
+    Raises:
+        ValueError: the lengths differ or a label is outside 0..num_classes-1.
+    """
+    true, predicted = _flat(true_labels), _flat(predicted_labels)
+    if len(true) != len(predicted):
+        raise ValueError(f"{len(true)} true labels but {len(predicted)} predicted labels.")
+    for labels in (true, predicted):
+        if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+            raise ValueError(f"Labels must be between 0 and {num_classes - 1}.")
+    counts = np.bincount(true * num_classes + predicted, minlength=num_classes**2)
+    return counts.reshape(num_classes, num_classes)
+
+
+def _row_fractions(matrix: np.ndarray) -> np.ndarray:
+    totals = matrix.sum(axis=1, keepdims=True)
+    return np.divide(matrix, totals, out=np.zeros(matrix.shape), where=totals > 0)
+
+
+def plot_confusion_matrix(
+    matrix: np.ndarray,
+    class_names: Sequence[str] = CLASS_NAMES,
+    normalize: bool = False,
+    title: str | None = None,
+    path: str | os.PathLike | None = None,
+) -> Figure:
+    """Draw the confusion matrix with class names on both axes and each cell annotated.
+
+    Used by lesson 4 (`04_results.ipynb`).
+
+    Args:
+        matrix: counts from `confusion_matrix`.
+        class_names: the names of the rows and columns.
+        normalize: show each row as fractions of that true class (the diagonal is then the
+            per-class accuracy) instead of counts.
+        title: the title; a default says counts or fractions.
+        path: save the figure there as PNG when given.
+
+    Returns:
+        The `Figure`, with one axis: x "Predicted class", y "True class".
+    """
+    matrix = np.asarray(matrix)
+    values = _row_fractions(matrix) if normalize else matrix
+    figure, axis = plt.subplots(figsize=(8, 7))
+    picture = axis.imshow(values, cmap="Blues", vmin=0, vmax=1 if normalize else None)
+    figure.colorbar(picture, ax=axis, fraction=0.046, pad=0.04)
+    ticks = np.arange(len(class_names))
+    axis.set_xticks(ticks, labels=class_names, rotation=45, ha="right")
+    axis.set_yticks(ticks, labels=class_names)
+    axis.set_xlabel("Predicted class")
+    axis.set_ylabel("True class")
+    axis.set_title(title or ("Confusion matrix (share of each true class)" if normalize
+                             else "Confusion matrix (counts)"))
+    threshold = 0.5 if normalize else values.max() / 2  # white text on dark cells
+    for row in range(values.shape[0]):
+        for column in range(values.shape[1]):
+            value = values[row, column]
+            axis.text(column, row, f"{value:.2f}" if normalize else f"{int(value)}",
+                      ha="center", va="center", fontsize=8,
+                      color="white" if value > threshold else "black")
+    figure.tight_layout()
+    if path is not None:
+        save_figure(figure, path)
+    return figure
+
+
+def per_class_accuracy(
+    true_labels: np.ndarray, predicted_labels: np.ndarray, class_names: Sequence[str] = CLASS_NAMES
+) -> Table:
+    """How many images of each class the model got right, best class first. Used by lesson 4.
+
+    Args:
+        true_labels: the correct labels.
+        predicted_labels: the model's labels.
+        class_names: the class names (their number is the number of classes).
+
+    Returns:
+        A `Table` of rows `{"class", "correct", "total", "accuracy"}`, sorted from the highest
+        accuracy to the lowest (ties in class order); a class with no images comes last with
+        accuracy `nan`.
+    """
+    matrix = confusion_matrix(true_labels, predicted_labels, len(class_names))
+    rows = []
+    for index, name in enumerate(class_names):
+        total = int(matrix[index].sum())
+        correct = int(matrix[index, index])
+        rows.append({"class": name, "correct": correct, "total": total,
+                     "accuracy": correct / total if total else float("nan")})
+    rows.sort(key=lambda row: -1.0 if math.isnan(row["accuracy"]) else row["accuracy"],
+              reverse=True)
+    return Table(rows)
+
+
+def most_confused_pairs(
+    matrix: np.ndarray, class_names: Sequence[str] = CLASS_NAMES, top: int = 5
+) -> Table:
+    """The mistakes the model makes most often: which true class it takes for which other.
+
+    Used by lesson 4 (`04_results.ipynb`).
+
+    Args:
+        matrix: counts from `confusion_matrix`.
+        class_names: the class names.
+        top: how many pairs to list at most.
+
+    Returns:
+        A `Table` of rows `{"true", "predicted", "count", "share of true"}` (the count as a
+        fraction of that true class's images), largest count first; only pairs that happened.
+    """
+    matrix = np.asarray(matrix)
+    fractions = _row_fractions(matrix)
+    pairs = [
+        (int(matrix[t, p]), t, p)
+        for t in range(matrix.shape[0]) for p in range(matrix.shape[1])
+        if t != p and matrix[t, p] > 0
+    ]
+    pairs.sort(key=lambda pair: (-pair[0], pair[1], pair[2]))
+    return Table(
+        {"true": class_names[t], "predicted": class_names[p], "count": count,
+         "share of true": float(fractions[t, p])}
+        for count, t, p in pairs[:top]
+    )
+
+
+def plot_mistakes(
+    images: np.ndarray,
+    true_labels: np.ndarray,
+    predicted_labels: np.ndarray,
+    probabilities: np.ndarray | None = None,
+    class_names: Sequence[str] = CLASS_NAMES,
+    count: int = 16,
+    columns: int = 4,
+    path: str | os.PathLike | None = None,
+) -> Figure:
+    """A gallery of misclassified images titled "true / predicted (confidence)".
+
+    With probabilities, the mistakes the model was most sure of come first (the most
+    instructive ones); without, they come in the order of the test set. Used by lesson 4.
+
+    Args:
+        images: uint8 images (N, 32, 32, 3).
+        true_labels: the correct labels.
+        predicted_labels: the model's labels.
+        probabilities: the model's (N, 10) probabilities, for the confidence; optional.
+        class_names: the class names.
+        count: how many mistakes to show at most.
+        columns: columns of the grid.
+        path: save the figure there as PNG when given.
+
+    Returns:
+        The `Figure`; each axis's title is e.g. "cat / dog (87%)". With no mistakes at all,
+        one axis says so.
+    """
+    true, predicted = _flat(true_labels), _flat(predicted_labels)
+    wrong = np.flatnonzero(true != predicted)
+    confidence = None
+    if probabilities is not None:
+        confidence = np.asarray(probabilities)[np.arange(len(predicted)), predicted]
+        wrong = wrong[np.argsort(-confidence[wrong], kind="stable")]
+    wrong = wrong[:count]
+    rows = max(1, -(-len(wrong) // columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(columns * 2.2, rows * 2.4), squeeze=False)
+    for axis in axes.ravel():
+        axis.axis("off")
+    if len(wrong) == 0:
+        axes[0, 0].text(0, 0.5, "No mistakes: every image was classified correctly.")
+    for axis, index in zip(axes.ravel(), wrong):
+        axis.imshow(images[index])
+        title = f"{class_names[true[index]]} / {class_names[predicted[index]]}"
+        if confidence is not None:
+            title += f" ({confidence[index]:.0%})"
+        axis.set_title(title, fontsize=9)
+    figure.suptitle("Misclassified images: true / predicted (confidence)")
+    figure.tight_layout()
+    if path is not None:
+        save_figure(figure, path)
+    return figure
+
+
+def load_image_file(path: str | os.PathLike, crop: bool = True) -> np.ndarray:
+    """Read any common image file (PNG, JPEG, GIF, BMP, WebP...) as a 32x32 RGB uint8 image.
+
+    The photo is turned upright (EXIF orientation), transparent parts become white, and it is
+    cropped to a centred square (so it is not squashed) and resized to 32x32, the size of
+    CIFAR-10's images. Used by lesson 4, to try the model on the learner's own photo.
+
+    Args:
+        path: the image file.
+        crop: crop to a centred square before resizing; False squashes the whole picture.
+
+    Returns:
+        A uint8 array of shape (32, 32, 3), ready for `plt.imshow` or `predict`.
+
+    Raises:
+        DataError: the file is missing, is a folder, or is not an image Pillow can read.
+    """
+    file = Path(path).expanduser()
+    if not file.exists():
+        raise DataError(f"No file at {file}. Check the path (it is relative to the notebook's "
+                        "folder) and the file name.")
+    if not file.is_file():
+        raise DataError(f"{file} is a folder, not an image file.")
+    try:
+        with Image.open(file) as opened:
+            picture = ImageOps.exif_transpose(opened)
+            picture.load()
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise DataError(
+            f"{file} is not an image that can be read ({type(error).__name__}). Use a PNG, "
+            "JPEG, GIF, BMP or WebP picture."
+        ) from error
+    if picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info:
+        rgba = picture.convert("RGBA")
+        picture = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
+    picture = picture.convert("RGB")
+    size = (IMAGE_SIZE, IMAGE_SIZE)
+    resample = Image.Resampling.LANCZOS
+    picture = ImageOps.fit(picture, size, resample) if crop else picture.resize(size, resample)
+    return np.asarray(picture, dtype=np.uint8)
+
+
+def predict_image_file(
+    model: keras.Model,
+    path: str | os.PathLike,
+    class_names: Sequence[str] = CLASS_NAMES,
+    top: int = 3,
+) -> list[tuple[str, float]]:
+    """The model's `top` guesses for the learner's own image file. Used by lesson 4.
+
+    Args:
+        model: a trained model.
+        path: an image file of any size and common format (see `load_image_file`).
+        class_names: the class names.
+        top: how many guesses.
+
+    Returns:
+        `[(class_name, probability), ...]`, most likely first.
+
+    Raises:
+        DataError: the file is missing or not an image.
+    """
+    image = load_image_file(path)
+    probabilities = predict(model, image[np.newaxis])[0]
+    best = np.argsort(-probabilities, kind="stable")[:top]
+    return [(class_names[i], float(probabilities[i])) for i in best]
