@@ -1,0 +1,174 @@
+"""CIFAR-10 as image folders: `train/<class>/*` and `test/<class>/*` (PNG or JPEG).
+
+Images must already be 32x32 RGB: anything else is an error, never silently converted, so
+the arrays are exactly what the files hold. Within a class the files are taken in sorted
+order; the classes are interleaved (the first image of each class in `CLASS_NAMES` order,
+then the second, ...), so every slice from the start holds all classes in balance, as the
+shuffled official batches do (a quick run's `train_images[:2000]` is not all airplanes).
+
+Used by lesson 1 (`01_the_data.ipynb`) through `load_cifar10`; the real copy the course
+ships (`cifar10-jpeg.tar.gz`) has this layout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from cnn_lesson.data.cache import Arrays
+from cnn_lesson.data.classes import CLASS_NAMES, IMAGE_SHAPE
+from cnn_lesson.errors import DataError
+
+SPLITS = ("train", "test")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+_FORMATS = ("PNG", "JPEG")
+_CHUNK = 500
+
+
+def looks_like_image_folders(folder: Path) -> bool:
+    """Whether `folder` has a `train/` or `test/` subfolder."""
+    return any((folder / split).is_dir() for split in SPLITS)
+
+
+def _list_class(class_folder: Path) -> tuple[list[str], str]:
+    """The image files of one class folder (sorted) and a line for the cache identity."""
+    found = []
+    with os.scandir(class_folder) as entries:
+        for entry in entries:
+            if entry.name.startswith("."):  # .DS_Store, ._x.jpg and other hidden files
+                continue
+            if not entry.is_file() or not entry.name.lower().endswith(IMAGE_SUFFIXES):
+                raise DataError(
+                    f"{entry.path} is not a PNG or JPEG image; a class folder may hold only "
+                    f"images ({', '.join(IMAGE_SUFFIXES)}). Move it out of the data folder."
+                )
+            info = entry.stat()
+            found.append((entry.path, info.st_size, info.st_mtime_ns))
+    if not found:
+        raise DataError(f"{class_folder} holds no images; each class needs at least one.")
+    found.sort()
+    return [path for path, _, _ in found], repr(found)
+
+
+def list_image_folders(root: Path) -> tuple[dict[str, list[list[str]]], str]:
+    """Check the layout and list the images.
+
+    Returns:
+        `({split: [files of class 0, files of class 1, ...]}, identity)`, where the
+        identity (names, sizes and times of every file) keys the cache.
+
+    Raises:
+        DataError: a split or class folder is missing, there is an extra folder or file,
+            or a class folder holds something other than images.
+    """
+    listing: dict[str, list[list[str]]] = {}
+    identity = hashlib.sha256()
+    expected = ", ".join(CLASS_NAMES)
+    for split in SPLITS:
+        split_folder = root / split
+        if not split_folder.is_dir():
+            raise DataError(
+                f"{root} has no `{split}/` folder; an image-folder copy of CIFAR-10 needs "
+                f"`train/<class>/` and `test/<class>/` with the classes {expected}."
+            )
+        present = {entry.name for entry in os.scandir(split_folder)
+                   if not entry.name.startswith(".")}
+        missing = [name for name in CLASS_NAMES if name not in present]
+        extra = sorted(present - set(CLASS_NAMES))
+        if missing or extra:
+            problems = []
+            if missing:
+                problems.append(f"missing class folders: {', '.join(missing)}")
+            if extra:
+                problems.append(f"unexpected entries: {', '.join(extra)}")
+            raise DataError(
+                f"{split_folder} has {' and '.join(problems)}. It must hold exactly one "
+                f"folder per CIFAR-10 class, named {expected}. Rename or move the folders "
+                "(class names are lower case, in English)."
+            )
+        class_folders = [split_folder / class_name for class_name in CLASS_NAMES]
+        for class_folder in class_folders:
+            if not class_folder.is_dir():
+                raise DataError(f"{class_folder} is a file; it must be a folder of images.")
+        with ThreadPoolExecutor(max_workers=4) as pool:  # stat() waits on the disk
+            listed = list(pool.map(_list_class, class_folders))
+        listing[split] = [files for files, _ in listed]
+        for _, line in listed:
+            identity.update(line.encode("utf-8", "surrogateescape"))
+    return listing, identity.hexdigest()
+
+
+def _interleave(per_class: list[list[str]]) -> tuple[list[str], np.ndarray]:
+    """Round-robin over the classes: file i of class 0, 1, ..., 9, then file i + 1."""
+    files, labels = [], []
+    for index in range(max(len(files_) for files_ in per_class)):
+        for label, class_files in enumerate(per_class):
+            if index < len(class_files):
+                files.append(class_files[index])
+                labels.append(label)
+    return files, np.array(labels, dtype=np.uint8).reshape(-1, 1)
+
+
+def _decode_into(images: np.ndarray, files: list[str], start: int) -> None:
+    for offset, file in enumerate(files):
+        try:
+            with Image.open(file) as image:
+                if image.format not in _FORMATS:
+                    raise DataError(
+                        f"{file} is a {image.format} image; only PNG and JPEG are read. "
+                        "Convert it to PNG."
+                    )
+                if image.size != IMAGE_SHAPE[:2] or image.mode != "RGB":
+                    raise DataError(
+                        f"{file} is {image.size[0]}x{image.size[1]} {image.mode}; CIFAR-10 "
+                        "images must be 32x32 RGB. Nothing is resized or converted "
+                        "silently: convert the file (e.g. with Pillow: "
+                        "`image.convert('RGB').resize((32, 32))`) or remove it."
+                    )
+                images[start + offset] = np.asarray(image)
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+            raise DataError(
+                f"{file} cannot be read as an image ({type(error).__name__}: {error}); it "
+                "may be truncated or not an image at all. Replace or remove it."
+            ) from None
+
+
+def _decode(files: list[str], workers: int) -> np.ndarray:
+    images = np.empty((len(files), *IMAGE_SHAPE), dtype=np.uint8)
+    chunks = [(files[start:start + _CHUNK], start) for start in range(0, len(files), _CHUNK)]
+    if workers <= 1 or len(chunks) <= 1:
+        for chunk, start in chunks:
+            _decode_into(images, chunk, start)
+        return images
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(_decode_into, images, chunk, start) for chunk, start in chunks]
+        try:
+            for future in futures:
+                future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+    return images
+
+
+def read_image_folders(listing: dict[str, list[list[str]]], workers: int | None = None) -> Arrays:
+    """Decode the images `list_image_folders` found.
+
+    Args:
+        listing: its first result.
+        workers: decoding threads (default: the number of CPUs, at most 8).
+
+    Raises:
+        DataError: an image is unreadable, not PNG/JPEG, or not 32x32 RGB.
+    """
+    workers = workers if workers is not None else min(8, os.cpu_count() or 1)
+    result = []
+    for split in SPLITS:
+        files, labels = _interleave(listing[split])
+        result.append((_decode(files, workers), labels))
+    return result[0], result[1]

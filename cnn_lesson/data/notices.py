@@ -1,0 +1,34 @@
+"""Warnings that point at the learner's own line (the notebook cell) and show every time.
+
+`warnings.warn` shows a warning once per line under Python's default filter, so a second
+`load_cifar10("synthetic")` in the same cell would be silent; `warn_caller` passes a fresh
+registry so it shows each time, while the user's own filters (ignore, error) still apply.
+
+Used by `load_cifar10` and `synthetic_cifar10` (lesson 1, `01_the_data.ipynb`).
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+_HERE = str(Path(__file__).resolve().parent)
+
+
+def warn_caller(message: str, category: type[Warning]) -> None:
+    """Warn, attributed to the first caller outside `cnn_lesson.data`, every time."""
+    frame = sys._getframe(1)
+    while frame.f_back is not None and str(
+        Path(frame.f_code.co_filename).resolve()
+    ).startswith(_HERE):
+        frame = frame.f_back
+    warnings.warn_explicit(
+        message,
+        category,
+        frame.f_code.co_filename,
+        frame.f_lineno,
+        module=frame.f_globals.get("__name__"),
+        registry=None,  # a fresh one: never "already shown"
+        module_globals=frame.f_globals,
+    )
