@@ -5,18 +5,16 @@ which lesson uses it.
 """
 
 from cnn_lesson.config import Settings, settings
-from cnn_lesson.data import CLASS_NAMES, IMAGE_SHAPE, NUM_CLASSES
-
-try:  # TEMPORARY while the data layer lands (issue 3)
-    from cnn_lesson.data import (
-        SyntheticDataWarning,
-        is_synthetic,
-        load_cifar10,
-        source_label,
-        synthetic_cifar10,
-    )
-except ImportError:
-    pass
+from cnn_lesson.data import (
+    CLASS_NAMES,
+    IMAGE_SHAPE,
+    NUM_CLASSES,
+    SyntheticDataWarning,
+    is_synthetic,
+    load_cifar10,
+    source_label,
+    synthetic_cifar10,
+)
 from cnn_lesson.errors import (
     CnnLessonError,
     DataError,
@@ -24,13 +22,31 @@ from cnn_lesson.errors import (
     ModelFileError,
     OutputError,
 )
+from cnn_lesson.evaluation import (
+    Table,
+    confusion_matrix,
+    load_image_file,
+    most_confused_pairs,
+    per_class_accuracy,
+    plot_confusion_matrix,
+    plot_mistakes,
+    predict,
+    predict_image_file,
+)
 from cnn_lesson.files import prepare_output_dir
-from cnn_lesson.model import create_model
-from cnn_lesson.plots import plot_history, plot_sample_images, save_figure
-from cnn_lesson.saving import load_model, save_model
+from cnn_lesson.model import create_model, explain_parameters
+from cnn_lesson.plots import (
+    plot_convolution_example,
+    plot_history,
+    plot_normalization,
+    plot_sample_images,
+    save_figure,
+)
+from cnn_lesson.saving import load_history, load_model, save_history, save_model
 from cnn_lesson.training import (
     compile_model,
     evaluate,
+    load_trained_model,
     normalize_images,
     one_cycle_schedule,
     split_validation,
@@ -38,36 +54,61 @@ from cnn_lesson.training import (
     take_subset,
     train,
 )
+from cnn_lesson.widgets import (
+    LivePlot,
+    layer_explorer,
+    live_training_plot,
+    prediction_explorer,
+    sample_browser,
+)
 
 __all__ = [
     "CLASS_NAMES",
     "IMAGE_SHAPE",
     "NUM_CLASSES",
     "CnnLessonError",
-    "DataError",
-    "LessonOrderError",
-    "ModelFileError",
-    "OutputError",
-    "Settings",
-    "SyntheticDataWarning",
     "compile_model",
+    "confusion_matrix",
     "create_model",
+    "DataError",
     "evaluate",
+    "explain_parameters",
     "is_synthetic",
-    "load_cifar10",
+    "layer_explorer",
+    "LessonOrderError",
+    "live_training_plot",
+    "LivePlot",
+    "load_history",
+    "load_image_file",
     "load_model",
+    "load_trained_model",
+    "ModelFileError",
+    "most_confused_pairs",
     "normalize_images",
     "one_cycle_schedule",
+    "OutputError",
+    "per_class_accuracy",
+    "plot_confusion_matrix",
+    "plot_convolution_example",
     "plot_history",
+    "plot_mistakes",
+    "plot_normalization",
     "plot_sample_images",
+    "predict",
+    "predict_image_file",
+    "prediction_explorer",
     "prepare_output_dir",
+    "sample_browser",
     "save_figure",
+    "save_history",
     "save_model",
     "settings",
+    "Settings",
     "source_label",
     "split_validation",
     "steps_per_epoch",
-    "synthetic_cifar10",
+    "SyntheticDataWarning",
+    "Table",
     "take_subset",
     "train",
 ]
