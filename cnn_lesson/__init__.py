@@ -44,6 +44,7 @@ from cnn_lesson.plots import (
 )
 from cnn_lesson.saving import load_history, load_model, save_history, save_model
 from cnn_lesson.training import (
+    build_model,
     compile_model,
     evaluate,
     load_trained_model,
@@ -67,6 +68,7 @@ __all__ = [
     "IMAGE_SHAPE",
     "NUM_CLASSES",
     "CnnLessonError",
+    "build_model",
     "compile_model",
     "confusion_matrix",
     "create_model",

@@ -187,6 +187,32 @@ def compile_model(
     return model
 
 
+def build_model(
+    model_fn=None,
+    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3,
+    strategy: tf.distribute.Strategy | None = None,
+) -> keras.Model:
+    """Create and compile a model inside a `tf.distribute` strategy's scope.
+
+    With the default (None) this is TensorFlow's default strategy: one CPU or GPU. A learner
+    with several GPUs passes `tf.distribute.MirroredStrategy()` and the same lesson code
+    trains on all of them (each batch is split between the GPUs). Used by lesson 5 and the
+    README's "more than one GPU" section.
+
+    Args:
+        model_fn: a function returning an uncompiled model (default: `create_model`).
+        learning_rate: a number or a schedule, as for `compile_model`.
+        strategy: the distribution strategy; None means `tf.distribute.get_strategy()`.
+
+    Returns:
+        The compiled model, its variables placed by the strategy.
+    """
+    if model_fn is None:
+        from cnn_lesson.model import create_model as model_fn
+    with (strategy or tf.distribute.get_strategy()).scope():
+        return compile_model(model_fn(), learning_rate=learning_rate)
+
+
 def steps_per_epoch(image_count: int, batch_size: int = BATCH_SIZE) -> int:
     """How many batches one pass over `image_count` images takes."""
     return -(-image_count // batch_size)

@@ -9,6 +9,7 @@ from cnn_lesson.model import create_model
 from cnn_lesson.training import (
     BACKUP_FOLDER,
     BEST_MODEL_FILE,
+    build_model,
     compile_model,
     evaluate,
     make_dataset,
@@ -149,3 +150,17 @@ def test_evaluate_returns_loss_and_accuracy():
     assert loss > 0 and 0.0 <= accuracy <= 1.0
     with pytest.raises(LessonOrderError):
         evaluate(model, None, labels)
+
+
+def test_build_model_under_a_distribution_strategy():
+    import tensorflow as tf
+
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    model = build_model(learning_rate=1e-3, strategy=strategy)
+    assert model.count_params() == 161_610 and model.compiled
+    assert model.distribute_strategy is strategy
+    images, labels = random_images(64)
+    history = train(model, (images[:48], labels[:48]), (images[48:], labels[48:]), epochs=1,
+                    batch_size=16, verbose=0)
+    assert len(history.history["loss"]) == 1
+    assert build_model().distribute_strategy is tf.distribute.get_strategy()
