@@ -85,9 +85,12 @@ def refresh(path: Path) -> float:
 
 def check(path: Path) -> tuple[str, str]:
     """Run nbval on one notebook. Returns (`ok` | `stale` | `fails`, the end of its report)."""
+    # The project's conftest (stderr left out of the comparison, quick mode, a temporary
+    # output folder) and pyproject (the sanitize file) apply wherever the notebook lies.
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env", "-q",
-         "-p", "no:cacheprovider", str(path)],
+        [sys.executable, "-m", "pytest", "-p", "conftest", "-c",
+         str(config.PROJECT_ROOT / "pyproject.toml"), "--rootdir", str(config.PROJECT_ROOT),
+         "--nbval", "--nbval-current-env", "-q", str(Path(path).resolve())],
         cwd=config.PROJECT_ROOT, capture_output=True, text=True,
     )
     report = result.stdout[-3000:]

@@ -1,10 +1,7 @@
 """The notebooks' own checks: tidy files, and an nbval comparison that can fail."""
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -38,18 +35,11 @@ def test_lesson_files_are_tidy(path):
     assert notebook.cells[-1].cell_type == "markdown" and "Exercises" in notebook.cells[-1].source
 
 
-def _nbval(*paths):
-    environment = {**os.environ, "CNN_LESSON_QUICK": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "conftest", "-c", str(ROOT / "pyproject.toml"),
-         "--rootdir", str(ROOT), "--nbval", "--nbval-current-env", "-q", *map(str, paths)],
-        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=600,
-    )
-
-
 @pytest.mark.slow
 def test_nbval_catches_an_altered_stored_output(tmp_path):
     """The same lesson passes as stored and fails once a compared output is altered."""
+    from cnn_lesson.notebooks import check
+
     source = ROOT / "notebooks" / "01_the_data.ipynb"
     intact, altered = tmp_path / "intact", tmp_path / "altered"
     for folder in (intact, altered):
@@ -61,9 +51,50 @@ def test_nbval_catches_an_altered_stored_output(tmp_path):
     cell["outputs"][0]["text"] = "".join(cell["outputs"][0]["text"]).replace("3 cat", "3 dog")
     (altered / source.name).write_text(json.dumps(notebook))
 
-    passed = _nbval(intact / source.name)
-    assert passed.returncode == 0, passed.stdout[-3000:]
-    failed = _nbval(altered / source.name)
-    assert failed.returncode == 1, failed.stdout[-3000:]
-    assert "1 failed" in failed.stdout
-    assert "3 dog" in failed.stdout and "3 cat" in failed.stdout  # the mismatch is shown
+    status, report = check(intact / source.name)  # `python -m cnn_lesson notebooks check`
+    assert status == "ok", report
+    status, report = check(altered / source.name)
+    assert status == "stale", report
+    assert "1 failed" in report
+    assert "3 dog" in report and "3 cat" in report  # the mismatch is shown
+
+
+def test_refresh_refuses_quick_mode_and_synthetic_data(monkeypatch, capsys):
+    from cnn_lesson.cli import main
+
+    monkeypatch.setenv("CNN_LESSON_DATA", "synthetic")
+    monkeypatch.setenv("CNN_LESSON_QUICK", "0")
+    assert main(["notebooks", "refresh"]) == 1
+    assert "real CIFAR-10" in capsys.readouterr().err
+    monkeypatch.setenv("CNN_LESSON_DATA", "/somewhere/cifar")
+    monkeypatch.setenv("CNN_LESSON_QUICK", "1")
+    assert main(["notebooks", "refresh"]) == 1
+    assert "CNN_LESSON_QUICK" in capsys.readouterr().err
+
+
+def test_tidy_strips_stderr_and_stray_metadata():
+    from cnn_lesson.notebooks import tidy
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["widgets"] = {"state": {}}
+    cell = nbformat.v4.new_code_cell("print(1)")
+    cell.id = "keep-me"
+    cell.metadata["execution"] = {"iopub.execute_input": "2026-11-28"}
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text="I0000 TF noise\n"),
+                    nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+    notebook.cells.append(cell)
+    tidy(notebook)
+    assert list(notebook.metadata) == ["kernelspec"]
+    assert notebook.metadata["kernelspec"]["name"] == "python3"
+    assert cell.id == "keep-me" and "execution" not in cell.metadata
+    assert [output.name for output in cell.outputs] == ["stdout"]
+
+
+def test_lesson_notebooks_are_listed_in_order_and_unknown_names_refused():
+    from cnn_lesson.errors import CnnLessonError
+    from cnn_lesson.notebooks import lesson_notebooks
+
+    assert lesson_notebooks()[:4] == LESSONS[:4]
+    assert lesson_notebooks(["02_the_model.ipynb"]) == [ROOT / "notebooks" / "02_the_model.ipynb"]
+    with pytest.raises(CnnLessonError, match="No notebook"):
+        lesson_notebooks(["99_nothing.ipynb"])
