@@ -6,6 +6,8 @@ Used by lesson 3 (`03_training.ipynb`), which saves the model, and lesson 4
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import zipfile
 from pathlib import Path
@@ -19,6 +21,19 @@ MODEL_FILES = ("model.keras", "model.h5")
 HOW_TO_MAKE_A_MODEL = (
     "Run notebooks/03_training.ipynb (or `python -m cnn_lesson train`) to train and save one."
 )
+
+
+@contextlib.contextmanager
+def _quiet_legacy_format_warning():
+    """Silence Keras' "HDF5 is legacy" log line: the lesson saves `.h5` on purpose (the
+    reference lesson promises it) and says so; the line only alarms learners."""
+    logger = logging.getLogger("absl")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def save_model(model: keras.Model, output_dir: str | os.PathLike) -> dict[str, Path]:
@@ -42,7 +57,7 @@ def save_model(model: keras.Model, output_dir: str | os.PathLike) -> dict[str, P
     paths = {}
     for name, source in zip(MODEL_FILES, (model, copy)):
         path = folder / name
-        with atomic_path(path) as temporary:
+        with atomic_path(path) as temporary, _quiet_legacy_format_warning():
             source.save(temporary)
         paths[path.suffix.lstrip(".")] = path
     return paths
