@@ -42,12 +42,17 @@ from cnn_lesson.plots import (
     plot_sample_images,
     save_figure,
 )
-from cnn_lesson.saving import load_history, load_model, save_history, save_model
+from cnn_lesson.saving import (
+    load_history,
+    load_model,
+    load_trained_model,
+    save_history,
+    save_model,
+)
 from cnn_lesson.training import (
     build_model,
     compile_model,
     evaluate,
-    load_trained_model,
     normalize_images,
     one_cycle_schedule,
     split_validation,

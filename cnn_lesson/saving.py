@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from cnn_lesson.errors import ModelFileError
 from cnn_lesson.files import atomic_path
@@ -134,3 +135,57 @@ def load_history(output_dir: str | os.PathLike) -> dict[str, list[float]]:
     if not isinstance(values, dict) or "accuracy" not in values:
         raise ModelFileError(f"{path} holds no training history. {HOW_TO_MAKE_A_MODEL}")
     return values
+
+
+def load_trained_model(
+    output_dir: str | os.PathLike,
+    train_data: tuple[np.ndarray, np.ndarray],
+    seed: int = 0,
+    quick_images: int = 2_000,
+) -> tuple[keras.Model, dict[str, list[float]]]:
+    """The model and history lesson 3 saved; or, when there are none, a quick stand-in.
+
+    Lesson 4 runs on its own in a fresh kernel. When lesson 3 has not been run (no
+    `model.keras` in the output folder), this says so on stderr, trains a one-epoch model on
+    `quick_images` training images and saves it, so the lesson can still be followed. An
+    existing but damaged model is never replaced: that raises instead.
+
+    Used by lesson 4 (`04_results.ipynb`).
+
+    Args:
+        output_dir: the lessons' output folder.
+        train_data: `(train_images, train_labels)` for the stand-in.
+        seed: the random seed of the stand-in.
+        quick_images: how many images the stand-in trains on.
+
+    Returns:
+        `(model, history)`.
+
+    Raises:
+        ModelFileError: a saved model or history exists but cannot be loaded.
+    """
+    import warnings
+
+    from cnn_lesson.model import create_model
+    from cnn_lesson.training import (
+        compile_model, one_cycle_schedule, split_validation, steps_per_epoch, train,
+    )
+
+    folder = Path(output_dir)
+    if (folder / MODEL_FILES[0]).exists() or (folder / HISTORY_FILE).exists():
+        return load_model(folder / MODEL_FILES[0]), load_history(folder)
+    warnings.warn(
+        f"No trained model in {folder}: run notebooks/03_training.ipynb first for the real "
+        f"one. Training a quick stand-in (1 epoch on {quick_images:,} images) so that this "
+        "lesson can run; its results will be poor.",
+        stacklevel=2,
+    )
+    keras.utils.set_random_seed(seed)
+    train_part, validation_part = split_validation(*train_data, seed=seed, max_train_images=quick_images)
+    model = create_model()
+    compile_model(model, one_cycle_schedule(steps_per_epoch(len(train_part[0]))))
+    history = train(model, train_part, validation_part, epochs=1, seed=seed, verbose=0)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_model(model, folder)
+    save_history(history, folder)
+    return model, history.history

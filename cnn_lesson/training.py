@@ -6,9 +6,7 @@ Saving and loading models lives in `cnn_lesson.saving`.
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Sequence
@@ -17,14 +15,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from cnn_lesson.backup import resume_callbacks
 from cnn_lesson.errors import LessonOrderError
-from cnn_lesson.files import atomic_path, write_json
 
 BATCH_SIZE = 128
 PEAK_LEARNING_RATE = 2e-3
 VALIDATION_FRACTION = 0.1
-BACKUP_FOLDER = "training_backup"
-BEST_MODEL_FILE = "best_model.keras"
 
 
 def normalize_images(images: np.ndarray) -> np.ndarray:
@@ -218,47 +214,6 @@ def steps_per_epoch(image_count: int, batch_size: int = BATCH_SIZE) -> int:
     return -(-image_count // batch_size)
 
 
-class _EpochLog(keras.callbacks.Callback):
-    """Keeps every finished epoch's metrics in a JSON file beside the backup.
-
-    Keras' `BackupAndRestore` restores weights, optimizer and the epoch number after an
-    interruption, but a resumed `fit` only returns the epochs it ran itself; this file holds
-    the earlier ones, so the history of a resumed run is complete.
-    """
-
-    def __init__(self, path: Path, previous: dict[str, list[float]]):
-        super().__init__()
-        self.path = path
-        self.history = {key: list(values) for key, values in previous.items()}
-
-    def on_epoch_end(self, epoch, logs=None):
-        for key, value in (logs or {}).items():
-            if key == "learning_rate":
-                continue
-            self.history.setdefault(key, []).append(float(value))
-        write_json(self.path, self.history)
-
-
-class _KeepBestModel(keras.callbacks.Callback):
-    """Saves the model whenever validation accuracy improves, atomically.
-
-    Keras' `ModelCheckpoint` writes in place, so a crash during its save could leave a
-    truncated file; this one writes through `atomic_path`.
-    """
-
-    def __init__(self, path: Path, best: float = -np.inf):
-        super().__init__()
-        self.path = path
-        self.best = best
-
-    def on_epoch_end(self, epoch, logs=None):
-        current = (logs or {}).get("val_accuracy")
-        if current is not None and current > self.best:
-            self.best = float(current)
-            with atomic_path(self.path) as temporary:
-                self.model.save(temporary)
-
-
 def _require_arrays(**arrays) -> None:
     for name, value in arrays.items():
         if value is None:
@@ -323,8 +278,8 @@ def train(
     all_callbacks = list(callbacks)
     epoch_log = None
     if output_dir is not None:
-        epoch_log, resume_callbacks = _resume_callbacks(Path(output_dir), fresh, verbose)
-        all_callbacks = resume_callbacks + all_callbacks
+        epoch_log, backup_callbacks = resume_callbacks(Path(output_dir), fresh, verbose)
+        all_callbacks = backup_callbacks + all_callbacks
 
     started = time.perf_counter()
     history = model.fit(
@@ -342,38 +297,6 @@ def train(
     return history
 
 
-def _resume_callbacks(
-    output_dir: Path, fresh: bool, verbose: int
-) -> tuple[_EpochLog, list[keras.callbacks.Callback]]:
-    backup_dir = output_dir / BACKUP_FOLDER
-    log_path = output_dir / "training_backup_history.json"
-    if fresh:
-        shutil.rmtree(backup_dir, ignore_errors=True)
-        log_path.unlink(missing_ok=True)
-    previous: dict[str, list[float]] = {}
-    if backup_dir.exists() and log_path.exists():
-        try:
-            previous = json.loads(log_path.read_text(encoding="utf-8"))
-            metadata = json.loads((backup_dir / "training_metadata.json").read_text("utf-8"))
-            done = int(metadata["epoch"])
-        except (OSError, ValueError, KeyError, TypeError):
-            previous, done = {}, 0
-        # The log is written just before the backup: if a kill fell between the two, the
-        # log holds one epoch more than the backup restores. The backup is the truth.
-        previous = {key: values[:done] for key, values in previous.items()}
-        if verbose and done:
-            print(f"Resuming from the backup in {backup_dir}: {done} epoch(s) already done.")
-    best = max(previous.get("val_accuracy", [-np.inf]))
-    epoch_log = _EpochLog(log_path, previous)
-    # Order matters when a process is killed between two of them: the best model first,
-    # then the log, then the backup that marks the epoch as done.
-    return epoch_log, [
-        _KeepBestModel(output_dir / BEST_MODEL_FILE, best),
-        epoch_log,
-        keras.callbacks.BackupAndRestore(str(backup_dir)),
-    ]
-
-
 def evaluate(
     model: keras.Model, test_images: np.ndarray, test_labels: np.ndarray, batch_size: int = 256
 ) -> tuple[float, float]:
@@ -387,57 +310,3 @@ def evaluate(
         make_dataset(test_images, test_labels, batch_size), verbose=0
     )
     return float(loss), float(accuracy)
-
-
-def load_trained_model(
-    output_dir: str | os.PathLike,
-    train_data: tuple[np.ndarray, np.ndarray],
-    seed: int = 0,
-    quick_images: int = 2_000,
-) -> tuple[keras.Model, dict[str, list[float]]]:
-    """The model and history lesson 3 saved; or, when there are none, a quick stand-in.
-
-    Lesson 4 runs on its own in a fresh kernel. When lesson 3 has not been run (no
-    `model.keras` in the output folder), this says so on stderr, trains a one-epoch model on
-    `quick_images` training images and saves it, so the lesson can still be followed. An
-    existing but damaged model is never replaced: that raises instead.
-
-    Used by lesson 4 (`04_results.ipynb`).
-
-    Args:
-        output_dir: the lessons' output folder.
-        train_data: `(train_images, train_labels)` for the stand-in.
-        seed: the random seed of the stand-in.
-        quick_images: how many images the stand-in trains on.
-
-    Returns:
-        `(model, history)`.
-
-    Raises:
-        ModelFileError: a saved model or history exists but cannot be loaded.
-    """
-    import warnings
-
-    from cnn_lesson.model import create_model
-    from cnn_lesson.saving import (
-        HISTORY_FILE, MODEL_FILES, load_history, load_model, save_history, save_model,
-    )
-
-    folder = Path(output_dir)
-    if (folder / MODEL_FILES[0]).exists() or (folder / HISTORY_FILE).exists():
-        return load_model(folder / MODEL_FILES[0]), load_history(folder)
-    warnings.warn(
-        f"No trained model in {folder}: run notebooks/03_training.ipynb first for the real "
-        f"one. Training a quick stand-in (1 epoch on {quick_images:,} images) so that this "
-        "lesson can run; its results will be poor.",
-        stacklevel=2,
-    )
-    keras.utils.set_random_seed(seed)
-    train_part, validation_part = split_validation(*train_data, seed=seed, max_train_images=quick_images)
-    model = create_model()
-    compile_model(model, one_cycle_schedule(steps_per_epoch(len(train_part[0]))))
-    history = train(model, train_part, validation_part, epochs=1, seed=seed, verbose=0)
-    folder.mkdir(parents=True, exist_ok=True)
-    save_model(model, folder)
-    save_history(history, folder)
-    return model, history.history

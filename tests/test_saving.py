@@ -97,7 +97,7 @@ def test_history_round_trip_and_errors(tmp_path):
 
 
 def test_load_trained_model_trains_a_stand_in_only_when_nothing_is_there(tmp_path):
-    from cnn_lesson.training import load_trained_model
+    from cnn_lesson.saving import load_trained_model
 
     images, labels = random_images(120, seed=6)
     with pytest.warns(UserWarning, match="03_training.ipynb"):

@@ -6,9 +6,8 @@ import pytest
 
 from cnn_lesson.errors import LessonOrderError
 from cnn_lesson.model import create_model
+from cnn_lesson.backup import BACKUP_FOLDER, BEST_MODEL_FILE, EPOCH_LOG_FILE
 from cnn_lesson.training import (
-    BACKUP_FOLDER,
-    BEST_MODEL_FILE,
     build_model,
     compile_model,
     evaluate,
@@ -120,7 +119,7 @@ def test_interrupted_training_resumes_from_the_last_finished_epoch(tmp_path, cap
         _small_run(tmp_path, epochs=3, callbacks=[_InterruptAfter(2)])
     assert (tmp_path / BACKUP_FOLDER).is_dir()
     assert (tmp_path / BEST_MODEL_FILE).is_file()  # a usable model survives the interruption
-    logged = json.loads((tmp_path / "training_backup_history.json").read_text())
+    logged = json.loads((tmp_path / EPOCH_LOG_FILE).read_text())
     assert len(logged["loss"]) == 2
 
     images, labels = random_images(96, seed=1)
