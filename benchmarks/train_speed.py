@@ -93,23 +93,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 # --- in the child process: one recipe ------------------------------------------------------
 
-def _epoch_clock():
-    import keras
-
-    class EpochClock(keras.callbacks.Callback):
-        """Seconds since the start of `fit` at the end of each epoch, and its metrics."""
-
-        def on_train_begin(self, logs=None):
-            self.started = time.perf_counter()
-            self.seconds, self.val_accuracy = [], []
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds.append(time.perf_counter() - self.started)
-            self.val_accuracy.append(float((logs or {}).get("val_accuracy", float("nan"))))
-
-    return EpochClock()
-
-
 def _load(source: str | None, max_images: int | None):
     from cnn_lesson import load_cifar10
 
@@ -134,7 +117,9 @@ def run_recipe(arguments: argparse.Namespace) -> dict:
         arguments.data, arguments.max_images
     )
     keras.utils.set_random_seed(arguments.seed)
-    clock = _epoch_clock()
+    from cnn_lesson.further import EpochTimer
+
+    clock = EpochTimer()
     recipe = arguments.child
     if recipe == "reference":
         from cnn_lesson import create_model
@@ -172,8 +157,9 @@ def run_recipe(arguments: argparse.Namespace) -> dict:
             epochs = arguments.further_epochs or FURTHER_EPOCHS
             batch_size = FURTHER_BATCH_SIZE
             model, history = train_further(train_data, validation_data, epochs=epochs,
-                                           batch_size=batch_size, seed=arguments.seed,
-                                           callbacks=[clock])
+                                           batch_size=batch_size, seed=arguments.seed)
+            clock.seconds = history.epoch_seconds
+            clock.val_accuracy = history.history["val_accuracy"]
         seconds = history.seconds
         test_accuracy = evaluate(model, test_images, test_labels)[1]
     return {

@@ -14,10 +14,15 @@ Everything else (the data pipeline, `train`, `evaluate`) is the package's own.
 
 from __future__ import annotations
 
+import time
+from typing import Sequence
+
 import keras
+import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 from keras import layers
+from matplotlib.figure import Figure
 
 from cnn_lesson.data import IMAGE_SHAPE, NUM_CLASSES
 from cnn_lesson.training import one_cycle_schedule, steps_per_epoch, train
@@ -26,7 +31,7 @@ FURTHER_EPOCHS = 6
 FURTHER_BATCH_SIZE = 256
 FURTHER_PEAK_LEARNING_RATE = 4e-3
 LABEL_SMOOTHING = 0.1
-SHIFT_FRACTION = 0.125  # 4 pixels of 32
+SHIFT_FRACTION = 0.0625  # 2 pixels of 32
 
 
 def augmentation(shift: float = SHIFT_FRACTION, seed: int | None = None) -> keras.Sequential:
@@ -63,20 +68,26 @@ def _conv_bn(x, filters: int, name: str):
 def create_further_model(
     filters: tuple[int, int, int, int] = (32, 64, 128, 256),
     augment: bool = True,
+    residual_convs: int = 1,
     name: str = "cifar10_resnet",
 ) -> keras.Model:
-    """Build lesson 5's network: four convolution stages and one residual block.
+    """Build lesson 5's network: four convolution stages and a residual (shortcut) block.
 
-    32x32 -> conv(32) -> pool -> conv(64) -> pool -> conv(128) -> residual block of two
-    conv(128) whose input is added back to their output -> pool -> conv(256) -> global
-    max pooling -> Dense(10, softmax). Each conv is followed by batch normalisation and ReLU.
-    The images are expected in 0..1 (`make_dataset` scales them).
+    32x32 -> conv(32) -> pool -> conv(64) -> pool -> conv(128) -> residual block: conv(128)
+    whose input is added back to its output -> pool -> conv(256) -> global max pooling ->
+    Dense(10, softmax); 540,394 parameters. Each conv is followed by batch normalisation and
+    ReLU. The images are expected in 0..1 (`make_dataset` scales them).
+
+    A second convolution in the residual block (`residual_convs=2`, 688,362 parameters)
+    reached about the same accuracy in 6 epochs on 2 CPU cores but cost 1.8x the time per
+    image, so the lesson keeps one.
 
     Used by lesson 5 (`05_going_further.ipynb`).
 
     Args:
         filters: filters of the four stages.
         augment: put the random flips and shifts (see `augmentation`) in front.
+        residual_convs: convolutions inside the residual block (0: no block).
         name: the model's name.
 
     Returns:
@@ -90,10 +101,11 @@ def create_further_model(
     x = _conv_bn(x, second, "stage2")
     x = layers.MaxPooling2D(2, name="pool2")(x)  # 8x8
     x = _conv_bn(x, third, "stage3")
-    shortcut = x
-    x = _conv_bn(x, third, "residual_a")
-    x = _conv_bn(x, third, "residual_b")
-    x = layers.Add(name="residual_add")([shortcut, x])
+    if residual_convs:
+        shortcut = x
+        for index in range(residual_convs):
+            x = _conv_bn(x, third, f"residual{index + 1}")
+        x = layers.Add(name="residual_add")([shortcut, x])
     x = layers.MaxPooling2D(2, name="pool3")(x)  # 4x4
     x = _conv_bn(x, fourth, "stage4")
     x = layers.GlobalMaxPooling2D(name="global_pool")(x)
@@ -161,6 +173,23 @@ def build_further_model(
     return model
 
 
+class EpochTimer(keras.callbacks.Callback):
+    """Records, at the end of each epoch, the seconds since training began.
+
+    Lesson 5 plots accuracy against these seconds; the benchmark stores them. After `fit`,
+    `seconds[i]` and `val_accuracy[i]` belong to epoch i + 1.
+    """
+
+    def on_train_begin(self, logs=None):
+        self.started = time.perf_counter()
+        self.seconds: list[float] = []
+        self.val_accuracy: list[float] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self.started)
+        self.val_accuracy.append(float((logs or {}).get("val_accuracy", np.nan)))
+
+
 def train_further(
     train_data: tuple[np.ndarray, np.ndarray],
     validation_data: tuple[np.ndarray, np.ndarray],
@@ -188,13 +217,119 @@ def train_further(
         **model_options: passed to `create_further_model`.
 
     Returns:
-        `(model, history)`; `history.seconds` is the training's wall time.
+        `(model, history)`; `history.seconds` is the training's wall time and
+        `history.epoch_seconds` the seconds since the start at the end of each epoch.
     """
     keras.utils.set_random_seed(seed)
     total_steps = epochs * steps_per_epoch(len(train_data[0]), batch_size)
     model = build_further_model(total_steps, strategy=strategy, **model_options)
+    timer = EpochTimer()
     history = train(
         model, train_data, validation_data, epochs=epochs, batch_size=batch_size, seed=seed,
-        callbacks=callbacks, verbose=verbose,
+        callbacks=[timer, *callbacks], verbose=verbose,
     )
+    history.epoch_seconds = timer.seconds
     return model, history
+
+
+# --- pictures for lesson 5 ------------------------------------------------------------------
+
+def plot_augmentations(image: np.ndarray, count: int = 7, seed: int = 0) -> Figure:
+    """One image and `count` random augmented versions of it, side by side.
+
+    Used by lesson 5's "Data augmentation" section.
+
+    Args:
+        image: one uint8 image, shape (32, 32, 3).
+        count: how many augmented versions to show.
+        seed: seed of the random flips and shifts.
+
+    Returns:
+        The `Figure`.
+    """
+    layers_ = augmentation(seed=seed)
+    batch = np.repeat(np.asarray(image, dtype=np.float32)[None] / 255.0, count, axis=0)
+    augmented = keras.ops.convert_to_numpy(layers_(batch, training=True))
+    figure, axes = plt.subplots(1, count + 1, figsize=(1.6 * (count + 1), 2))
+    for axis, picture, title in zip(axes, [batch[0], *augmented],
+                                    ["original", *[f"random {i + 1}" for i in range(count)]]):
+        axis.imshow(np.clip(picture, 0, 1))
+        axis.set_title(title, fontsize=9)
+        axis.axis("off")
+    return figure
+
+
+def plot_learning_rate(
+    schedule: keras.optimizers.schedules.LearningRateSchedule, total_steps: int,
+    steps_per_epoch: int | None = None,
+) -> Figure:
+    """The learning rate of every training step under `schedule`. Used by lesson 5.
+
+    Args:
+        schedule: a schedule such as `one_cycle_schedule(...)`.
+        total_steps: how many steps to draw.
+        steps_per_epoch: when given, the x axis counts epochs instead of steps.
+
+    Returns:
+        The `Figure`.
+    """
+    steps = np.arange(total_steps)
+    rates = [float(schedule(step)) for step in steps]
+    figure, axis = plt.subplots(figsize=(6, 3))
+    x = steps / steps_per_epoch if steps_per_epoch else steps
+    axis.plot(x, rates)
+    axis.set_xlabel("epoch" if steps_per_epoch else "training step")
+    axis.set_ylabel("learning rate")
+    axis.set_title("One-cycle learning rate: warm up, then decay")
+    return figure
+
+
+def plot_accuracy_against_time(
+    runs: Sequence[tuple[str, Sequence[float], Sequence[float]]],
+    target: float | None = 0.80,
+) -> Figure:
+    """Accuracy against seconds of training, one line per recipe. Used by lesson 5.
+
+    Args:
+        runs: `(label, seconds at the end of each epoch, accuracy after each epoch)` triples.
+        target: draw a dotted line at this accuracy (None: none).
+
+    Returns:
+        The `Figure`.
+    """
+    figure, axis = plt.subplots(figsize=(7, 4))
+    for label, seconds, accuracy in runs:
+        axis.plot([0, *seconds], [0.1, *accuracy], marker="o", label=label)
+    if target is not None:
+        axis.axhline(target, linestyle=":", color="grey", label=f"{target:.0%} target")
+    axis.set_xlabel("seconds of training")
+    axis.set_ylabel("accuracy")
+    axis.set_title("Accuracy against training time")
+    axis.legend(loc="lower right")
+    return figure
+
+
+def benchmark_runs(path) -> list[tuple[str, list[float], list[float]]]:
+    """The per-epoch figures `benchmarks/train_speed.py` wrote, ready for the plot above.
+
+    Used by lesson 5, which plots them beside its own run.
+
+    Args:
+        path: the benchmark's JSON file (by default `<output folder>/train_speed.json`).
+
+    Returns:
+        `(label, epoch seconds, accuracy after each epoch)` for each recipe the benchmark
+        ran; an empty list when there is no such file.
+    """
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.exists():
+        return []
+    figures = json.loads(path.read_text(encoding="utf-8"))
+    return [
+        (f"{run['recipe']} ({run['epochs']} epochs, benchmark)", run["epoch_seconds"],
+         run["epoch_val_accuracy"])
+        for run in figures["recipes"]
+    ]

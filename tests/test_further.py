@@ -1,0 +1,112 @@
+"""Lesson 5's going-further recipe and the training-speed benchmark, on tiny random data."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from cnn_lesson.further import (
+    SmoothedSparseCrossentropy,
+    augmentation,
+    build_further_model,
+    create_further_model,
+    train_further,
+)
+
+BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "train_speed.py"
+
+
+def _random_images(count, seed=0):
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, size=(count, 32, 32, 3), dtype=np.uint8)
+    labels = rng.integers(0, 10, size=(count, 1)).astype(np.uint8)
+    return images, labels
+
+
+def test_further_model_shapes_and_parameters():
+    model = create_further_model()
+    assert model.input_shape == (None, 32, 32, 3)
+    assert model.output_shape == (None, 10)
+    assert model.count_params() == 540_394
+    assert model.get_layer("augmentation") is not None
+    assert create_further_model(augment=False).count_params() == 540_394
+    assert create_further_model(residual_convs=2).count_params() == 688_362
+
+
+def test_augmentation_changes_images_only_while_training():
+    images = _random_images(4)[0].astype("float32") / 255.0
+    layers = augmentation(seed=1)
+    np.testing.assert_array_equal(layers(images, training=False), images)
+    augmented = keras.ops.convert_to_numpy(layers(images, training=True))
+    assert augmented.shape == images.shape
+    assert not np.allclose(augmented, images)
+    assert augmented.min() >= 0.0 and augmented.max() <= 1.0
+
+
+def test_smoothed_loss_matches_categorical_crossentropy_with_one_hot_labels():
+    labels = np.array([[3], [0]])
+    probabilities = np.full((2, 10), 0.05, dtype="float32")
+    probabilities[0, 3] = probabilities[1, 0] = 0.55
+    expected = keras.losses.CategoricalCrossentropy(label_smoothing=0.1)(
+        keras.ops.one_hot(labels.reshape(-1), 10), probabilities
+    )
+    got = SmoothedSparseCrossentropy(0.1)(labels, probabilities)
+    assert float(got) == pytest.approx(float(expected), rel=1e-5)
+    plain = keras.losses.SparseCategoricalCrossentropy()(labels, probabilities)
+    assert float(SmoothedSparseCrossentropy(0.0)(labels, probabilities)) == pytest.approx(
+        float(plain), rel=1e-5
+    )
+
+
+def test_build_further_model_compiles_with_smoothing_and_schedule():
+    model = build_further_model(total_steps=10, label_smoothing=0.2, augment=False)
+    assert isinstance(model.loss, SmoothedSparseCrossentropy)
+    assert model.loss.label_smoothing == 0.2
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.0004)  # peak / 10 at step 0
+
+
+def test_train_further_runs_one_tiny_epoch(tmp_path):
+    train_data, validation_data = _random_images(64), _random_images(32, seed=1)
+    model, history = train_further(train_data, validation_data, epochs=1, batch_size=32,
+                                   verbose=0)
+    assert len(history.history["val_accuracy"]) == 1
+    assert np.isfinite(history.history["loss"]).all()
+    assert history.seconds > 0
+    path = tmp_path / "further.keras"
+    model.save(path)
+    reloaded = keras.models.load_model(path)
+    assert reloaded.loss.label_smoothing == pytest.approx(0.1)
+
+
+def test_benchmark_help_and_bad_arguments():
+    done = subprocess.run([sys.executable, str(BENCHMARK), "--help"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0
+    for option in ("--epochs", "--data", "--recipes", "--max-images", "--threads"):
+        assert option in done.stdout
+    bad = subprocess.run([sys.executable, str(BENCHMARK), "--recipes", "fastest"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2
+    assert "unknown recipe" in bad.stderr
+
+
+def test_benchmark_smoke_run_on_synthetic_data(tmp_path):
+    json_path = tmp_path / "speed.json"
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARK), "--epochs", "1", "--data", "synthetic",
+         "--max-images", "64", "--json", str(json_path)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("throughput_ratio=") and " memory_ratio=" in last
+    figures = json.loads(json_path.read_text())
+    assert [r["recipe"] for r in figures["recipes"]] == ["reference", "package"]
+    for result in figures["recipes"]:
+        assert result["images_per_second"] > 0 and result["peak_memory_mb"] > 0
+        assert 0.0 <= result["test_accuracy"] <= 1.0
+        assert len(result["epoch_seconds"]) == 1
