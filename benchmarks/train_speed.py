@@ -37,18 +37,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from cnn_lesson.cli import positive_int  # the same argument check as the command line
+
 RECIPES = ("reference", "package", "further")
 DEFAULT_RECIPES = "reference,package"
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _recipes(text: str) -> list[str]:
@@ -68,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Compare the seed's reference training recipe with the package's pipeline "
         "(and lesson 5's going-further recipe): images/s, s/epoch, peak memory, test accuracy.",
     )
-    parser.add_argument("--epochs", type=_positive_int, default=1,
+    parser.add_argument("--epochs", type=positive_int, default=1,
                         help="epochs of the reference and package recipes (default 1)")
     parser.add_argument("--data", metavar="SOURCE",
                         help="data source, as for `python -m cnn_lesson train --data` "
@@ -76,9 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--recipes", type=_recipes, default=_recipes(DEFAULT_RECIPES),
                         help=f"comma-separated, run in this order, from {', '.join(RECIPES)} "
                         f"(default {DEFAULT_RECIPES})")
-    parser.add_argument("--further-epochs", type=_positive_int,
+    parser.add_argument("--further-epochs", type=positive_int,
                         help="epochs of the further recipe (default: its own, FURTHER_EPOCHS)")
-    parser.add_argument("--max-images", type=_positive_int, metavar="N",
+    parser.add_argument("--max-images", type=positive_int, metavar="N",
                         help="use at most N training and N test images (smoke tests)")
     parser.add_argument("--threads", metavar="INTER,INTRA",
                         help="set TensorFlow's inter- and intra-op thread pools, e.g. 1,2 "

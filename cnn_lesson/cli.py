@@ -20,7 +20,8 @@ ARTIFACTS = (
 )
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1 (also used by the benchmark script)."""
     try:
         value = int(text)
     except ValueError:
@@ -50,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train the reference CNN and write sample_images.png, "
         "training_history.png, model.keras, model.h5 and metrics.json.",
     )
-    train.add_argument("--epochs", type=_positive_int, help="epochs (default 10, quick mode 1)")
+    train.add_argument("--epochs", type=positive_int, help="epochs (default 10, quick mode 1)")
     train.add_argument(
         "--data",
         metavar="SOURCE",
