@@ -36,6 +36,9 @@ from cnn_lesson.evaluation import (
 from cnn_lesson.files import prepare_output_dir
 from cnn_lesson.model import create_model, explain_parameters
 from cnn_lesson.plots import (
+    plot_accuracy_against_time,
+    plot_augmentations,
+    plot_learning_rate,
     plot_convolution_example,
     plot_history,
     plot_normalization,
@@ -95,9 +98,12 @@ __all__ = [
     "one_cycle_schedule",
     "OutputError",
     "per_class_accuracy",
+    "plot_accuracy_against_time",
+    "plot_augmentations",
     "plot_confusion_matrix",
     "plot_convolution_example",
     "plot_history",
+    "plot_learning_rate",
     "plot_mistakes",
     "plot_normalization",
     "plot_sample_images",

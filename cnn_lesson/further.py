@@ -15,14 +15,11 @@ Everything else (the data pipeline, `train`, `evaluate`) is the package's own.
 from __future__ import annotations
 
 import time
-from typing import Sequence
 
 import keras
-import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 from keras import layers
-from matplotlib.figure import Figure
 
 from cnn_lesson.data import IMAGE_SHAPE, NUM_CLASSES
 from cnn_lesson.training import one_cycle_schedule, steps_per_epoch, train
@@ -232,85 +229,8 @@ def train_further(
     return model, history
 
 
-# --- pictures for lesson 5 ------------------------------------------------------------------
-
-def plot_augmentations(image: np.ndarray, count: int = 7, seed: int = 0) -> Figure:
-    """One image and `count` random augmented versions of it, side by side.
-
-    Used by lesson 5's "Data augmentation" section.
-
-    Args:
-        image: one uint8 image, shape (32, 32, 3).
-        count: how many augmented versions to show.
-        seed: seed of the random flips and shifts.
-
-    Returns:
-        The `Figure`.
-    """
-    layers_ = augmentation(seed=seed)
-    batch = np.repeat(np.asarray(image, dtype=np.float32)[None] / 255.0, count, axis=0)
-    augmented = keras.ops.convert_to_numpy(layers_(batch, training=True))
-    figure, axes = plt.subplots(1, count + 1, figsize=(1.6 * (count + 1), 2))
-    for axis, picture, title in zip(axes, [batch[0], *augmented],
-                                    ["original", *[f"random {i + 1}" for i in range(count)]]):
-        axis.imshow(np.clip(picture, 0, 1))
-        axis.set_title(title, fontsize=9)
-        axis.axis("off")
-    return figure
-
-
-def plot_learning_rate(
-    schedule: keras.optimizers.schedules.LearningRateSchedule, total_steps: int,
-    steps_per_epoch: int | None = None,
-) -> Figure:
-    """The learning rate of every training step under `schedule`. Used by lesson 5.
-
-    Args:
-        schedule: a schedule such as `one_cycle_schedule(...)`.
-        total_steps: how many steps to draw.
-        steps_per_epoch: when given, the x axis counts epochs instead of steps.
-
-    Returns:
-        The `Figure`.
-    """
-    steps = np.arange(total_steps)
-    rates = [float(schedule(step)) for step in steps]
-    figure, axis = plt.subplots(figsize=(6, 3))
-    x = steps / steps_per_epoch if steps_per_epoch else steps
-    axis.plot(x, rates)
-    axis.set_xlabel("epoch" if steps_per_epoch else "training step")
-    axis.set_ylabel("learning rate")
-    axis.set_title("One-cycle learning rate: warm up, then decay")
-    return figure
-
-
-def plot_accuracy_against_time(
-    runs: Sequence[tuple[str, Sequence[float], Sequence[float]]],
-    target: float | None = 0.80,
-) -> Figure:
-    """Accuracy against seconds of training, one line per recipe. Used by lesson 5.
-
-    Args:
-        runs: `(label, seconds at the end of each epoch, accuracy after each epoch)` triples.
-        target: draw a dotted line at this accuracy (None: none).
-
-    Returns:
-        The `Figure`.
-    """
-    figure, axis = plt.subplots(figsize=(7, 4))
-    for label, seconds, accuracy in runs:
-        axis.plot([0, *seconds], [0.1, *accuracy], marker="o", label=label)
-    if target is not None:
-        axis.axhline(target, linestyle=":", color="grey", label=f"{target:.0%} target")
-    axis.set_xlabel("seconds of training")
-    axis.set_ylabel("accuracy")
-    axis.set_title("Accuracy against training time")
-    axis.legend(loc="lower right")
-    return figure
-
-
 def benchmark_runs(path) -> list[tuple[str, list[float], list[float]]]:
-    """The per-epoch figures `benchmarks/train_speed.py` wrote, ready for the plot above.
+    """The per-epoch figures `benchmarks/train_speed.py` wrote, for `plot_accuracy_against_time`.
 
     Used by lesson 5, which plots them beside its own run.
 

@@ -7,7 +7,10 @@ import pytest  # noqa: E402
 
 from cnn_lesson.data import CLASS_NAMES  # noqa: E402
 from cnn_lesson.plots import (  # noqa: E402
+    plot_accuracy_against_time,
+    plot_augmentations,
     plot_convolution_example,
+    plot_learning_rate,
     plot_history,
     plot_normalization,
     plot_sample_images,
@@ -78,4 +81,38 @@ def test_convolution_example_shows_30x30_feature_maps():
     for axis in figure.axes[1:]:
         assert axis.images[0].get_array().shape == (30, 30)
         assert "Feature map" in axis.get_title()
+    plt.close("all")
+
+
+def test_augmentation_pictures_show_the_original_and_changed_copies():
+    images, _ = random_images(1)
+    figure = plot_augmentations(images[0], count=3, seed=1)
+    titles = [axis.get_title() for axis in figure.axes]
+    assert titles == ["original", "random 1", "random 2", "random 3"]
+    shown = [np.asarray(axis.images[0].get_array()) for axis in figure.axes]
+    np.testing.assert_allclose(shown[0], images[0] / 255.0, atol=1e-6)
+    assert any(not np.allclose(picture, shown[0]) for picture in shown[1:])
+    plt.close("all")
+
+
+def test_learning_rate_plot_follows_the_schedule():
+    from cnn_lesson.training import one_cycle_schedule
+
+    schedule = one_cycle_schedule(100, peak_learning_rate=1e-2)
+    figure = plot_learning_rate(schedule, 100, steps_per_epoch=10)
+    (line,) = figure.axes[0].lines
+    assert line.get_xdata()[-1] == pytest.approx(9.9)
+    assert max(line.get_ydata()) == pytest.approx(1e-2, rel=1e-3)
+    assert figure.axes[0].get_xlabel() == "epoch"
+    plt.close("all")
+
+
+def test_accuracy_against_time_has_one_line_per_recipe_and_the_target():
+    runs = [("reference", [40, 80], [0.5, 0.6]), ("further", [70, 140], [0.6, 0.8])]
+    figure = plot_accuracy_against_time(runs)
+    axis = figure.axes[0]
+    labels = [line.get_label() for line in axis.lines]
+    assert labels == ["reference", "further", "80% target"]
+    assert list(axis.lines[1].get_xdata()) == [0, 70, 140]
+    assert list(axis.lines[1].get_ydata()) == [0.1, 0.6, 0.8]
     plt.close("all")
