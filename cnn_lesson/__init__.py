@@ -88,6 +88,7 @@ __all__ = [
     "LessonOrderError",
     "live_training_plot",
     "LivePlot",
+    "load_cifar10",
     "load_history",
     "load_image_file",
     "load_model",
@@ -122,6 +123,7 @@ __all__ = [
     "steps_per_epoch",
     "SyntheticDataWarning",
     "Table",
+    "synthetic_cifar10",
     "take_subset",
     "train",
 ]

@@ -11,7 +11,6 @@ real CIFAR-10 in full mode: it refuses the synthetic set and quick mode.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time

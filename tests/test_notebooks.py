@@ -98,3 +98,16 @@ def test_lesson_notebooks_are_listed_in_order_and_unknown_names_refused():
     assert lesson_notebooks(["02_the_model.ipynb"]) == [ROOT / "notebooks" / "02_the_model.ipynb"]
     with pytest.raises(CnnLessonError, match="No notebook"):
         lesson_notebooks(["99_nothing.ipynb"])
+
+
+def test_every_name_a_lesson_imports_from_the_package_is_public():
+    import re
+
+    import cnn_lesson
+
+    imported = re.compile(r"^from cnn_lesson import (\([^)]*\)|[\w, ]+)$", re.M)
+    for path in LESSONS:
+        for cell in nbformat.read(path, as_version=4).cells:
+            for names in imported.findall(cell.source):
+                for name in re.findall(r"\w+", names):
+                    assert name in cnn_lesson.__all__, f"{path.name} imports {name}"
