@@ -55,7 +55,8 @@ class Table(list):
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _flat(labels: np.ndarray) -> np.ndarray:
+def flat_labels(labels: np.ndarray) -> np.ndarray:
+    """Labels of shape (N, 1) or (N,) as a flat int64 array (N,)."""
     return np.asarray(labels).reshape(-1).astype(np.int64)
 
 
@@ -106,7 +107,7 @@ def confusion_matrix(
     Raises:
         ValueError: the lengths differ or a label is outside 0..num_classes-1.
     """
-    true, predicted = _flat(true_labels), _flat(predicted_labels)
+    true, predicted = flat_labels(true_labels), flat_labels(predicted_labels)
     if len(true) != len(predicted):
         raise ValueError(f"{len(true)} true labels but {len(predicted)} predicted labels.")
     for labels in (true, predicted):
@@ -255,7 +256,7 @@ def plot_mistakes(
         The `Figure`; each axis's title is e.g. "cat / dog (87%)". With no mistakes at all,
         one axis says so.
     """
-    true, predicted = _flat(true_labels), _flat(predicted_labels)
+    true, predicted = flat_labels(true_labels), flat_labels(predicted_labels)
     wrong = np.flatnonzero(true != predicted)
     confidence = None
     if probabilities is not None:

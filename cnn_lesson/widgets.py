@@ -27,7 +27,7 @@ from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
 from cnn_lesson.data import CLASS_NAMES
-from cnn_lesson.evaluation import predict
+from cnn_lesson.evaluation import flat_labels, predict
 from cnn_lesson.training import normalize_images
 
 SHOWN_SIZE = 128  # pixels: a 32x32 image is shown 4 times larger, each pixel a crisp block
@@ -46,10 +46,6 @@ def png_bytes(image: np.ndarray, size: int = SHOWN_SIZE) -> bytes:
     return buffer.getvalue()
 
 
-def _flat(labels: np.ndarray) -> np.ndarray:
-    return np.asarray(labels).reshape(-1).astype(np.int64)
-
-
 def _pixel_table(image: np.ndarray) -> str:
     """HTML table of the normalised (0..1) minimum, mean and maximum of each colour channel."""
     values = normalize_images(image)
@@ -66,7 +62,7 @@ class SampleBrowser(widgets.VBox):
     """The widget `sample_browser` returns; see there."""
 
     def __init__(self, images, labels, class_names, show_pixels):
-        self.images, self.labels = images, _flat(labels)
+        self.images, self.labels = images, flat_labels(labels)
         self.class_names = list(class_names)
         self.class_dropdown = widgets.Dropdown(options=self.class_names, description="Class")
         self.slider = widgets.IntSlider(value=1, min=1, max=1, description="Image",
@@ -139,8 +135,8 @@ def sample_browser(
         wrap around), `.image` (PNG, enlarged), `.label` (e.g. "cat — image 3 of 5000"),
         `.pixels` (an HTML table, or None) and `.index` (the image's position in `images`).
     """
-    if len(images) != len(_flat(labels)):
-        raise ValueError(f"{len(images)} images but {len(_flat(labels))} labels.")
+    if len(images) != len(flat_labels(labels)):
+        raise ValueError(f"{len(images)} images but {len(flat_labels(labels))} labels.")
     return SampleBrowser(images, labels, class_names, show_pixels)
 
 
@@ -241,7 +237,7 @@ class PredictionExplorer(widgets.VBox):
     """The widget `prediction_explorer` returns; see there."""
 
     def __init__(self, images, labels, probabilities, class_names):
-        self.images, self.true_labels = images, _flat(labels)
+        self.images, self.true_labels = images, flat_labels(labels)
         self.probabilities = np.asarray(probabilities, dtype=np.float64)
         self.predicted_labels = self.probabilities.argmax(axis=1)
         self.mistakes = np.flatnonzero(self.predicted_labels != self.true_labels)
@@ -320,7 +316,7 @@ def prediction_explorer(
         `FloatProgress`, described by class name), `.bar_values`, `.predicted_labels` and
         `.mistakes` (indices of the misclassified images).
     """
-    if len(test_images) == 0 or len(test_images) != len(_flat(test_labels)):
+    if len(test_images) == 0 or len(test_images) != len(flat_labels(test_labels)):
         raise ValueError("Pass some test images and as many labels.")
     if probabilities is None:
         if model is None:

@@ -16,15 +16,9 @@ from cnn_lesson.further import (
     create_further_model,
     train_further,
 )
+from tests.helpers import random_images
 
 BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "train_speed.py"
-
-
-def _random_images(count, seed=0):
-    rng = np.random.default_rng(seed)
-    images = rng.integers(0, 256, size=(count, 32, 32, 3), dtype=np.uint8)
-    labels = rng.integers(0, 10, size=(count, 1)).astype(np.uint8)
-    return images, labels
 
 
 def test_further_model_shapes_and_parameters():
@@ -38,7 +32,7 @@ def test_further_model_shapes_and_parameters():
 
 
 def test_augmentation_changes_images_only_while_training():
-    images = _random_images(4)[0].astype("float32") / 255.0
+    images = random_images(4)[0].astype("float32") / 255.0
     layers = augmentation(seed=1)
     np.testing.assert_array_equal(layers(images, training=False), images)
     augmented = keras.ops.convert_to_numpy(layers(images, training=True))
@@ -70,7 +64,7 @@ def test_build_further_model_compiles_with_smoothing_and_schedule():
 
 
 def test_train_further_runs_one_tiny_epoch(tmp_path):
-    train_data, validation_data = _random_images(64), _random_images(32, seed=1)
+    train_data, validation_data = random_images(64), random_images(32, seed=1)
     model, history = train_further(train_data, validation_data, epochs=1, batch_size=32,
                                    verbose=0)
     assert len(history.history["val_accuracy"]) == 1
