@@ -107,7 +107,6 @@ def make_dataset(
     batch_size: int = BATCH_SIZE,
     shuffle: bool = False,
     seed: int | None = None,
-    repeat: bool = False,
 ) -> tf.data.Dataset:
     """Batches of (normalised images, labels) for Keras, from uint8 arrays.
 
@@ -120,8 +119,6 @@ def make_dataset(
         batch_size: images per batch.
         shuffle: reshuffle the order every epoch (for training).
         seed: seed of the shuffle.
-        repeat: repeat the epochs endlessly (each one reshuffled); `model.fit` then needs
-            `steps_per_epoch`. `train` does this, see there why.
 
     Returns:
         A `tf.data.Dataset` of `(float32 images, labels)` batches.
@@ -130,12 +127,15 @@ def make_dataset(
     if shuffle:
         dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size)
-    dataset = dataset.map(
-        lambda x, y: (tf.cast(x, tf.float32) / 255.0, y), num_parallel_calls=tf.data.AUTOTUNE
-    )
-    if repeat:
-        dataset = dataset.repeat()
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    dataset = dataset.map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y))
+    # Fixed settings instead of tf.data's autotuning: scaling a batch is cheap, and two
+    # batches ready ahead keep 2 CPU cores busy. Autotuning cost nothing per step, but every
+    # time an iterator ended (at each epoch Keras makes new ones, and at the end of `fit`)
+    # its tuning thread held things up for 4 to 48 s, growing with the run: 20-30% of a
+    # 10-epoch run's time here (measured, README "Performance").
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.prefetch(2).with_options(options)
 
 
 def one_cycle_schedule(
@@ -277,14 +277,7 @@ def train(
         raise ValueError(f"epochs and batch_size must be at least 1 (got {epochs}, {batch_size}).")
     train_images, train_labels = train_data
     validation_images, validation_labels = validation_data
-    # One endless, reshuffling dataset and an explicit number of steps per epoch, so that
-    # Keras keeps a single input iterator for the whole fit. Given a finite dataset, Keras
-    # 3.15 builds a fresh iterator at every epoch (and one more it then discards, see
-    # tensorflow/tensorflow#67677); on 2 CPU cores that stalled each epoch after the first
-    # for about 18 s of 45,000 images' ~20 s of training (measured, README "Performance").
-    training_set = make_dataset(
-        train_images, train_labels, batch_size, shuffle=True, seed=seed, repeat=True
-    )
+    training_set = make_dataset(train_images, train_labels, batch_size, shuffle=True, seed=seed)
     validation_set = make_dataset(validation_images, validation_labels, batch_size)
 
     all_callbacks = list(callbacks)
@@ -298,7 +291,6 @@ def train(
         training_set,
         validation_data=validation_set,
         epochs=epochs,
-        steps_per_epoch=steps_per_epoch(len(train_images), batch_size),
         callbacks=all_callbacks,
         verbose=verbose,
         shuffle=False,  # the dataset reshuffles itself every epoch (see make_dataset)
