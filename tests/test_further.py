@@ -14,6 +14,7 @@ from cnn_lesson.further import (
     augmentation,
     build_further_model,
     create_further_model,
+    fast_precision,
     train_further,
 )
 from tests.helpers import random_images
@@ -29,6 +30,35 @@ def test_further_model_shapes_and_parameters():
     assert model.get_layer("augmentation") is not None
     assert create_further_model(augment=False).count_params() == 540_394
     assert create_further_model(residual_convs=2).count_params() == 688_362
+
+
+def test_fast_precision_uses_bfloat16_only_where_the_cpu_has_it(tmp_path, monkeypatch):
+    import tensorflow as tf
+
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("flags\t\t: fpu sse2 avx2 avx512f avx512_bf16 avx512_vnni\n")
+    assert fast_precision(cpuinfo) == "mixed_bfloat16"
+    cpuinfo.write_text("flags\t\t: fpu sse2 avx2 amx_bf16 amx_tile\n")
+    assert fast_precision(cpuinfo) == "mixed_bfloat16"
+    cpuinfo.write_text("flags\t\t: fpu sse2 avx2 avx512f\n")
+    assert fast_precision(cpuinfo) == "float32"
+    assert fast_precision(tmp_path / "no such file") == "float32"  # macOS, Windows
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"])
+    cpuinfo.write_text("flags\t\t: avx512_bf16\n")
+    assert fast_precision(cpuinfo) == "float32"
+
+
+def test_mixed_precision_model_keeps_float32_weights_and_output_and_the_global_policy():
+    before = keras.config.dtype_policy().name
+    model = create_further_model(precision="mixed_bfloat16")
+    assert keras.config.dtype_policy().name == before
+    assert model.get_layer("stage1_conv").dtype_policy.name == "mixed_bfloat16"
+    assert model.get_layer("stage1_conv").kernel.dtype == "float32"
+    output = model(random_images(2)[0].astype("float32") / 255.0)
+    assert keras.backend.standardize_dtype(output.dtype) == "float32"
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(output).sum(axis=1), 1.0, rtol=1e-5)
+    assert create_further_model(precision="float32").get_layer("stage1_conv").compute_dtype == "float32"
 
 
 def test_augmentation_changes_images_only_while_training():
