@@ -1,6 +1,6 @@
 """Going further: a recipe that beats the reference lesson's accuracy in the same CPU time.
 
-Four changes to the reference recipe, each explained in lesson 5 (`05_going_further.ipynb`):
+The changes to the reference recipe, each explained in lesson 5 (`05_going_further.ipynb`):
 
 - data augmentation with Keras preprocessing layers (random horizontal flips and shifts),
   so the network sees a slightly different picture of each image every epoch;
