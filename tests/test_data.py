@@ -462,16 +462,25 @@ def test_a_gif_is_not_read(tmp_path, data, cache_dir):
 # --- the real data, when CI provides it ----------------------------------------------------
 
 @pytest.mark.realdata
-def test_real_cifar10(tmp_path):
+def test_real_cifar10(tmp_path, monkeypatch):
     source = os.environ.get("CNN_LESSON_DATA", "").strip()
     if not source or source.lower() == "synthetic":
         pytest.skip("CNN_LESSON_DATA does not point at the real CIFAR-10")
-    load_cifar10(source, cache_dir=tmp_path)
-    started = time.perf_counter()
+    first = load_cifar10(source, cache_dir=tmp_path)
+
+    # The second load must come from the cache, not decode the images again (which takes
+    # about 8 s; a wall-clock bound here was flaky on a busy machine).
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("the second load decoded the source instead of using the cache")
+
+    for module, name in ((folders, "read_image_folders"), (archive, "read_archive"),
+                         (archive, "read_batches_folder")):
+        monkeypatch.setattr(module, name, no_decoding)
     (train_images, train_labels), (test_images, test_labels) = load_cifar10(
         source, cache_dir=tmp_path
     )
-    assert time.perf_counter() - started < 1.0
+    np.testing.assert_array_equal(train_images, first[0][0])
+    np.testing.assert_array_equal(test_labels, first[1][1])
     assert train_images.shape == (50000, 32, 32, 3) and test_images.shape == (10000, 32, 32, 3)
     assert train_labels.shape == (50000, 1) and test_labels.shape == (10000, 1)
     for array in (train_images, train_labels, test_images, test_labels):
