@@ -70,8 +70,6 @@ def fast_precision(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
     Args:
         cpuinfo: Linux's CPU description; elsewhere it does not exist, giving "float32".
     """
-    import tensorflow as tf
-
     if tf.config.list_physical_devices("GPU"):
         return "float32"
     try:
