@@ -12,9 +12,10 @@ other. Recipes:
              `create_model()`, `Adam()` with its default learning rate, Keras' default batch
              of 32, `model.fit(train_images, train_labels, epochs=N,
              validation_data=(test_images, test_labels))` on all 50,000 training images.
-  package    the package's pipeline on the same model: `split_validation` (45,000 training
-             images, 5,000 held out), `train` (a `tf.data` pipeline, uint8 until the model,
-             batches of 128) and a one-cycle learning rate.
+  package    the package's pipeline on the same model, as lesson 3 runs it: `split_validation`
+             (45,000 training images, 5,000 held out), `train` (a `tf.data` pipeline, uint8
+             until the model, batches of 128), a one-cycle learning rate, and the layers
+             computing in `fast_precision()` (bfloat16 on CPUs that have it).
   further    lesson 5's going-further recipe (`cnn_lesson.further.train_further`); it trains
              for its own number of epochs (`--further-epochs`, default FURTHER_EPOCHS).
 
@@ -75,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", metavar="INTER,INTRA",
                         help="set TensorFlow's inter- and intra-op thread pools, e.g. 1,2 "
                         "(default: TensorFlow's choice)")
+    parser.add_argument("--precision", choices=("float32", "mixed_bfloat16"),
+                        help="how the package and further recipes compute (default: "
+                        "`fast_precision()`, as the lessons do); the reference is float32")
     parser.add_argument("--json", type=Path, metavar="PATH",
                         help="where to write the figures (default <output>/train_speed.json)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
@@ -128,6 +132,7 @@ def run_recipe(arguments: argparse.Namespace) -> dict:
         seconds = time.perf_counter() - started
         test_accuracy = float(model.evaluate(test_images, test_labels, verbose=0)[1])
         epochs, trained_on, batch_size = arguments.epochs, len(train_images), 32
+        precision = "float32"
     else:
         from cnn_lesson import evaluate, split_validation
 
@@ -135,21 +140,29 @@ def run_recipe(arguments: argparse.Namespace) -> dict:
                                                        seed=arguments.seed)
         trained_on = len(train_data[0])
         if recipe == "package":
-            from cnn_lesson import build_model, one_cycle_schedule, steps_per_epoch, train
+            from cnn_lesson import (build_model, create_model, fast_precision,
+                                    one_cycle_schedule, steps_per_epoch, train)
             from cnn_lesson.training import BATCH_SIZE
 
             epochs, batch_size = arguments.epochs, BATCH_SIZE
-            model = build_model(learning_rate=one_cycle_schedule(
-                epochs * steps_per_epoch(trained_on, batch_size)))
+            precision = arguments.precision or fast_precision()  # as lesson 3 does
+            model = build_model(
+                lambda: create_model(precision=precision),
+                learning_rate=one_cycle_schedule(epochs * steps_per_epoch(trained_on, batch_size)),
+            )
             history = train(model, train_data, validation_data, epochs=epochs,
                             batch_size=batch_size, seed=arguments.seed, callbacks=[clock])
         else:
             from cnn_lesson.further import FURTHER_BATCH_SIZE, FURTHER_EPOCHS, train_further
 
+            from cnn_lesson import fast_precision
+
             epochs = arguments.further_epochs or FURTHER_EPOCHS
             batch_size = FURTHER_BATCH_SIZE
+            precision = arguments.precision or fast_precision()
             model, history = train_further(train_data, validation_data, epochs=epochs,
-                                           batch_size=batch_size, seed=arguments.seed)
+                                           batch_size=batch_size, seed=arguments.seed,
+                                           precision=precision)
             clock.seconds = history.epoch_seconds
             clock.val_accuracy = history.history["val_accuracy"]
         seconds = history.seconds
@@ -158,6 +171,7 @@ def run_recipe(arguments: argparse.Namespace) -> dict:
         "recipe": recipe,
         "epochs": epochs,
         "batch_size": batch_size,
+        "precision": precision,
         "training_images": trained_on,
         "parameters": int(model.count_params()),
         "seconds": seconds,
@@ -189,12 +203,12 @@ def _run_child(recipe: str, arguments: argparse.Namespace, argv: list[str]) -> d
 
 
 def _table(results: list[dict]) -> str:
-    header = (f"{'recipe':<10} {'epochs':>6} {'batch':>5} {'images/s':>9} {'s/epoch':>8} "
-              f"{'peak MB':>8} {'test acc':>8} {'load':>9}")
+    header = (f"{'recipe':<10} {'epochs':>6} {'batch':>5} {'precision':>14} {'images/s':>9} "
+              f"{'s/epoch':>8} {'peak MB':>8} {'test acc':>8} {'load':>9}")
     rows = [header]
     for r in results:
         rows.append(
-            f"{r['recipe']:<10} {r['epochs']:>6} {r['batch_size']:>5} "
+            f"{r['recipe']:<10} {r['epochs']:>6} {r['batch_size']:>5} {r['precision']:>14} "
             f"{r['images_per_second']:>9.0f} {r['seconds_per_epoch']:>8.1f} "
             f"{r['peak_memory_mb']:>8.0f} {r['test_accuracy']:>8.4f} "
             f"{r['load_before']:>4.1f}/{r['load_after']:<4.1f}"

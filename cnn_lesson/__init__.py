@@ -23,28 +23,29 @@ from cnn_lesson.errors import (
     OutputError,
 )
 from cnn_lesson.evaluation import (
-    Table,
     confusion_matrix,
-    load_image_file,
     most_confused_pairs,
     per_class_accuracy,
     plot_confusion_matrix,
     plot_mistakes,
     predict,
-    predict_image_file,
 )
+from cnn_lesson.feature_maps import layer_explorer
 from cnn_lesson.files import prepare_output_dir
+from cnn_lesson.live_plot import LivePlot, live_training_plot
 from cnn_lesson.model import create_model, explain_parameters
+from cnn_lesson.own_image import load_image_file, predict_image_file
 from cnn_lesson.plots import (
     plot_accuracy_against_time,
     plot_augmentations,
-    plot_learning_rate,
     plot_convolution_example,
     plot_history,
+    plot_learning_rate,
     plot_normalization,
     plot_sample_images,
     save_figure,
 )
+from cnn_lesson.precision import fast_precision
 from cnn_lesson.saving import (
     load_history,
     load_model,
@@ -52,6 +53,7 @@ from cnn_lesson.saving import (
     save_history,
     save_model,
 )
+from cnn_lesson.tables import Table
 from cnn_lesson.training import (
     build_model,
     compile_model,
@@ -63,13 +65,7 @@ from cnn_lesson.training import (
     take_subset,
     train,
 )
-from cnn_lesson.widgets import (
-    LivePlot,
-    layer_explorer,
-    live_training_plot,
-    prediction_explorer,
-    sample_browser,
-)
+from cnn_lesson.widgets import prediction_explorer, sample_browser
 
 __all__ = [
     "CLASS_NAMES",
@@ -83,6 +79,7 @@ __all__ = [
     "DataError",
     "evaluate",
     "explain_parameters",
+    "fast_precision",
     "is_synthetic",
     "layer_explorer",
     "LessonOrderError",

@@ -15,6 +15,7 @@ import keras
 import numpy as np
 
 from cnn_lesson.files import atomic_path, write_json
+from cnn_lesson.precision import float32_copy
 
 BACKUP_FOLDER = "training_backup"
 BEST_MODEL_FILE = "best_model.keras"
@@ -59,7 +60,7 @@ class _KeepBestModel(keras.callbacks.Callback):
         if current is not None and current > self.best:
             self.best = float(current)
             with atomic_path(self.path) as temporary:
-                self.model.save(temporary)
+                float32_copy(self.model).save(temporary)  # saved as `save_model` does
 
 
 def resume_callbacks(

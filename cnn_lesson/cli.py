@@ -69,6 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--fresh", action="store_true", help="discard a backup of an interrupted run and start over"
     )
+    train.add_argument(
+        "--precision",
+        choices=("auto", "float32", "mixed_bfloat16"),
+        default="auto",
+        help="how the layers compute: 'auto' (default) is mixed_bfloat16 on a CPU with "
+        "bfloat16 instructions and no GPU, float32 elsewhere; float32 is the reference "
+        "lesson's. The saved model is float32 either way.",
+    )
     notebooks = commands.add_parser("notebooks", help="for instructors: re-run the lessons")
     notebooks.add_argument("action", choices=("refresh", "check"))
     notebooks.add_argument("names", nargs="*", help="notebook files (default: every lesson)")
@@ -131,8 +139,10 @@ def run_training(arguments: argparse.Namespace) -> dict:
     print(f"Training on {len(train_data[0]):,} images for {epochs} epoch(s), validating on "
           f"{len(validation_data[0]):,}" + (" (quick mode)." if quick else "."))
 
+    precision = lesson.fast_precision() if arguments.precision == "auto" else arguments.precision
+    print(f"Precision: {precision}")
     keras.utils.set_random_seed(seed)
-    model = lesson.create_model()
+    model = lesson.create_model(precision=precision)
     model.summary()
     total_steps = epochs * lesson.steps_per_epoch(len(train_data[0]))
     lesson.compile_model(model, learning_rate=lesson.one_cycle_schedule(total_steps))
@@ -152,6 +162,7 @@ def run_training(arguments: argparse.Namespace) -> dict:
         "data_source": label,
         "quick": quick,
         "seed": seed,
+        "precision": precision,
         "epochs": len(history.history["loss"]),
         "history": history.history,
         "test_loss": test_loss,

@@ -8,7 +8,7 @@ The changes to the reference recipe, each explained in lesson 5 (`05_going_furth
 - bigger batches (256), which a CPU processes faster per image;
 - label smoothing: the loss aims at 0.9 for the right class instead of 1.0;
 - a wider network with a residual (shortcut) block and global pooling instead of `Flatten`;
-- on CPUs that compute in bfloat16 natively, mixed precision (see `fast_precision`).
+- on CPUs that compute in bfloat16 natively, mixed precision (see `cnn_lesson.precision`).
 
 Everything else (the data pipeline, `train`, `evaluate`) is the package's own.
 """
@@ -16,7 +16,6 @@ Everything else (the data pipeline, `train`, `evaluate`) is the package's own.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -24,6 +23,7 @@ import tensorflow as tf
 from keras import layers
 
 from cnn_lesson.data import IMAGE_SHAPE, NUM_CLASSES
+from cnn_lesson.precision import fast_precision, layers_computing_in
 from cnn_lesson.training import one_cycle_schedule, steps_per_epoch, train
 
 FURTHER_EPOCHS = 8
@@ -55,28 +55,6 @@ def augmentation(shift: float = SHIFT_FRACTION, seed: int | None = None) -> kera
         ],
         name="augmentation",
     )
-
-
-def fast_precision(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
-    """The Keras dtype policy that trains lesson 5's network fastest on this machine.
-
-    "mixed_bfloat16" (weights kept in float32, most arithmetic in bfloat16, half as many
-    bits) when there is no GPU and the CPU has bfloat16 instructions (`avx512_bf16` or
-    `amx_bf16`, recent Intel and AMD server chips): measured here, 1.3x the images per second
-    of float32 for this network. Everywhere else "float32": a CPU without those instructions
-    would emulate bfloat16 and be slower, and on GPUs we have not measured it.
-    Used by `create_further_model`; lesson 5 prints it.
-
-    Args:
-        cpuinfo: Linux's CPU description; elsewhere it does not exist, giving "float32".
-    """
-    if tf.config.list_physical_devices("GPU"):
-        return "float32"
-    try:
-        flags = Path(cpuinfo).read_text(encoding="utf-8", errors="replace").split()
-    except OSError:
-        return "float32"
-    return "mixed_bfloat16" if {"avx512_bf16", "amx_bf16"} & set(flags) else "float32"
 
 
 def _conv_bn(x, filters: int, name: str):
@@ -118,13 +96,8 @@ def create_further_model(
     Returns:
         An uncompiled functional `keras.Model`.
     """
-    # Layers take the global dtype policy when they are made; set it for this model only.
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(precision or fast_precision())
-    try:
+    with layers_computing_in(precision or fast_precision()):
         return _further_model(filters, augment, residual_convs, name)
-    finally:
-        keras.config.set_dtype_policy(previous)
 
 
 def _further_model(filters, augment, residual_convs, name) -> keras.Model:

@@ -10,6 +10,7 @@ import keras
 from keras import layers
 
 from cnn_lesson.data import IMAGE_SHAPE, NUM_CLASSES
+from cnn_lesson.precision import FLOAT32, layers_computing_in
 
 
 def _conv_block(filters: int, block: int) -> list[layers.Layer]:
@@ -22,7 +23,7 @@ def _conv_block(filters: int, block: int) -> list[layers.Layer]:
     ]
 
 
-def create_model(name: str = "cifar10_cnn") -> keras.Sequential:
+def create_model(name: str = "cifar10_cnn", precision: str = FLOAT32) -> keras.Sequential:
     """Build the reference lesson's CNN (161,610 parameters, 704 of them not trainable).
 
     Three blocks of Conv2D -> BatchNormalization -> MaxPooling2D -> Dropout with 32, 64 and
@@ -31,15 +32,25 @@ def create_model(name: str = "cifar10_cnn") -> keras.Sequential:
     text each time. The model expects images scaled to 0..1 (see
     `cnn_lesson.training.normalize_images`).
 
-    Used by lesson 2 (`02_the_model.ipynb`) and lesson 3 (`03_training.ipynb`).
+    Used by lesson 2 (`02_the_model.ipynb`) and lesson 3 (`03_training.ipynb`), which trains
+    it in `fast_precision()`.
 
     Args:
         name: the model's name, shown by `model.summary()`.
+        precision: "float32" (the reference lesson's) or "mixed_bfloat16": the layers then
+            multiply in bfloat16 but keep float32 weights (see `cnn_lesson.precision`). The
+            output layer computes in float32 either way, so the probabilities and the loss
+            keep their precision.
 
     Returns:
         An uncompiled `keras.Sequential` model (compile it with
         `cnn_lesson.training.compile_model`).
     """
+    with layers_computing_in(precision):
+        return _sequential(name)
+
+
+def _sequential(name: str) -> keras.Sequential:
     return keras.Sequential(
         [
             keras.Input(shape=IMAGE_SHAPE, name="image"),
@@ -50,7 +61,8 @@ def create_model(name: str = "cifar10_cnn") -> keras.Sequential:
             layers.Dense(128, activation="relu", name="dense"),
             layers.BatchNormalization(name="batchnorm4"),
             layers.Dropout(0.5, name="dropout4"),
-            layers.Dense(NUM_CLASSES, activation="softmax", name="class_probabilities"),
+            layers.Dense(NUM_CLASSES, activation="softmax", dtype=FLOAT32,
+                         name="class_probabilities"),
         ],
         name=name,
     )

@@ -17,6 +17,7 @@ import numpy as np
 
 from cnn_lesson.errors import ModelFileError
 from cnn_lesson.files import atomic_path
+from cnn_lesson.precision import float32_copy
 
 MODEL_FILES = ("model.keras", "model.h5")
 HOW_TO_MAKE_A_MODEL = (
@@ -43,7 +44,9 @@ def save_model(model: keras.Model, output_dir: str | os.PathLike) -> dict[str, P
     The `.h5` file is written from a copy of the model: Keras 3 replaces the optimizer of a
     model object it saves as `.h5`, which would spoil every later `.keras` save of it (and
     learners do run the saving cell twice). Both files are written atomically, so an
-    interrupted save leaves the previous files intact.
+    interrupted save leaves the previous files intact. A model trained in mixed precision
+    is saved as its float32 copy (`cnn_lesson.precision.float32_copy`): the same weights and
+    optimizer state, loadable and fast everywhere.
 
     Args:
         model: the trained model.
@@ -53,6 +56,7 @@ def save_model(model: keras.Model, output_dir: str | os.PathLike) -> dict[str, P
         `{"keras": path, "h5": path}`.
     """
     folder = Path(output_dir)
+    model = float32_copy(model)  # the same model if it already computes in float32
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
     paths = {}

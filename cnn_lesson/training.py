@@ -258,7 +258,8 @@ def train(
         seed: seed of the shuffling.
         output_dir: where to keep the backup and the best model; None keeps nothing.
         fresh: start over, discarding an existing backup.
-        callbacks: more Keras callbacks (e.g. a live plot).
+        callbacks: more Keras callbacks (e.g. a live plot; on a resume, one with a
+            `show_earlier_epochs(history)` method is given the earlier epochs first).
         verbose: 2 prints one line per epoch, 0 prints nothing.
 
     Returns:
@@ -285,6 +286,10 @@ def train(
     if output_dir is not None:
         epoch_log, backup_callbacks = resume_callbacks(Path(output_dir), fresh, verbose)
         all_callbacks = backup_callbacks + all_callbacks
+        if any(epoch_log.history.values()):  # resuming: plots start with the earlier epochs
+            for callback in callbacks:
+                if hasattr(callback, "show_earlier_epochs"):  # e.g. the live plot
+                    callback.show_earlier_epochs(epoch_log.history)
 
     started = time.perf_counter()
     history = model.fit(

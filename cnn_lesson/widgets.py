@@ -1,29 +1,24 @@
-"""Interactive explorers (ipywidgets) and a live training plot, for poking at data and model.
+"""Interactive explorers (ipywidgets), for poking at the data and the model's predictions.
 
 Each explorer is a function returning one widget, so a notebook cell needs a single line; the
 widget keeps its controls as attributes (`.slider`, `.next_button`, `.image`, `.label`...),
 which is also how the tests drive it. Pictures are shown as `ipywidgets.Image` PNGs, so
 everything works (and is testable) without a browser.
 
-Used by lesson 1 (`sample_browser`), lesson 2 (`layer_explorer`), lesson 3
-(`live_training_plot`) and lesson 4 (`prediction_explorer`).
+Used by lesson 1 (`sample_browser`) and lesson 4 (`prediction_explorer`); lesson 2's
+`layer_explorer` lives in `cnn_lesson.feature_maps`, lesson 3's live plot in
+`cnn_lesson.live_plot`.
 """
 
 from __future__ import annotations
 
 import html
 import io
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import ipywidgets as widgets
 import keras
-import matplotlib
 import numpy as np
-from IPython import get_ipython
-from IPython.display import Image as DisplayImage
-from IPython.display import display
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
 from cnn_lesson.data import CLASS_NAMES
@@ -140,99 +135,6 @@ def sample_browser(
     return SampleBrowser(images, labels, class_names, show_pixels)
 
 
-def _in_notebook() -> bool:
-    """True inside a Jupyter kernel (where rich output shows), False in a terminal or script."""
-    shell = get_ipython()
-    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
-
-
-class LivePlot(keras.callbacks.Callback):
-    """A Keras callback that redraws accuracy and loss after every epoch, in place.
-
-    In a notebook it shows one picture when training starts and replaces it after each epoch
-    (through a display handle, so the last picture stays in the saved notebook). In a terminal
-    or a script it shows nothing and prints nothing; either way `.history` keeps every epoch.
-
-    Used by lesson 3 (`03_training.ipynb`): `train(..., callbacks=[live_training_plot()])`.
-
-    Args:
-        show: draw in the notebook; None (the default) draws only inside a Jupyter kernel.
-        history: metrics of earlier epochs to draw first (e.g. a resumed run's history).
-        title: the figure's title.
-
-    Attributes:
-        history: `{"accuracy": [...], "val_accuracy": [...], "loss": [...], ...}` so far.
-        epochs: the epoch number (1-based) of each entry; a resumed fit starts after the last
-            one done, and a repeated epoch replaces the one drawn before.
-        draw_count: how many times it drew; `png`: the last drawing as PNG bytes.
-    """
-
-    def __init__(self, show: bool | None = None,
-                 history: Mapping[str, Sequence[float]] | None = None,
-                 title: str = "Training progress"):
-        super().__init__()
-        self.show = show
-        self.title = title
-        self.history = {key: [float(v) for v in values] for key, values in (history or {}).items()}
-        self.epochs = list(range(1, len(next(iter(self.history.values()), [])) + 1))
-        self.draw_count = 0
-        self.png: bytes | None = None
-        self._handle = None
-
-    def on_train_begin(self, logs=None):
-        if self.show if self.show is not None else _in_notebook():
-            self._handle = display(DisplayImage(data=self._draw()), display_id=True)
-        else:
-            self._handle = None
-
-    def on_epoch_end(self, epoch, logs=None):
-        number = epoch + 1
-        if number in self.epochs:  # the same epoch again (a resume or a second fit): replace
-            keep = self.epochs.index(number)
-            self.epochs = self.epochs[:keep]
-            self.history = {key: values[:keep] for key, values in self.history.items()}
-        self.epochs.append(number)
-        logs = {key: float(value) for key, value in (logs or {}).items()
-                if np.ndim(value) == 0 and key != "learning_rate"}
-        for key in set(logs) | set(self.history):  # a metric missing this epoch gets a gap
-            values = self.history.setdefault(key, [np.nan] * (len(self.epochs) - 1))
-            values.append(logs.get(key, np.nan))
-        if self._handle is not None:
-            self._handle.update(DisplayImage(data=self._draw()))
-
-    def _draw(self) -> bytes:
-        """Accuracy (left) and loss (right), training and validation, as PNG bytes."""
-        figure = Figure(figsize=(10, 3.6))  # not pyplot: no second copy shown at cell end
-        for axis, metric in zip(figure.subplots(1, 2), ("accuracy", "loss")):
-            for prefix, label in (("", "training"), ("val_", "validation")):
-                if prefix + metric in self.history:
-                    axis.plot(self.epochs, self.history[prefix + metric], marker="o",
-                              label=f"{label} {metric}")
-            axis.set_xlabel("Epoch")
-            axis.set_ylabel(metric.capitalize())
-            axis.set_title(f"{metric.capitalize()} per epoch")
-            axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-            axis.grid(alpha=0.3)
-            if self.epochs:
-                axis.legend()
-        figure.suptitle(self.title if self.epochs else f"{self.title}: waiting for epoch 1")
-        figure.tight_layout()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=80)
-        self.png = buffer.getvalue()
-        self.draw_count += 1
-        return self.png
-
-
-def live_training_plot(show: bool | None = None,
-                       history: Mapping[str, Sequence[float]] | None = None) -> LivePlot:
-    """A callback that redraws accuracy and loss after each epoch (see `LivePlot`).
-
-    Used by lesson 3: `history = train(model, ..., callbacks=[live_training_plot()])`.
-    """
-    return LivePlot(show=show, history=history)
-
-
 class PredictionExplorer(widgets.VBox):
     """The widget `prediction_explorer` returns; see there."""
 
@@ -323,93 +225,3 @@ def prediction_explorer(
             raise ValueError("Pass the model, or its probabilities.")
         probabilities = predict(model, test_images)
     return PredictionExplorer(test_images, test_labels, probabilities, class_names)
-
-
-def feature_map_image(feature_map: np.ndarray, colormap: str = "viridis") -> np.ndarray:
-    """Turn one feature map (H, W) into a coloured uint8 image, scaled to its own min..max."""
-    low, high = float(feature_map.min()), float(feature_map.max())
-    scaled = (feature_map - low) / (high - low) if high > low else np.zeros_like(feature_map)
-    return (matplotlib.colormaps[colormap](scaled)[..., :3] * 255).astype(np.uint8)
-
-
-class LayerExplorer(widgets.VBox):
-    """The widget `layer_explorer` returns; see there."""
-
-    def __init__(self, model, image, layer_names):
-        self.model, self.input_image = model, image
-        self.activations: dict[str, np.ndarray] = {}  # layer name -> (H, W, filters), cached
-        self.layer_dropdown = widgets.Dropdown(options=layer_names, description="Layer")
-        self.slider = widgets.IntSlider(value=0, min=0, max=0, description="Filter",
-                                        continuous_update=False)
-        self.original = widgets.Image(value=png_bytes(image), format="png",
-                                      width=SHOWN_SIZE, height=SHOWN_SIZE)
-        self.image = widgets.Image(format="png", width=SHOWN_SIZE, height=SHOWN_SIZE)
-        self.label = widgets.HTML()
-        super().__init__([widgets.HBox([self.layer_dropdown, self.slider]),
-                          widgets.HBox([self.original, self.image]), self.label])
-        self.layer_dropdown.observe(lambda _: self._choose_layer(), names="value")
-        self.slider.observe(lambda _: self._show(), names="value")
-        self._choose_layer()
-
-    def __repr__(self) -> str:
-        return f"Layer explorer ({', '.join(self.layer_dropdown.options)})"
-
-    def feature_maps(self, layer_name: str) -> np.ndarray:
-        """All of a layer's feature maps for the image, (H, W, filters); computed once."""
-        if layer_name not in self.activations:
-            layer = self.model.get_layer(layer_name)
-            probe = keras.Model(inputs=self.model.inputs, outputs=layer.output)
-            batch = normalize_images(self.input_image)[np.newaxis]
-            self.activations[layer_name] = np.asarray(probe.predict(batch, verbose=0))[0]
-        return self.activations[layer_name]
-
-    def _choose_layer(self) -> None:
-        self.slider.max = self.feature_maps(self.layer_dropdown.value).shape[-1] - 1
-        self._show()
-
-    def _show(self) -> None:
-        name = self.layer_dropdown.value
-        maps = self.feature_maps(name)
-        feature_map = maps[..., min(self.slider.value, maps.shape[-1] - 1)]
-        self.image.value = png_bytes(feature_map_image(feature_map))
-        self.label.value = (f"Layer <b>{html.escape(name)}</b>, filter {self.slider.value} of "
-                            f"{maps.shape[-1]} (0 to {maps.shape[-1] - 1}): feature map "
-                            f"{feature_map.shape[0]}×{feature_map.shape[1]}")
-
-
-def layer_explorer(
-    model: keras.Model, image: np.ndarray, layer_names: Sequence[str] | None = None
-) -> LayerExplorer:
-    """Pick a convolution layer and one of its filters; see what that filter finds in an image.
-
-    Bright parts of the feature map are where the filter responds strongly. Each layer's
-    maps are computed once, with a sub-model `keras.Model(model.inputs, layer.output)`.
-
-    Used by lesson 2 (`02_the_model.ipynb`): `layer_explorer(model, train_images[0])`.
-
-    Args:
-        model: a built model (e.g. `create_model()`, trained or not).
-        image: one uint8 image (32, 32, 3), normalised here like in training.
-        layer_names: the layers to offer; by default every `Conv2D` layer.
-
-    Returns:
-        A `LayerExplorer` (an `ipywidgets.VBox`) with `.layer_dropdown`, `.slider` (the filter,
-        from 0), `.original` (the image), `.image` (the feature map, PNG), `.label` (layer,
-        filter and the map's shape) and `.feature_maps(layer_name)`.
-
-    Raises:
-        ValueError: the image is not one (H, W, 3) image, or the model has no such layer.
-    """
-    image = np.asarray(image)
-    if image.ndim == 4 and len(image) == 1:
-        image = image[0]
-    if image.ndim != 3:
-        raise ValueError(f"Pass one image of shape (32, 32, 3), not shape {image.shape}.")
-    if layer_names is None:
-        layer_names = [layer.name for layer in model.layers
-                       if isinstance(layer, keras.layers.Conv2D)]
-    if not layer_names:
-        raise ValueError("The model has no Conv2D layer to explore.")
-    for name in layer_names:
-        model.get_layer(name)  # raises ValueError for an unknown name
-    return LayerExplorer(model, image, list(layer_names))

@@ -17,16 +17,15 @@ from PIL import Image
 
 from cnn_lesson.errors import CnnLessonError, DataError
 from cnn_lesson.evaluation import (
-    Table,
     confusion_matrix,
-    load_image_file,
     most_confused_pairs,
     per_class_accuracy,
     plot_confusion_matrix,
     plot_mistakes,
     predict,
-    predict_image_file,
 )
+from cnn_lesson.own_image import load_image_file, predict_image_file
+from cnn_lesson.tables import Table
 
 NAMES = ["a", "b", "c"]
 # Six images: two of each class. The model gets 0->1, 1->1, 2->0 wrong or right as below.

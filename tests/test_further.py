@@ -14,7 +14,6 @@ from cnn_lesson.further import (
     augmentation,
     build_further_model,
     create_further_model,
-    fast_precision,
     train_further,
 )
 from tests.helpers import random_images
@@ -30,23 +29,6 @@ def test_further_model_shapes_and_parameters():
     assert model.get_layer("augmentation") is not None
     assert create_further_model(augment=False).count_params() == 540_394
     assert create_further_model(residual_convs=2).count_params() == 688_362
-
-
-def test_fast_precision_uses_bfloat16_only_where_the_cpu_has_it(tmp_path, monkeypatch):
-    import tensorflow as tf
-
-    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
-    cpuinfo = tmp_path / "cpuinfo"
-    cpuinfo.write_text("flags\t\t: fpu sse2 avx2 avx512f avx512_bf16 avx512_vnni\n")
-    assert fast_precision(cpuinfo) == "mixed_bfloat16"
-    cpuinfo.write_text("flags\t\t: fpu sse2 avx2 amx_bf16 amx_tile\n")
-    assert fast_precision(cpuinfo) == "mixed_bfloat16"
-    cpuinfo.write_text("flags\t\t: fpu sse2 avx2 avx512f\n")
-    assert fast_precision(cpuinfo) == "float32"
-    assert fast_precision(tmp_path / "no such file") == "float32"  # macOS, Windows
-    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"])
-    cpuinfo.write_text("flags\t\t: avx512_bf16\n")
-    assert fast_precision(cpuinfo) == "float32"
 
 
 def test_mixed_precision_model_keeps_float32_weights_and_output_and_the_global_policy():
@@ -110,7 +92,7 @@ def test_benchmark_help_and_bad_arguments():
     done = subprocess.run([sys.executable, str(BENCHMARK), "--help"], capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 0
-    for option in ("--epochs", "--data", "--recipes", "--max-images", "--threads"):
+    for option in ("--epochs", "--data", "--recipes", "--max-images", "--threads", "--precision"):
         assert option in done.stdout
     bad = subprocess.run([sys.executable, str(BENCHMARK), "--recipes", "fastest"],
                          capture_output=True, text=True, timeout=60)
@@ -130,6 +112,9 @@ def test_benchmark_smoke_run_on_synthetic_data(tmp_path):
     assert last.startswith("throughput_ratio=") and " memory_ratio=" in last
     figures = json.loads(json_path.read_text())
     assert [r["recipe"] for r in figures["recipes"]] == ["reference", "package"]
+    from cnn_lesson import fast_precision
+
+    assert [r["precision"] for r in figures["recipes"]] == ["float32", fast_precision()]
     for result in figures["recipes"]:
         assert result["images_per_second"] > 0 and result["peak_memory_mb"] > 0
         assert 0.0 <= result["test_accuracy"] <= 1.0

@@ -9,19 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnn_lesson import widgets
+from cnn_lesson import live_plot
 from cnn_lesson.data import CLASS_NAMES
 from cnn_lesson.model import create_model
 from cnn_lesson.training import compile_model, train
-from cnn_lesson.widgets import (
-    LivePlot,
-    feature_map_image,
-    layer_explorer,
-    live_training_plot,
-    png_bytes,
-    prediction_explorer,
-    sample_browser,
-)
+from cnn_lesson.feature_maps import feature_map_image, layer_explorer
+from cnn_lesson.live_plot import LivePlot, live_training_plot
+from cnn_lesson.widgets import png_bytes, prediction_explorer, sample_browser
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -243,7 +237,7 @@ class FakeDisplay:
 
 def test_live_plot_headless_prints_nothing(tiny_fit, capsys, monkeypatch):
     fake = FakeDisplay()
-    monkeypatch.setattr(widgets, "display", fake)
+    monkeypatch.setattr(live_plot, "display", fake)
     plot = live_training_plot()
     history = tiny_fit(plot)
     assert capsys.readouterr().out == ""
@@ -256,7 +250,7 @@ def test_live_plot_headless_prints_nothing(tiny_fit, capsys, monkeypatch):
 
 def test_live_plot_in_a_notebook_redraws_in_place(tiny_fit, capsys, monkeypatch):
     fake = FakeDisplay()
-    monkeypatch.setattr(widgets, "display", fake)
+    monkeypatch.setattr(live_plot, "display", fake)
     plot = LivePlot(show=True)
     tiny_fit(plot)
     assert capsys.readouterr().out == ""
@@ -270,20 +264,20 @@ def test_live_plot_detects_a_jupyter_kernel(tiny_fit, monkeypatch):
         pass
 
     fake = FakeDisplay()
-    monkeypatch.setattr(widgets, "display", fake)
-    monkeypatch.setattr(widgets, "get_ipython", lambda: ZMQInteractiveShell())
+    monkeypatch.setattr(live_plot, "display", fake)
+    monkeypatch.setattr(live_plot, "get_ipython", lambda: ZMQInteractiveShell())
     plot = live_training_plot()
     tiny_fit(plot, epochs=1)
     assert len(fake.shown) == 1 and len(fake.updates) == 1
 
-    monkeypatch.setattr(widgets, "get_ipython", lambda: object())  # a terminal IPython
+    monkeypatch.setattr(live_plot, "get_ipython", lambda: object())  # a terminal IPython
     quiet = live_training_plot()
     tiny_fit(quiet, epochs=1)
     assert len(fake.shown) == 1 and quiet.draw_count == 0
 
 
 def test_live_plot_resumes(tiny_fit, monkeypatch):
-    monkeypatch.setattr(widgets, "display", FakeDisplay())
+    monkeypatch.setattr(live_plot, "display", FakeDisplay())
     plot = LivePlot(show=True)
     tiny_fit(plot, epochs=2)
     tiny_fit(plot, epochs=3, initial_epoch=2)  # carries on after epoch 2
@@ -315,3 +309,32 @@ def test_live_plot_with_the_lessons_train(capsys):
     assert capsys.readouterr().out == ""
     assert plot.epochs == [1, 2]
     assert plot.history["val_accuracy"] == pytest.approx(history.history["val_accuracy"])
+
+
+class _StopAfterTwoEpochs(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            raise KeyboardInterrupt  # as when the learner presses the stop button
+
+
+def test_live_plot_of_a_resumed_run_shows_the_epochs_before_the_interruption(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 256, (48, 32, 32, 3), dtype=np.uint8)
+    labels = rng.integers(0, 10, (48, 1)).astype(np.uint8)
+    data = (images[:32], labels[:32]), (images[32:], labels[32:])
+
+    def small_model():
+        return compile_model(keras.Sequential([
+            keras.Input((32, 32, 3)), keras.layers.Conv2D(2, 3), keras.layers.Flatten(),
+            keras.layers.Dense(10, activation="softmax")]))
+
+    with pytest.raises(KeyboardInterrupt):
+        train(small_model(), *data, epochs=3, batch_size=16, output_dir=tmp_path, verbose=0,
+              callbacks=[live_training_plot(), _StopAfterTwoEpochs()])
+    plot = live_training_plot()  # the cell runs again: a new plot
+    history = train(small_model(), *data, epochs=3, batch_size=16, output_dir=tmp_path,
+                    verbose=0, callbacks=[plot])
+    assert len(history.history["loss"]) == 3
+    assert plot.epochs == [1, 2, 3]
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        assert plot.history[key] == pytest.approx(history.history[key])

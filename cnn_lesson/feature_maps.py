@@ -1,0 +1,108 @@
+"""Looking inside the network: what each convolution filter finds in an image.
+
+Used by lesson 2 (`02_the_model.ipynb`): `layer_explorer(model, train_images[0])`, an
+ipywidgets explorer like those in `cnn_lesson.widgets`.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Sequence
+
+import ipywidgets as widgets
+import keras
+import matplotlib
+import numpy as np
+
+from cnn_lesson.training import normalize_images
+from cnn_lesson.widgets import SHOWN_SIZE, png_bytes
+
+
+def feature_map_image(feature_map: np.ndarray, colormap: str = "viridis") -> np.ndarray:
+    """Turn one feature map (H, W) into a coloured uint8 image, scaled to its own min..max."""
+    low, high = float(feature_map.min()), float(feature_map.max())
+    scaled = (feature_map - low) / (high - low) if high > low else np.zeros_like(feature_map)
+    return (matplotlib.colormaps[colormap](scaled)[..., :3] * 255).astype(np.uint8)
+
+
+class LayerExplorer(widgets.VBox):
+    """The widget `layer_explorer` returns; see there."""
+
+    def __init__(self, model, image, layer_names):
+        self.model, self.input_image = model, image
+        self.activations: dict[str, np.ndarray] = {}  # layer name -> (H, W, filters), cached
+        self.layer_dropdown = widgets.Dropdown(options=layer_names, description="Layer")
+        self.slider = widgets.IntSlider(value=0, min=0, max=0, description="Filter",
+                                        continuous_update=False)
+        self.original = widgets.Image(value=png_bytes(image), format="png",
+                                      width=SHOWN_SIZE, height=SHOWN_SIZE)
+        self.image = widgets.Image(format="png", width=SHOWN_SIZE, height=SHOWN_SIZE)
+        self.label = widgets.HTML()
+        super().__init__([widgets.HBox([self.layer_dropdown, self.slider]),
+                          widgets.HBox([self.original, self.image]), self.label])
+        self.layer_dropdown.observe(lambda _: self._choose_layer(), names="value")
+        self.slider.observe(lambda _: self._show(), names="value")
+        self._choose_layer()
+
+    def __repr__(self) -> str:
+        return f"Layer explorer ({', '.join(self.layer_dropdown.options)})"
+
+    def feature_maps(self, layer_name: str) -> np.ndarray:
+        """All of a layer's feature maps for the image, (H, W, filters); computed once."""
+        if layer_name not in self.activations:
+            layer = self.model.get_layer(layer_name)
+            probe = keras.Model(inputs=self.model.inputs, outputs=layer.output)
+            batch = normalize_images(self.input_image)[np.newaxis]
+            self.activations[layer_name] = np.asarray(probe.predict(batch, verbose=0))[0]
+        return self.activations[layer_name]
+
+    def _choose_layer(self) -> None:
+        self.slider.max = self.feature_maps(self.layer_dropdown.value).shape[-1] - 1
+        self._show()
+
+    def _show(self) -> None:
+        name = self.layer_dropdown.value
+        maps = self.feature_maps(name)
+        feature_map = maps[..., min(self.slider.value, maps.shape[-1] - 1)]
+        self.image.value = png_bytes(feature_map_image(feature_map))
+        self.label.value = (f"Layer <b>{html.escape(name)}</b>, filter {self.slider.value} of "
+                            f"{maps.shape[-1]} (0 to {maps.shape[-1] - 1}): feature map "
+                            f"{feature_map.shape[0]}×{feature_map.shape[1]}")
+
+
+def layer_explorer(
+    model: keras.Model, image: np.ndarray, layer_names: Sequence[str] | None = None
+) -> LayerExplorer:
+    """Pick a convolution layer and one of its filters; see what that filter finds in an image.
+
+    Bright parts of the feature map are where the filter responds strongly. Each layer's
+    maps are computed once, with a sub-model `keras.Model(model.inputs, layer.output)`.
+
+    Used by lesson 2 (`02_the_model.ipynb`): `layer_explorer(model, train_images[0])`.
+
+    Args:
+        model: a built model (e.g. `create_model()`, trained or not).
+        image: one uint8 image (32, 32, 3), normalised here like in training.
+        layer_names: the layers to offer; by default every `Conv2D` layer.
+
+    Returns:
+        A `LayerExplorer` (an `ipywidgets.VBox`) with `.layer_dropdown`, `.slider` (the filter,
+        from 0), `.original` (the image), `.image` (the feature map, PNG), `.label` (layer,
+        filter and the map's shape) and `.feature_maps(layer_name)`.
+
+    Raises:
+        ValueError: the image is not one (H, W, 3) image, or the model has no such layer.
+    """
+    image = np.asarray(image)
+    if image.ndim == 4 and len(image) == 1:
+        image = image[0]
+    if image.ndim != 3:
+        raise ValueError(f"Pass one image of shape (32, 32, 3), not shape {image.shape}.")
+    if layer_names is None:
+        layer_names = [layer.name for layer in model.layers
+                       if isinstance(layer, keras.layers.Conv2D)]
+    if not layer_names:
+        raise ValueError("The model has no Conv2D layer to explore.")
+    for name in layer_names:
+        model.get_layer(name)  # raises ValueError for an unknown name
+    return LayerExplorer(model, image, list(layer_names))
