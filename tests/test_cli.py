@@ -38,6 +38,9 @@ def test_quick_training_run_writes_every_artifact(tmp_path):
     assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["seconds"] > 0
     assert "SYNTHETIC" in metrics["data_source"]
     assert f"{metrics['test_accuracy']:.4f}" in out
+    from cnn_lesson import fast_precision
+
+    assert metrics["precision"] == fast_precision() and f"Precision: {fast_precision()}" in out
     assert not (tmp_path / "training_backup").exists()
 
 
@@ -46,6 +49,7 @@ def test_quick_training_run_writes_every_artifact(tmp_path):
     ["train", "--epochs", "ten"],
     ["train", "--seed", "x"],
     ["train", "--bogus"],
+    ["train", "--precision", "float16"],
     ["fly"],
     [],
     ["notebooks", "polish"],
