@@ -172,9 +172,10 @@ def test_the_synthetic_set_is_learnable_by_the_lesson_model_in_one_epoch():
     (Quick mode's 16 steps are too few for BatchNormalization's moving statistics, so this
     uses the whole set; measured here: about 70%.)
     """
-    from cnn_lesson.data import synthetic_cifar10
+    from cnn_lesson.data import SyntheticDataWarning, synthetic_cifar10
 
-    (train_images, train_labels), (test_images, test_labels) = synthetic_cifar10(seed=0)
+    with pytest.warns(SyntheticDataWarning):  # it says so to learners; here it is on purpose
+        (train_images, train_labels), (test_images, test_labels) = synthetic_cifar10(seed=0)
     train_data, validation_data = split_validation(train_images, train_labels, seed=0)
     keras.utils.set_random_seed(0)
     model = compile_model(create_model(),
