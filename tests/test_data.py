@@ -13,7 +13,6 @@ import os
 import pickle
 import socket
 import threading
-import time
 import warnings
 from pathlib import Path
 
@@ -176,9 +175,7 @@ def test_loading_synthetic_has_the_official_shapes_and_warns_every_time():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")  # Python's once-per-line default must not hide it
         for _ in range(2):
-            started = time.perf_counter()
             (train_images, train_labels), (test_images, test_labels) = load_cifar10("synthetic")
-            assert time.perf_counter() - started < 6  # ~1 s measured; slack for busy CI
     assert len([w for w in caught if issubclass(w.category, SyntheticDataWarning)]) == 2
     assert train_images.shape == (50000, 32, 32, 3) and test_images.shape == (10000, 32, 32, 3)
     assert train_labels.shape == (50000, 1) and test_labels.dtype == np.uint8
