@@ -10,7 +10,7 @@ import keras
 from keras import layers
 
 from cnn_lesson.data import IMAGE_SHAPE, NUM_CLASSES
-from cnn_lesson.precision import FLOAT32, layers_computing_in
+from cnn_lesson.precision import FLOAT32, fast_precision, layers_computing_in
 
 
 def _conv_block(filters: int, block: int) -> list[layers.Layer]:
@@ -23,7 +23,7 @@ def _conv_block(filters: int, block: int) -> list[layers.Layer]:
     ]
 
 
-def create_model(name: str = "cifar10_cnn", precision: str = FLOAT32) -> keras.Sequential:
+def create_model(name: str = "cifar10_cnn", precision: str | None = FLOAT32) -> keras.Sequential:
     """Build the reference lesson's CNN (161,610 parameters, 704 of them not trainable).
 
     Three blocks of Conv2D -> BatchNormalization -> MaxPooling2D -> Dropout with 32, 64 and
@@ -40,13 +40,13 @@ def create_model(name: str = "cifar10_cnn", precision: str = FLOAT32) -> keras.S
         precision: "float32" (the reference lesson's) or "mixed_bfloat16": the layers then
             multiply in bfloat16 but keep float32 weights (see `cnn_lesson.precision`). The
             output layer computes in float32 either way, so the probabilities and the loss
-            keep their precision.
+            keep their precision. None means `fast_precision()`.
 
     Returns:
         An uncompiled `keras.Sequential` model (compile it with
         `cnn_lesson.training.compile_model`).
     """
-    with layers_computing_in(precision):
+    with layers_computing_in(precision or fast_precision()):
         return _sequential(name)
 
 

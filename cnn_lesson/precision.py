@@ -46,8 +46,8 @@ def check_precision(precision: str) -> str:
     """Return `precision` if the lessons support it; otherwise raise a ValueError that lists them."""
     if precision not in PRECISIONS:
         raise ValueError(
-            f"precision must be one of {', '.join(PRECISIONS)} (or None for `fast_precision()`), "
-            f"got {precision!r}."
+            f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}. "
+            "`fast_precision()` picks the faster one for this computer."
         )
     return precision
 

@@ -59,6 +59,8 @@ def test_the_reference_model_is_float32_whatever_the_global_policy():
         model = create_model()
     assert computes_in_float32(model)
     assert not computes_in_float32(create_model(precision=MIXED))
+    chosen = create_model(precision=None)  # this computer's fastest
+    assert chosen.get_layer("conv1").dtype_policy.name == fast_precision()
 
 
 def test_an_unknown_precision_is_refused_and_leaves_the_global_policy_alone():
