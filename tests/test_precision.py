@@ -127,3 +127,20 @@ def test_float32_copy_of_lesson_5s_network_includes_its_augmentation_layers():
     assert computes_in_float32(copy)
     assert copy.get_layer("augmentation").layers[0].dtype_policy.name == "float32"
     assert copy.count_params() == model.count_params()
+
+
+class _StopAfterFirstEpoch(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        raise KeyboardInterrupt
+
+
+def test_a_run_interrupted_in_mixed_precision_resumes_in_float32(tmp_path, capsys):
+    images, labels = random_images(48, seed=6)
+    data = (images[:32], labels[:32]), (images[32:], labels[32:])
+    with pytest.raises(KeyboardInterrupt):
+        train(compile_model(create_model(precision=MIXED)), *data, epochs=2, batch_size=16,
+              output_dir=tmp_path, callbacks=[_StopAfterFirstEpoch()])
+    model = compile_model(create_model(precision="float32"))  # e.g. on another computer
+    history = train(model, *data, epochs=2, batch_size=16, output_dir=tmp_path)
+    assert "1 epoch(s) already done" in capsys.readouterr().out
+    assert len(history.history["loss"]) == 2 and model.optimizer.iterations.numpy() == 4
