@@ -134,18 +134,19 @@ def run_recipe(arguments: argparse.Namespace) -> dict:
         epochs, trained_on, batch_size = arguments.epochs, len(train_images), 32
         precision = "float32"
     else:
-        from cnn_lesson import evaluate, split_validation
+        from cnn_lesson import evaluate, fast_precision, split_validation
+
+        precision = arguments.precision or fast_precision()  # as lessons 3 and 5 do
 
         train_data, validation_data = split_validation(train_images, train_labels,
                                                        seed=arguments.seed)
         trained_on = len(train_data[0])
         if recipe == "package":
-            from cnn_lesson import (build_model, create_model, fast_precision,
-                                    one_cycle_schedule, steps_per_epoch, train)
+            from cnn_lesson import (build_model, create_model, one_cycle_schedule,
+                                    steps_per_epoch, train)
             from cnn_lesson.training import BATCH_SIZE
 
             epochs, batch_size = arguments.epochs, BATCH_SIZE
-            precision = arguments.precision or fast_precision()  # as lesson 3 does
             model = build_model(
                 lambda: create_model(precision=precision),
                 learning_rate=one_cycle_schedule(epochs * steps_per_epoch(trained_on, batch_size)),
@@ -155,11 +156,8 @@ def run_recipe(arguments: argparse.Namespace) -> dict:
         else:
             from cnn_lesson.further import FURTHER_BATCH_SIZE, FURTHER_EPOCHS, train_further
 
-            from cnn_lesson import fast_precision
-
             epochs = arguments.further_epochs or FURTHER_EPOCHS
             batch_size = FURTHER_BATCH_SIZE
-            precision = arguments.precision or fast_precision()
             model, history = train_further(train_data, validation_data, epochs=epochs,
                                            batch_size=batch_size, seed=arguments.seed,
                                            precision=precision)

@@ -23,7 +23,7 @@ import tensorflow as tf
 from keras import layers
 
 from cnn_lesson.data import IMAGE_SHAPE, NUM_CLASSES
-from cnn_lesson.precision import fast_precision, layers_computing_in
+from cnn_lesson.precision import FLOAT32, fast_precision, layers_computing_in
 from cnn_lesson.training import one_cycle_schedule, steps_per_epoch, train
 
 FURTHER_EPOCHS = 8
@@ -117,7 +117,7 @@ def _further_model(filters, augment, residual_convs, name) -> keras.Model:
     x = layers.MaxPooling2D(2, name="pool3")(x)  # 4x4
     x = _conv_bn(x, fourth, "stage4")
     x = layers.GlobalMaxPooling2D(name="global_pool")(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32",
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", dtype=FLOAT32,
                            name="class_probabilities")(x)
     return keras.Model(inputs, outputs, name=name)
 

@@ -19,7 +19,7 @@ from cnn_lesson.training import (
     one_cycle_schedule,
     train,
 )
-from tests.helpers import random_images
+from tests.helpers import InterruptAfter, random_images
 
 MIXED = "mixed_bfloat16"
 
@@ -129,17 +129,12 @@ def test_float32_copy_of_lesson_5s_network_includes_its_augmentation_layers():
     assert copy.count_params() == model.count_params()
 
 
-class _StopAfterFirstEpoch(keras.callbacks.Callback):
-    def on_epoch_end(self, epoch, logs=None):
-        raise KeyboardInterrupt
-
-
 def test_a_run_interrupted_in_mixed_precision_resumes_in_float32(tmp_path, capsys):
     images, labels = random_images(48, seed=6)
     data = (images[:32], labels[:32]), (images[32:], labels[32:])
     with pytest.raises(KeyboardInterrupt):
         train(compile_model(create_model(precision=MIXED)), *data, epochs=2, batch_size=16,
-              output_dir=tmp_path, callbacks=[_StopAfterFirstEpoch()])
+              output_dir=tmp_path, callbacks=[InterruptAfter(1)])
     model = compile_model(create_model(precision="float32"))  # e.g. on another computer
     history = train(model, *data, epochs=2, batch_size=16, output_dir=tmp_path)
     assert "1 epoch(s) already done" in capsys.readouterr().out

@@ -19,7 +19,7 @@ from cnn_lesson.training import (
     take_subset,
     train,
 )
-from tests.helpers import random_images
+from tests.helpers import InterruptAfter, random_images
 
 
 def test_normalize_images_scales_to_float32_between_0_and_1():
@@ -104,19 +104,9 @@ def test_train_refuses_an_uncompiled_model_or_missing_data():
         train(compile_model(create_model()), (images, labels), (images, labels), epochs=0)
 
 
-class _InterruptAfter(keras.callbacks.Callback):
-    def __init__(self, epochs):
-        super().__init__()
-        self.epochs = epochs
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch + 1 == self.epochs:
-            raise KeyboardInterrupt
-
-
 def test_interrupted_training_resumes_from_the_last_finished_epoch(tmp_path, capsys):
     with pytest.raises(KeyboardInterrupt):
-        _small_run(tmp_path, epochs=3, callbacks=[_InterruptAfter(2)])
+        _small_run(tmp_path, epochs=3, callbacks=[InterruptAfter(2)])
     assert (tmp_path / BACKUP_FOLDER).is_dir()
     assert (tmp_path / BEST_MODEL_FILE).is_file()  # a usable model survives the interruption
     logged = json.loads((tmp_path / EPOCH_LOG_FILE).read_text())
@@ -136,7 +126,7 @@ def test_interrupted_training_resumes_from_the_last_finished_epoch(tmp_path, cap
 
 def test_fresh_discards_the_backup(tmp_path, capsys):
     with pytest.raises(KeyboardInterrupt):
-        _small_run(tmp_path, epochs=2, callbacks=[_InterruptAfter(1)])
+        _small_run(tmp_path, epochs=2, callbacks=[InterruptAfter(1)])
     history = _small_run(tmp_path, epochs=2, fresh=True)[1]
     assert len(history.history["loss"]) == 2
     assert "Resuming" not in capsys.readouterr().out

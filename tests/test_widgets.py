@@ -16,6 +16,7 @@ from cnn_lesson.training import compile_model, train
 from cnn_lesson.feature_maps import feature_map_image, layer_explorer
 from cnn_lesson.live_plot import LivePlot, live_training_plot
 from cnn_lesson.widgets import png_bytes, prediction_explorer, sample_browser
+from tests.helpers import InterruptAfter
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -296,13 +297,17 @@ def test_live_plot_resumes(tiny_fit, monkeypatch):
     assert continued.epochs == [1, 2, 3] and continued.history["accuracy"][:2] == [0.1, 0.2]
 
 
+def _small_model():
+    return compile_model(keras.Sequential([
+        keras.Input((32, 32, 3)), keras.layers.Conv2D(2, 3), keras.layers.Flatten(),
+        keras.layers.Dense(10, activation="softmax")]))
+
+
 def test_live_plot_with_the_lessons_train(capsys):
     rng = np.random.default_rng(2)
     images = rng.integers(0, 256, (48, 32, 32, 3), dtype=np.uint8)
     labels = rng.integers(0, 10, (48, 1)).astype(np.uint8)
-    model = compile_model(keras.Sequential([
-        keras.Input((32, 32, 3)), keras.layers.Conv2D(2, 3), keras.layers.Flatten(),
-        keras.layers.Dense(10, activation="softmax")]))
+    model = _small_model()
     plot = live_training_plot()
     history = train(model, (images[:32], labels[:32]), (images[32:], labels[32:]), epochs=2,
                     batch_size=16, callbacks=[plot], verbose=0)
@@ -311,28 +316,17 @@ def test_live_plot_with_the_lessons_train(capsys):
     assert plot.history["val_accuracy"] == pytest.approx(history.history["val_accuracy"])
 
 
-class _StopAfterTwoEpochs(keras.callbacks.Callback):
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == 1:
-            raise KeyboardInterrupt  # as when the learner presses the stop button
-
-
 def test_live_plot_of_a_resumed_run_shows_the_epochs_before_the_interruption(tmp_path, capsys):
     rng = np.random.default_rng(3)
     images = rng.integers(0, 256, (48, 32, 32, 3), dtype=np.uint8)
     labels = rng.integers(0, 10, (48, 1)).astype(np.uint8)
     data = (images[:32], labels[:32]), (images[32:], labels[32:])
 
-    def small_model():
-        return compile_model(keras.Sequential([
-            keras.Input((32, 32, 3)), keras.layers.Conv2D(2, 3), keras.layers.Flatten(),
-            keras.layers.Dense(10, activation="softmax")]))
-
     with pytest.raises(KeyboardInterrupt):
-        train(small_model(), *data, epochs=3, batch_size=16, output_dir=tmp_path, verbose=0,
-              callbacks=[live_training_plot(), _StopAfterTwoEpochs()])
+        train(_small_model(), *data, epochs=3, batch_size=16, output_dir=tmp_path, verbose=0,
+              callbacks=[live_training_plot(), InterruptAfter(2)])
     plot = live_training_plot()  # the cell runs again: a new plot
-    history = train(small_model(), *data, epochs=3, batch_size=16, output_dir=tmp_path,
+    history = train(_small_model(), *data, epochs=3, batch_size=16, output_dir=tmp_path,
                     verbose=0, callbacks=[plot])
     assert len(history.history["loss"]) == 3
     assert plot.epochs == [1, 2, 3]
