@@ -4,6 +4,14 @@
 which lesson uses it.
 """
 
+from cnn_lesson.backup import ResumableTraining, resumable_training
+from cnn_lesson.checkpoints import (
+    CheckpointError,
+    check_accuracy,
+    check_history,
+    check_normalized,
+    check_split,
+)
 from cnn_lesson.config import Settings, settings
 from cnn_lesson.data import (
     CLASS_NAMES,
@@ -23,11 +31,16 @@ from cnn_lesson.errors import (
     OutputError,
 )
 from cnn_lesson.evaluation import (
+    answers_among_mistakes,
+    check_confusion_matrix,
     confusion_matrix,
+    mistakes_by_kind,
+    most_confident_mistakes,
     most_confused_pairs,
     per_class_accuracy,
     plot_confusion_matrix,
     plot_mistakes,
+    precision_and_recall,
     predict,
 )
 from cnn_lesson.feature_maps import layer_explorer
@@ -42,6 +55,7 @@ from cnn_lesson.plots import (
     plot_history,
     plot_learning_rate,
     plot_normalization,
+    plot_overfitting,
     plot_sample_images,
     save_figure,
 )
@@ -52,12 +66,14 @@ from cnn_lesson.saving import (
     load_trained_model,
     save_history,
     save_model,
+    TrainedModel,
 )
 from cnn_lesson.tables import Table
 from cnn_lesson.training import (
     build_model,
     compile_model,
     evaluate,
+    make_dataset,
     normalize_images,
     one_cycle_schedule,
     split_validation,
@@ -68,11 +84,16 @@ from cnn_lesson.training import (
 from cnn_lesson.widgets import prediction_explorer, sample_browser
 
 __all__ = [
-    "CLASS_NAMES",
-    "IMAGE_SHAPE",
-    "NUM_CLASSES",
-    "CnnLessonError",
+    "answers_among_mistakes",
     "build_model",
+    "check_accuracy",
+    "check_confusion_matrix",
+    "check_history",
+    "check_normalized",
+    "check_split",
+    "CheckpointError",
+    "CLASS_NAMES",
+    "CnnLessonError",
     "compile_model",
     "confusion_matrix",
     "create_model",
@@ -80,6 +101,7 @@ __all__ = [
     "evaluate",
     "explain_parameters",
     "fast_precision",
+    "IMAGE_SHAPE",
     "is_synthetic",
     "layer_explorer",
     "LessonOrderError",
@@ -90,9 +112,13 @@ __all__ = [
     "load_image_file",
     "load_model",
     "load_trained_model",
+    "make_dataset",
+    "mistakes_by_kind",
     "ModelFileError",
+    "most_confident_mistakes",
     "most_confused_pairs",
     "normalize_images",
+    "NUM_CLASSES",
     "one_cycle_schedule",
     "OutputError",
     "per_class_accuracy",
@@ -104,23 +130,28 @@ __all__ = [
     "plot_learning_rate",
     "plot_mistakes",
     "plot_normalization",
+    "plot_overfitting",
     "plot_sample_images",
+    "precision_and_recall",
     "predict",
     "predict_image_file",
     "prediction_explorer",
     "prepare_output_dir",
+    "resumable_training",
+    "ResumableTraining",
     "sample_browser",
     "save_figure",
     "save_history",
     "save_model",
-    "settings",
     "Settings",
+    "settings",
     "source_label",
     "split_validation",
     "steps_per_epoch",
+    "synthetic_cifar10",
     "SyntheticDataWarning",
     "Table",
-    "synthetic_cifar10",
     "take_subset",
     "train",
+    "TrainedModel",
 ]

@@ -38,7 +38,17 @@ class Settings:
     @property
     def epochs(self) -> int:
         """The lesson's number of epochs: 10, or 1 in quick mode."""
-        return QUICK_EPOCHS if self.quick else LESSON_EPOCHS
+        return self.training_epochs(LESSON_EPOCHS)
+
+    def training_epochs(self, full_run: int) -> int:
+        """`full_run` epochs, or 1 in quick mode (lesson 5 and the exercises use it)."""
+        return QUICK_EPOCHS if self.quick else full_run
+
+    def training_images(self, full_run: int | None = None) -> int | None:
+        """At most `full_run` training images (None: all), and at most 2,000 in quick mode."""
+        if not self.quick:
+            return full_run
+        return QUICK_TRAIN_IMAGES if full_run is None else min(full_run, QUICK_TRAIN_IMAGES)
 
     @property
     def max_train_images(self) -> int | None:

@@ -1,4 +1,5 @@
-"""What the trained model gets right and wrong: predictions, confusion matrix, mistakes.
+"""What the trained model gets right and wrong: predictions, confusion matrix, precision
+and recall, mistakes.
 
 Used by lesson 4 (`04_results.ipynb`). Plot helpers return the matplotlib `Figure` and save it
 only when given a `path`; tables are `cnn_lesson.tables.Table`s. Trying the model on the
@@ -16,10 +17,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from cnn_lesson.checkpoints import CheckpointError
 from cnn_lesson.data import CLASS_NAMES
 from cnn_lesson.plots import save_figure
 from cnn_lesson.tables import Table
 from cnn_lesson.training import normalize_images
+
+ANIMALS = ("bird", "cat", "deer", "dog", "frog", "horse")  # the other four are vehicles
 
 
 def flat_labels(labels: np.ndarray) -> np.ndarray:
@@ -82,6 +86,45 @@ def confusion_matrix(
             raise ValueError(f"Labels must be between 0 and {num_classes - 1}.")
     counts = np.bincount(true * num_classes + predicted, minlength=num_classes**2)
     return counts.reshape(num_classes, num_classes)
+
+
+def check_confusion_matrix(
+    matrix: np.ndarray, test_labels: np.ndarray, test_accuracy: float, tolerance: int = 5
+) -> None:
+    """Checkpoint: the matrix counts every test image once, and its diagonal is the accuracy.
+
+    Two ways of counting that must agree: Keras' accuracy from `evaluate`, and the diagonal
+    of the matrix built from `predict`'s answers. They may differ by a few images at most
+    (different batches can round a near-tie the other way). Used by lesson 4.
+
+    Args:
+        matrix: counts from `confusion_matrix`.
+        test_labels: the test labels the matrix was built from.
+        test_accuracy: the test accuracy `evaluate` measured.
+        tolerance: how many images the two counts may differ by.
+
+    Raises:
+        CheckpointError: the matrix does not count every test image once, or its diagonal
+            disagrees with the test accuracy.
+    """
+    matrix = np.asarray(matrix)
+    total, correct = int(matrix.sum()), int(np.trace(matrix))
+    expected = len(flat_labels(test_labels))
+    if total != expected:
+        raise CheckpointError(
+            f"The confusion matrix counts {total:,} images, but there are {expected:,} test "
+            "images: build it from all test labels and all predictions "
+            "(Kernel > Restart Kernel and Run All Cells runs the cells in order).")
+    if total == 0 or abs(correct - test_accuracy * total) > tolerance:
+        raise CheckpointError(
+            f"The diagonal holds {correct:,} correct answers ({correct / max(total, 1):.1%}), "
+            f"but the test accuracy measured above is {test_accuracy:.1%}: the predictions "
+            "and the accuracy come from different models or data. Run all cells again, in "
+            "order.")
+    line = (f"Checkpoint: the matrix counts all {total:,} test images once; its diagonal holds "
+            f"{correct:,} correct answers ({correct / total:.1%}), the test accuracy measured "
+            "above.")
+    print(line)
 
 
 def _row_fractions(matrix: np.ndarray) -> np.ndarray:
@@ -194,6 +237,138 @@ def most_confused_pairs(
     )
 
 
+def precision_and_recall(
+    true_labels: np.ndarray, predicted_labels: np.ndarray, class_names: Sequence[str] = CLASS_NAMES
+) -> Table:
+    """Recall and precision of each class, best recall first. Used by lesson 4.
+
+    Recall is the share of a class's images that the model got right (its accuracy on that
+    class): of the 1,000 frogs, how many did it call "frog"? Precision is the share of the
+    model's answers "X" that were right: of all the images it called "frog", how many were
+    frogs? A class with high recall and low precision is one the model answers too often.
+
+    Args:
+        true_labels: the correct labels.
+        predicted_labels: the model's labels.
+        class_names: the class names (their number is the number of classes).
+
+    Returns:
+        A `Table` of rows `{"class", "images", "answered", "correct", "recall",
+        "precision"}`: the class's images, how often the model answered that class, how many
+        of those answers were right, `correct / images` and `correct / answered` (`nan` when
+        the divisor is 0). Sorted from the highest recall to the lowest, ties in class order,
+        `nan` last.
+    """
+    matrix = confusion_matrix(true_labels, predicted_labels, len(class_names))
+    rows = []
+    for index, name in enumerate(class_names):
+        images, answered = int(matrix[index].sum()), int(matrix[:, index].sum())
+        correct = int(matrix[index, index])
+        rows.append({"class": name, "images": images, "answered": answered, "correct": correct,
+                     "recall": correct / images if images else float("nan"),
+                     "precision": correct / answered if answered else float("nan")})
+    rows.sort(key=lambda row: -1.0 if math.isnan(row["recall"]) else row["recall"],
+              reverse=True)
+    return Table(rows)
+
+
+def mistakes_by_kind(
+    matrix: np.ndarray, class_names: Sequence[str] = CLASS_NAMES, animals: Sequence[str] = ANIMALS
+) -> Table:
+    """How many mistakes take one animal for another, one vehicle for another, or mix them.
+
+    Used by lesson 4 (`04_results.ipynb`), to count how many of the mistakes are between
+    similar-looking classes.
+
+    Args:
+        matrix: counts from `confusion_matrix`.
+        class_names: the class names, in the matrix's order.
+        animals: the classes that are animals; every other class counts as a vehicle.
+
+    Returns:
+        A `Table` of four rows `{"mistake", "count", "share of mistakes"}`: "an animal taken
+        for another animal", "a vehicle taken for another vehicle", "an animal taken for a
+        vehicle", "a vehicle taken for an animal"; the shares add up to 1 (`nan` with no
+        mistakes at all).
+    """
+    matrix = np.asarray(matrix)
+    is_animal = np.array([name in animals for name in class_names])
+    wrong = matrix * (1 - np.eye(len(class_names), dtype=matrix.dtype))
+    counts = {
+        "an animal taken for another animal": wrong[is_animal][:, is_animal].sum(),
+        "a vehicle taken for another vehicle": wrong[~is_animal][:, ~is_animal].sum(),
+        "an animal taken for a vehicle": wrong[is_animal][:, ~is_animal].sum(),
+        "a vehicle taken for an animal": wrong[~is_animal][:, is_animal].sum(),
+    }
+    total = int(wrong.sum())
+    return Table({"mistake": kind, "count": int(count),
+                  "share of mistakes": int(count) / total if total else float("nan")}
+                 for kind, count in counts.items())
+
+
+def most_confident_mistakes(
+    true_labels: np.ndarray,
+    predicted_labels: np.ndarray,
+    probabilities: np.ndarray | None = None,
+    count: int = 16,
+) -> np.ndarray:
+    """The positions of the misclassified images, the ones the model was surest of first.
+
+    Without probabilities they come in the order of the test set. `plot_mistakes` shows
+    these images. Used by lesson 4.
+
+    Args:
+        true_labels: the correct labels.
+        predicted_labels: the model's labels.
+        probabilities: the model's (N, classes) probabilities; optional.
+        count: how many to return at most.
+
+    Returns:
+        An int array of at most `count` positions into the test set.
+    """
+    true, predicted = flat_labels(true_labels), flat_labels(predicted_labels)
+    wrong = np.flatnonzero(true != predicted)
+    if probabilities is not None:
+        confidence = np.asarray(probabilities)[np.arange(len(predicted)), predicted]
+        wrong = wrong[np.argsort(-confidence[wrong], kind="stable")]
+    return wrong[:count]
+
+
+def answers_among_mistakes(
+    true_labels: np.ndarray,
+    predicted_labels: np.ndarray,
+    probabilities: np.ndarray,
+    count: int = 16,
+    class_names: Sequence[str] = CLASS_NAMES,
+) -> Table:
+    """What the model answered in its `count` most confident mistakes (`plot_mistakes`'s gallery).
+
+    Beside each answer, that class's precision on all the images given, so a class the model
+    answers too often can be recognised. Used by lesson 4.
+
+    Args:
+        true_labels: the correct labels.
+        predicted_labels: the model's labels.
+        probabilities: the model's (N, classes) probabilities.
+        count: how many mistakes, as in `plot_mistakes`.
+        class_names: the class names.
+
+    Returns:
+        A `Table` of rows `{"answer", "times", "precision of that answer"}`, the most frequent
+        answer first (ties in class order); only answers that occur.
+    """
+    predicted = flat_labels(predicted_labels)
+    shown = most_confident_mistakes(true_labels, predicted, probabilities, count)
+    times = np.bincount(predicted[shown], minlength=len(class_names))
+    precision = {row["class"]: row["precision"]
+                 for row in precision_and_recall(true_labels, predicted, class_names)}
+    order = sorted((index for index in range(len(class_names)) if times[index]),
+                   key=lambda index: -times[index])
+    return Table({"answer": class_names[index], "times": int(times[index]),
+                  "precision of that answer": precision[class_names[index]]}
+                 for index in order)
+
+
 def plot_mistakes(
     images: np.ndarray,
     true_labels: np.ndarray,
@@ -207,7 +382,8 @@ def plot_mistakes(
     """A gallery of misclassified images titled "true / predicted (confidence)".
 
     With probabilities, the mistakes the model was most sure of come first (the most
-    instructive ones); without, they come in the order of the test set. Used by lesson 4.
+    instructive ones; see `most_confident_mistakes`); without, they come in the order of the
+    test set. Used by lesson 4.
 
     Args:
         images: uint8 images (N, 32, 32, 3).
@@ -224,12 +400,10 @@ def plot_mistakes(
         one axis says so.
     """
     true, predicted = flat_labels(true_labels), flat_labels(predicted_labels)
-    wrong = np.flatnonzero(true != predicted)
+    wrong = most_confident_mistakes(true, predicted, probabilities, count)
     confidence = None
     if probabilities is not None:
         confidence = np.asarray(probabilities)[np.arange(len(predicted)), predicted]
-        wrong = wrong[np.argsort(-confidence[wrong], kind="stable")]
-    wrong = wrong[:count]
     rows = max(1, -(-len(wrong) // columns))
     figure, axes = plt.subplots(rows, columns, figsize=(columns * 2.2, rows * 2.4), squeeze=False)
     for axis in axes.ravel():

@@ -5,17 +5,21 @@ The changes to the reference recipe, each explained in lesson 5 (`05_going_furth
 - data augmentation with Keras preprocessing layers (random horizontal flips and shifts),
   so the network sees a slightly different picture of each image every epoch;
 - a one-cycle learning rate (`cnn_lesson.training.one_cycle_schedule`) with a higher peak;
-- bigger batches (256), which a CPU processes faster per image;
-- label smoothing: the loss aims at 0.9 for the right class instead of 1.0;
+- bigger batches (256), with the peak learning rate doubled to match;
+- label smoothing: the loss aims at 0.91 for the right class and 0.01 for each other one,
+  instead of 1 and 0;
 - a wider network with a residual (shortcut) block and global pooling instead of `Flatten`;
 - on CPUs that compute in bfloat16 natively, mixed precision (see `cnn_lesson.precision`).
 
-Everything else (the data pipeline, `train`, `evaluate`) is the package's own.
+Everything else (the data pipeline, `train` with its backup after every epoch, `evaluate`)
+is the package's own.
 """
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -23,7 +27,10 @@ import tensorflow as tf
 from keras import layers
 
 from cnn_lesson.data import IMAGE_SHAPE, NUM_CLASSES
+from cnn_lesson.errors import ModelFileError
+from cnn_lesson.model import BATCHNORM_MOMENTUM
 from cnn_lesson.precision import FLOAT32, fast_precision, layers_computing_in
+from cnn_lesson.saving import load_history
 from cnn_lesson.training import one_cycle_schedule, steps_per_epoch, train
 
 FURTHER_EPOCHS = 8
@@ -31,6 +38,9 @@ FURTHER_BATCH_SIZE = 256
 FURTHER_PEAK_LEARNING_RATE = 4e-3
 LABEL_SMOOTHING = 0.1
 SHIFT_FRACTION = 0.0625  # 2 pixels of 32
+FURTHER_FOLDER = "going_further"  # lesson 5's own folder inside the output folder
+
+Run = tuple[str, list[float], list[float]]  # (label, seconds after each epoch, val. accuracy)
 
 
 def augmentation(shift: float = SHIFT_FRACTION, seed: int | None = None) -> keras.Sequential:
@@ -58,9 +68,13 @@ def augmentation(shift: float = SHIFT_FRACTION, seed: int | None = None) -> kera
 
 
 def _conv_bn(x, filters: int, name: str):
-    """Conv2D(3x3, same padding, no bias) -> BatchNormalization -> ReLU."""
+    """Conv2D(3x3, same padding, no bias) -> BatchNormalization -> ReLU.
+
+    Batch normalisation's momentum is lesson 3's 0.9 (see `cnn_lesson.model`), so that its
+    moving statistics keep up with the weights during the one-cycle warm-up.
+    """
     x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(name=f"{name}_batchnorm")(x)
+    x = layers.BatchNormalization(momentum=BATCHNORM_MOMENTUM, name=f"{name}_batchnorm")(x)
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
@@ -70,6 +84,7 @@ def create_further_model(
     residual_convs: int = 1,
     name: str = "cifar10_resnet",
     precision: str | None = None,
+    shift: float = SHIFT_FRACTION,
 ) -> keras.Model:
     """Build lesson 5's network: four convolution stages and a residual (shortcut) block.
 
@@ -90,20 +105,22 @@ def create_further_model(
         residual_convs: convolutions inside the residual block (0: no block).
         name: the model's name.
         precision: the dtype policy of its layers, "float32" or "mixed_bfloat16"
-            (None: `fast_precision()`). The output layer always computes in float32, so
-            that the probabilities and the loss keep their precision.
+            (None: `fast_precision()`). The output layer always computes in float32: the
+            softmax and the loss need float32's precision (bfloat16 keeps 2 to 3
+            significant digits).
+        shift: the augmentation's largest shift, as a fraction of the image's size.
 
     Returns:
         An uncompiled functional `keras.Model`.
     """
     with layers_computing_in(precision or fast_precision()):
-        return _further_model(filters, augment, residual_convs, name)
+        return _further_model(filters, augment, residual_convs, name, shift)
 
 
-def _further_model(filters, augment, residual_convs, name) -> keras.Model:
+def _further_model(filters, augment, residual_convs, name, shift) -> keras.Model:
     first, second, third, fourth = filters
     inputs = keras.Input(shape=IMAGE_SHAPE, name="image")
-    x = augmentation()(inputs) if augment else inputs
+    x = augmentation(shift)(inputs) if augment else inputs
     x = _conv_bn(x, first, "stage1")
     x = layers.MaxPooling2D(2, name="pool1")(x)  # 16x16
     x = _conv_bn(x, second, "stage2")
@@ -182,21 +199,35 @@ def build_further_model(
     return model
 
 
-class EpochTimer(keras.callbacks.Callback):
-    """Records, at the end of each epoch, the seconds since training began.
+def measure_training_speed(
+    precision: str, batch_size: int = FURTHER_BATCH_SIZE, steps: int = 5, seed: int = 0
+) -> float:
+    """Images per second of lesson 5's network training in `precision`, on random images.
 
-    Lesson 5 plots accuracy against these seconds; the benchmark stores them. After `fit`,
-    `seconds[i]` and `val_accuracy[i]` belong to epoch i + 1.
+    Builds and compiles the network as `train_further` does, runs one training step that is
+    not counted (TensorFlow prepares the computation then), and times the next `steps`.
+    Lesson 5 calls it for float32 and mixed_bfloat16, to show what mixed precision buys on
+    the learner's computer.
+
+    Args:
+        precision: "float32" or "mixed_bfloat16".
+        batch_size: images per step.
+        steps: timed steps.
+        seed: seed of the random images and starting weights.
+
+    Returns:
+        Images per second over the timed steps.
     """
-
-    def on_train_begin(self, logs=None):
-        self.started = time.perf_counter()
-        self.seconds: list[float] = []
-        self.val_accuracy: list[float] = []
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self.started)
-        self.val_accuracy.append(float((logs or {}).get("val_accuracy", np.nan)))
+    keras.utils.set_random_seed(seed)
+    model = build_further_model(total_steps=steps + 1, precision=precision)
+    rng = np.random.default_rng(seed)
+    images = rng.random((batch_size, *IMAGE_SHAPE), dtype=np.float32)
+    labels = rng.integers(0, NUM_CLASSES, size=(batch_size, 1))
+    model.train_on_batch(images, labels)  # not timed: the step is prepared here
+    started = time.perf_counter()
+    for _ in range(steps):
+        model.train_on_batch(images, labels)
+    return steps * batch_size / (time.perf_counter() - started)
 
 
 def train_further(
@@ -205,6 +236,8 @@ def train_further(
     epochs: int = FURTHER_EPOCHS,
     batch_size: int = FURTHER_BATCH_SIZE,
     seed: int = 0,
+    output_dir: str | os.PathLike | None = None,
+    fresh: bool = False,
     strategy: tf.distribute.Strategy | None = None,
     callbacks=(),
     verbose: int = 2,
@@ -212,56 +245,87 @@ def train_further(
 ) -> tuple[keras.Model, keras.callbacks.History]:
     """Build, compile and train lesson 5's network with the going-further recipe.
 
+    With an `output_dir`, training is resumable as in lesson 3: `train` backs it up there
+    after every epoch, and the same call after an interruption continues from the last
+    finished epoch (it prints "Resuming ..."); the best model so far is kept there as
+    `best_model.keras`. Lesson 5 passes its own folder (`output_dir / FURTHER_FOLDER`), so it
+    never touches lesson 3's backup or models.
+
     Used by lesson 5 and `benchmarks/train_speed.py --recipes further`.
 
     Args:
         train_data: `(train_images, train_labels)`, uint8 images.
         validation_data: `(validation_images, validation_labels)`.
-        epochs: epochs to train.
+        epochs: epochs to train, counting those done before an interruption.
         batch_size: images per batch.
         seed: the random seed (starting weights, shuffling, augmentation).
+        output_dir: where to keep the backup and the best model; None keeps nothing.
+        fresh: start over, discarding a backup in `output_dir`.
         strategy: a `tf.distribute` strategy (None: TensorFlow's default).
         callbacks: more Keras callbacks.
         verbose: 2 prints one line per epoch, 0 nothing.
-        **model_options: passed to `create_further_model`.
+        **model_options: passed to `build_further_model` (e.g. `label_smoothing`,
+            `peak_learning_rate`) and from there to `create_further_model` (e.g. `augment`).
 
     Returns:
-        `(model, history)`; `history.seconds` is the training's wall time and
-        `history.epoch_seconds` the seconds since the start at the end of each epoch.
+        `(model, history)`; `history.history` holds every epoch's metrics and `seconds`
+        (training time at the end of each epoch, across an interruption), `history.seconds`
+        the total.
     """
     keras.utils.set_random_seed(seed)
     total_steps = epochs * steps_per_epoch(len(train_data[0]), batch_size)
     model = build_further_model(total_steps, strategy=strategy, **model_options)
-    timer = EpochTimer()
     history = train(
         model, train_data, validation_data, epochs=epochs, batch_size=batch_size, seed=seed,
-        callbacks=[timer, *callbacks], verbose=verbose,
+        output_dir=output_dir, fresh=fresh, callbacks=callbacks, verbose=verbose,
     )
-    history.epoch_seconds = timer.seconds
     return model, history
 
 
-def benchmark_runs(path) -> list[tuple[str, list[float], list[float]]]:
-    """The per-epoch figures `benchmarks/train_speed.py` wrote, for `plot_accuracy_against_time`.
+def _epochs(count: int) -> str:
+    return f"{count} epoch{'s' if count != 1 else ''}"
 
-    Used by lesson 5, which plots them beside its own run.
+
+def _lesson3_run(output_dir: Path) -> tuple[Run | None, str]:
+    """Lesson 3's run from its history.json, or None and why not."""
+    how = ("Run notebooks/03_training.ipynb (it saves history.json with its times in the "
+           "output folder), then this cell again, to compare the two.")
+    try:
+        values = load_history(output_dir)
+    except ModelFileError:
+        return None, "No lesson 3 history in the output folder. " + how
+    seconds, accuracy = values.get("seconds"), values.get("val_accuracy")
+    if not seconds or not accuracy or len(seconds) != len(accuracy):
+        return None, ("The output folder's history.json has no training times (it was saved "
+                      "before lesson 3 recorded them). " + how)
+    return (f"lesson 3 ({_epochs(len(accuracy))})", list(seconds), list(accuracy)), ""
+
+
+def runs_to_compare(output_dir: str | os.PathLike, history) -> list[Run]:
+    """Lesson 3's run (when the output folder has it) and lesson 5's, for the time plot.
+
+    Lesson 3 saves `history.json` with `seconds` and `val_accuracy` after each epoch; both
+    lessons hold out the same validation images (the same seed), so their validation
+    accuracies can be drawn on one axis. Prints one line: the two runs' totals, or that
+    lesson 3's run is missing and how to get it. Used by lesson 5 with
+    `cnn_lesson.plot_accuracy_against_time`.
 
     Args:
-        path: the benchmark's JSON file (by default `<output folder>/train_speed.json`).
+        output_dir: the lessons' output folder (where lesson 3 saved `history.json`).
+        history: lesson 5's `History` (or its `.history` dict), with `seconds`.
 
     Returns:
-        `(label, epoch seconds, accuracy after each epoch)` for each recipe the benchmark
-        ran; an empty list when there is no such file.
+        `(label, seconds after each epoch, validation accuracy after each epoch)` for lesson
+        3 (when found) and lesson 5, in that order.
     """
-    import json
-    from pathlib import Path
-
-    path = Path(path)
-    if not path.exists():
-        return []
-    figures = json.loads(path.read_text(encoding="utf-8"))
-    return [
-        (f"{run['recipe']} ({run['epochs']} epochs, benchmark)", run["epoch_seconds"],
-         run["epoch_val_accuracy"])
-        for run in figures["recipes"]
-    ]
+    values = getattr(history, "history", history)
+    this_run: Run = (f"lesson 5, going further ({_epochs(len(values['val_accuracy']))})",
+                     list(values["seconds"]), list(values["val_accuracy"]))
+    lesson3, missing = _lesson3_run(Path(output_dir))
+    runs = [this_run] if lesson3 is None else [lesson3, this_run]
+    if lesson3 is None:
+        print(missing + " The plot shows this lesson's run alone.")
+    else:
+        print("; ".join(f"{label}: {seconds[-1]:.0f} s, validation accuracy {accuracy[-1]:.1%} "
+                        "at the end" for label, seconds, accuracy in runs))
+    return runs

@@ -23,6 +23,11 @@ def _in_notebook() -> bool:
     return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
 
 
+# As `plot_history` draws them: colour-blind-safe tab10 blue and orange, and a second cue.
+STYLES = ({"color": "tab:blue", "marker": "o", "linestyle": "-"},
+          {"color": "tab:orange", "marker": "s", "linestyle": "--"})
+
+
 class LivePlot(keras.callbacks.Callback):
     """A Keras callback that redraws accuracy and loss after every epoch, in place.
 
@@ -90,9 +95,10 @@ class LivePlot(keras.callbacks.Callback):
         """Accuracy (left) and loss (right), training and validation, as PNG bytes."""
         figure = Figure(figsize=(10, 3.6))  # not pyplot: no second copy shown at cell end
         for axis, metric in zip(figure.subplots(1, 2), ("accuracy", "loss")):
-            for prefix, label in (("", "training"), ("val_", "validation")):
+            for prefix, label, style in (("", "training", STYLES[0]),
+                                         ("val_", "validation", STYLES[1])):
                 if prefix + metric in self.history:
-                    axis.plot(self.epochs, self.history[prefix + metric], marker="o",
+                    axis.plot(self.epochs, self.history[prefix + metric], **style,
                               label=f"{label} {metric}")
             axis.set_xlabel("Epoch")
             axis.set_ylabel(metric.capitalize())

@@ -13,17 +13,34 @@ from cnn_lesson.data import IMAGE_SHAPE, NUM_CLASSES
 from cnn_lesson.precision import FLOAT32, fast_precision, layers_computing_in
 
 
-def _conv_block(filters: int, block: int) -> list[layers.Layer]:
-    """Conv2D(3x3, ReLU) -> BatchNormalization -> MaxPooling2D(2) -> Dropout(0.25)."""
+# Keras' default momentum, 0.99, makes batch normalisation's moving statistics (used when
+# predicting) follow the weights over ~100 batches. During the one-cycle warm-up they lagged
+# so far behind that validation accuracy after epoch 1 was near chance (16.5% against 50%
+# with freshly computed statistics) and dipped again at epoch 3. 0.9 follows over ~10 batches:
+# 37.5% after epoch 1, and the same final test accuracy, since momentum does not change the
+# training itself (benchmarks/batchnorm_momentum.py measures it; README "Performance").
+BATCHNORM_MOMENTUM = 0.9
+REFERENCE_BATCHNORM_MOMENTUM = 0.99  # the reference lesson's (Keras' default)
+
+
+def _conv_block(filters: int, block: int, dropout: bool, momentum: float) -> list[layers.Layer]:
+    """Conv2D(3x3, ReLU) -> BatchNormalization -> MaxPooling2D(2) [-> Dropout(0.25)]."""
     return [
         layers.Conv2D(filters, (3, 3), activation="relu", name=f"conv{block}"),
-        layers.BatchNormalization(name=f"batchnorm{block}"),
+        layers.BatchNormalization(momentum=momentum, name=f"batchnorm{block}"),
         layers.MaxPooling2D((2, 2), name=f"pool{block}"),
-        layers.Dropout(0.25, name=f"dropout{block}"),
+        *([layers.Dropout(0.25, name=f"dropout{block}")] if dropout else []),
     ]
 
 
-def create_model(name: str = "cifar10_cnn", precision: str | None = FLOAT32) -> keras.Sequential:
+def create_model(
+    filters: tuple[int, int, int] = (32, 64, 128),
+    dense_units: int = 128,
+    dropout: bool = True,
+    name: str = "cifar10_cnn",
+    precision: str | None = FLOAT32,
+    batchnorm_momentum: float = BATCHNORM_MOMENTUM,
+) -> keras.Sequential:
     """Build the reference lesson's CNN (161,610 parameters, 704 of them not trainable).
 
     Three blocks of Conv2D -> BatchNormalization -> MaxPooling2D -> Dropout with 32, 64 and
@@ -32,35 +49,46 @@ def create_model(name: str = "cifar10_cnn", precision: str | None = FLOAT32) -> 
     text each time. The model expects images scaled to 0..1 (see
     `cnn_lesson.training.normalize_images`).
 
-    Used by lesson 2 (`02_the_model.ipynb`) and lesson 3 (`03_training.ipynb`), which trains
-    it in `fast_precision()`.
+    Lesson 2 (`02_the_model.ipynb`) writes this model out as `keras.Sequential` code; a test
+    (`tests/test_model.py`) keeps the two identical. Lesson 3 (`03_training.ipynb`) trains it
+    in `fast_precision()`, and its overfitting demonstration uses `dropout=False`; the
+    exercises change the widths.
 
     Args:
+        filters: the filters of the three convolution blocks.
+        dense_units: the neurons of the hidden Dense layer.
+        dropout: False leaves out the four Dropout layers (to see overfitting happen).
         name: the model's name, shown by `model.summary()`.
         precision: "float32" (the reference lesson's) or "mixed_bfloat16": the layers then
             multiply in bfloat16 but keep float32 weights (see `cnn_lesson.precision`). The
             output layer computes in float32 either way, so the probabilities and the loss
             keep their precision. None means `fast_precision()`.
+        batchnorm_momentum: how slowly batch normalisation's moving statistics follow the
+            batches: 0.9 (the course's), or 0.99 (Keras' default, the reference lesson's).
 
     Returns:
         An uncompiled `keras.Sequential` model (compile it with
         `cnn_lesson.training.compile_model`).
     """
+    if len(filters) != 3 or min(filters) < 1 or dense_units < 1:
+        raise ValueError(f"create_model needs three positive filter counts and positive "
+                         f"dense_units, got filters={filters}, dense_units={dense_units}.")
     with layers_computing_in(precision or fast_precision()):
-        return _sequential(name)
+        return _sequential(tuple(filters), dense_units, dropout, name, batchnorm_momentum)
 
 
-def _sequential(name: str) -> keras.Sequential:
+def _sequential(filters, dense_units, dropout, name, momentum) -> keras.Sequential:
+    first, second, third = filters
     return keras.Sequential(
         [
             keras.Input(shape=IMAGE_SHAPE, name="image"),
-            *_conv_block(32, 1),
-            *_conv_block(64, 2),
-            *_conv_block(128, 3),
+            *_conv_block(first, 1, dropout, momentum),
+            *_conv_block(second, 2, dropout, momentum),
+            *_conv_block(third, 3, dropout, momentum),
             layers.Flatten(name="flatten"),
-            layers.Dense(128, activation="relu", name="dense"),
-            layers.BatchNormalization(name="batchnorm4"),
-            layers.Dropout(0.5, name="dropout4"),
+            layers.Dense(dense_units, activation="relu", name="dense"),
+            layers.BatchNormalization(momentum=momentum, name="batchnorm4"),
+            *([layers.Dropout(0.5, name="dropout4")] if dropout else []),
             layers.Dense(NUM_CLASSES, activation="softmax", dtype=FLOAT32,
                          name="class_probabilities"),
         ],

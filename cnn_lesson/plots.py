@@ -91,9 +91,12 @@ def plot_history(
     epochs = np.arange(1, len(values["accuracy"]) + 1)
     figure, (accuracy_axis, loss_axis) = plt.subplots(1, 2, figsize=(11, 4))
     for axis, metric, label in ((accuracy_axis, "accuracy", "Accuracy"), (loss_axis, "loss", "Loss")):
-        axis.plot(epochs, values[metric], marker="o", label=f"training {metric}")
+        # tab10 blue and orange (colour-blind-safe), and a second cue: marker and line style
+        axis.plot(epochs, values[metric], marker="o", linestyle="-", color="tab:blue",
+                  label=f"training {metric}")
         if f"val_{metric}" in values:
-            axis.plot(epochs, values[f"val_{metric}"], marker="o", label=f"validation {metric}")
+            axis.plot(epochs, values[f"val_{metric}"], marker="s", linestyle="--",
+                      color="tab:orange", label=f"validation {metric}")
         axis.set_xlabel("Epoch")
         axis.set_ylabel(label)
         axis.set_title(f"{label} per epoch")
@@ -145,31 +148,80 @@ EDGE_FILTERS = {
 
 
 def plot_convolution_example(image: np.ndarray) -> Figure:
-    """An image and what two 3x3 edge filters make of it (their feature maps, after ReLU).
+    """An image, two 3x3 edge filters with their weights, and their feature maps (after ReLU).
 
     A convolution slides each small filter over the image and writes, at each place, how
-    strongly that patch matches the filter. Used by lesson 2 (`02_the_model.ipynb`).
+    strongly that patch matches the filter. The image is turned grey first (the mean of red,
+    green and blue) so that each filter has one 3x3 grid of weights to show; a layer of the
+    network has a 3x3 grid per colour channel instead. Used by lesson 2 (`02_the_model.ipynb`).
 
     Args:
         image: one uint8 image, shape (32, 32, 3).
 
     Returns:
-        The `Figure`: the image, then one feature map per filter.
+        The `Figure`: two rows (one per filter) of the input, the filter's weights and its
+        feature map with a colour bar.
     """
     import tensorflow as tf
 
     gray = np.asarray(image, dtype=np.float32).mean(axis=-1) / 255.0
-    figure, axes = plt.subplots(1, 1 + len(EDGE_FILTERS), figsize=(4 * (1 + len(EDGE_FILTERS)), 3.6))
-    axes[0].imshow(image)
-    axes[0].set_title("Input image (32x32)")
-    for axis, (name, kernel) in zip(axes[1:], EDGE_FILTERS.items()):
+    figure, axes = plt.subplots(len(EDGE_FILTERS), 3, figsize=(11, 3.6 * len(EDGE_FILTERS)),
+                                gridspec_kw={"width_ratios": [1, 0.8, 1.2]})
+    axes[0, 0].imshow(image)
+    axes[0, 0].set_title("Input image (32x32, colour)")
+    axes[1, 0].imshow(gray, cmap="gray", vmin=0, vmax=1)
+    axes[1, 0].set_title("Turned grey first (mean of R, G, B)")
+    for row, (name, kernel) in zip(axes, EDGE_FILTERS.items()):
+        weights_axis, map_axis = row[1], row[2]
+        weights_axis.imshow(kernel, cmap="coolwarm", vmin=-2, vmax=2)
+        for (y, x), weight in np.ndenumerate(kernel):
+            weights_axis.text(x, y, f"{weight:g}", ha="center", va="center", fontsize=14)
+        weights_axis.set_title(f"3x3 weights, {name}")
         feature_map = tf.nn.relu(
             tf.nn.conv2d(gray[None, :, :, None], kernel[:, :, None, None], strides=1, padding="VALID")
         ).numpy()[0, :, :, 0]
-        axis.imshow(feature_map, cmap="magma")
-        axis.set_title(f"Feature map: {name} ({feature_map.shape[0]}x{feature_map.shape[1]})")
-    for axis in axes:
-        axis.axis("off")
+        shown = map_axis.imshow(feature_map, cmap="magma")
+        map_axis.set_title(f"Feature map, {name} ({feature_map.shape[0]}x{feature_map.shape[1]})")
+        figure.colorbar(shown, ax=map_axis, label="response after ReLU")
+    for axis in axes.ravel():
+        axis.set_xticks([])
+        axis.set_yticks([])
+    figure.tight_layout()
+    return figure
+
+
+def plot_overfitting(histories: Mapping[str, object]) -> Figure:
+    """Training and validation curves of several short runs side by side: overfitting, seen.
+
+    Each run gets one colour and marker (colour-blind-safe `tab10` blue, orange, ...);
+    training is drawn solid, validation dashed. Used by lesson 3 (`03_training.ipynb`), which
+    trains the same small network with and without dropout on a few thousand images.
+
+    Args:
+        histories: `{label: History or its .history dict}`, each with accuracy, loss and
+            their `val_` versions.
+
+    Returns:
+        The `Figure`, with two axes: accuracy and loss per epoch.
+    """
+    figure, (accuracy_axis, loss_axis) = plt.subplots(1, 2, figsize=(11, 4))
+    colours = plt.get_cmap("tab10").colors
+    markers = "osD^v"
+    for index, (label, history) in enumerate(histories.items()):
+        values = getattr(history, "history", history)
+        epochs = np.arange(1, len(values["loss"]) + 1)
+        style = {"color": colours[index % 10], "marker": markers[index % len(markers)],
+                 "markersize": 4}
+        for axis, metric in ((accuracy_axis, "accuracy"), (loss_axis, "loss")):
+            axis.plot(epochs, values[metric], linestyle="-", label=f"{label}: training", **style)
+            axis.plot(epochs, values[f"val_{metric}"], linestyle="--",
+                      label=f"{label}: validation", **style)
+    for axis, metric in ((accuracy_axis, "Accuracy"), (loss_axis, "Loss")):
+        axis.set_xlabel("Epoch")
+        axis.set_ylabel(f"{metric} (training: solid, validation: dashed)")
+        axis.set_title(f"{metric} per epoch")
+        axis.grid(alpha=0.3)
+    accuracy_axis.legend(fontsize=8)
     figure.tight_layout()
     return figure
 
@@ -230,24 +282,39 @@ def plot_learning_rate(
 
 def plot_accuracy_against_time(
     runs: Sequence[tuple[str, Sequence[float], Sequence[float]]],
-    target: float | None = 0.80,
+    validation_images: int | None = None,
 ) -> Figure:
-    """Accuracy against seconds of training, one line per recipe. Used by lesson 5.
+    """Validation accuracy against seconds of training, one line per run. Used by lesson 5.
+
+    Only measured points are drawn: one per epoch, at the seconds of training when it ended.
+    Each run has its own colour (matplotlib's colour-blind-safe tab10 blue, orange, ...) and
+    its own marker and line style, so the lines stay apart in grey too.
 
     Args:
-        runs: `(label, seconds at the end of each epoch, accuracy after each epoch)` triples.
-        target: draw a dotted line at this accuracy (None: none).
+        runs: `(label, seconds at the end of each epoch, validation accuracy after each
+            epoch)` triples, such as `cnn_lesson.further.runs_to_compare` returns.
+        validation_images: how many held-out images the accuracy was measured on, for the
+            y axis' label.
 
     Returns:
         The `Figure`.
+
+    Raises:
+        ValueError: a run has not one accuracy for each time.
     """
+    colours = plt.get_cmap("tab10").colors
+    markers, styles = ("o", "s", "^", "D"), ("-", "--", "-.", ":")
     figure, axis = plt.subplots(figsize=(7, 4))
-    for label, seconds, accuracy in runs:
-        axis.plot([0, *seconds], [0.1, *accuracy], marker="o", label=label)
-    if target is not None:
-        axis.axhline(target, linestyle=":", color="grey", label=f"{target:.0%} target")
-    axis.set_xlabel("seconds of training")
-    axis.set_ylabel("accuracy")
-    axis.set_title("Accuracy against training time")
+    for index, (label, seconds, accuracy) in enumerate(runs):
+        if len(seconds) != len(accuracy):
+            raise ValueError(f"{label}: {len(seconds)} times but {len(accuracy)} accuracies.")
+        axis.plot(seconds, accuracy, label=label, color=colours[index % len(colours)],
+                  marker=markers[index % len(markers)], linestyle=styles[index % len(styles)])
+    held_out = f" ({validation_images:,} held-out images)" if validation_images else ""
+    axis.set_xlabel("seconds of training on this computer")
+    axis.set_ylabel(f"validation accuracy{held_out}")
+    axis.set_xlim(left=0)
+    axis.set_title("Validation accuracy after each epoch, against training time")
+    axis.grid(alpha=0.3)
     axis.legend(loc="lower right")
     return figure

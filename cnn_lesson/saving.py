@@ -1,7 +1,7 @@
 """Saving the trained model and loading it back, safely.
 
 Used by lesson 3 (`03_training.ipynb`), which saves the model, and lesson 4
-(`04_results.ipynb`), which loads it.
+(`04_results.ipynb`), which loads it (or, without it, trains a stand-in that is kept apart).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import logging
 import os
 import zipfile
 from pathlib import Path
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -141,18 +142,56 @@ def load_history(output_dir: str | os.PathLike) -> dict[str, list[float]]:
     return values
 
 
+STAND_IN_FOLDER = "stand_in"
+
+
+class TrainedModel(NamedTuple):
+    """What lesson 4 shows: the model, its history, where its files are and what it is.
+
+    Returned by `load_trained_model`. Used by lesson 4 (`04_results.ipynb`).
+
+    Attributes:
+        model: the compiled model, ready to evaluate and predict.
+        history: its training history (`accuracy`, `val_accuracy`, `loss`, `val_loss`, ...).
+        folder: the folder holding its `model.keras` and `model.h5`: the output folder for
+            lesson 3's model, its `stand_in/` subfolder for the stand-in.
+        stand_in: True for the quick stand-in trained because lesson 3's model is missing.
+        description: one line saying what the model is, without the folder's full path.
+    """
+
+    model: keras.Model
+    history: dict[str, list[float]]
+    folder: Path
+    stand_in: bool
+    description: str
+
+    @property
+    def kind(self) -> str:
+        """What the model is, for checkpoints' messages: the stand-in or lesson 3's model."""
+        return "the quick stand-in" if self.stand_in else "lesson 3's model"
+
+
+def _epochs(history: dict[str, list[float]]) -> str:
+    count = len(history.get("loss", history.get("accuracy", [])))
+    return f"{count} epoch{'' if count == 1 else 's'}"
+
+
 def load_trained_model(
     output_dir: str | os.PathLike,
     train_data: tuple[np.ndarray, np.ndarray],
     seed: int = 0,
     quick_images: int = 2_000,
-) -> tuple[keras.Model, dict[str, list[float]]]:
+) -> TrainedModel:
     """The model and history lesson 3 saved; or, when there are none, a quick stand-in.
 
-    Lesson 4 runs on its own in a fresh kernel. When lesson 3 has not been run (no
-    `model.keras` in the output folder), this says so on stderr, trains a one-epoch model on
-    `quick_images` training images and saves it, so the lesson can still be followed. An
-    existing but damaged model is never replaced: that raises instead.
+    Lesson 4 runs on its own in a fresh kernel. With lesson 3's `model.keras` (or its
+    `history.json`) in the output folder, both are loaded; a damaged or half-saved one
+    raises, and is never replaced. Without them, a stand-in is trained for one epoch on
+    `quick_images` training images, so the lesson can still be followed, and saved in the
+    `stand_in/` subfolder: never as the output folder's `model.keras`, so it can never pass
+    for lesson 3's model. Every later call without lesson 3's model trains the stand-in again
+    (under half a minute on 2 cores), and says so again. Either way, one line on stdout says
+    what the model is.
 
     Used by lesson 4 (`04_results.ipynb`).
 
@@ -163,13 +202,13 @@ def load_trained_model(
         quick_images: how many images the stand-in trains on.
 
     Returns:
-        `(model, history)`.
+        A `TrainedModel` (model, history, folder, stand_in, description).
 
     Raises:
-        ModelFileError: a saved model or history exists but cannot be loaded.
+        ModelFileError: lesson 3's model or history exists but cannot be loaded.
+        OutputError: the stand-in's folder cannot be written.
     """
-    import warnings
-
+    from cnn_lesson.files import prepare_output_dir
     from cnn_lesson.model import create_model
     from cnn_lesson.training import (
         compile_model, one_cycle_schedule, split_validation, steps_per_epoch, train,
@@ -177,19 +216,26 @@ def load_trained_model(
 
     folder = Path(output_dir)
     if (folder / MODEL_FILES[0]).exists() or (folder / HISTORY_FILE).exists():
-        return load_model(folder / MODEL_FILES[0]), load_history(folder)
-    warnings.warn(
-        f"No trained model in {folder}: run notebooks/03_training.ipynb first for the real "
-        f"one. Training a quick stand-in (1 epoch on {quick_images:,} images) so that this "
-        "lesson can run; its results will be poor.",
-        stacklevel=2,
-    )
+        model, history = load_model(folder / MODEL_FILES[0]), load_history(folder)
+        description = (f"Loaded {MODEL_FILES[0]} from the output folder: lesson 3's model, "
+                       f"{_epochs(history)} of training.")
+        print(description)
+        return TrainedModel(model, history, folder, False, description)
+
     keras.utils.set_random_seed(seed)
-    train_part, validation_part = split_validation(*train_data, seed=seed, max_train_images=quick_images)
+    train_part, validation_part = split_validation(*train_data, seed=seed,
+                                                   max_train_images=quick_images)
+    description = (
+        f"No model from lesson 3 in the output folder: training a quick STAND-IN (1 epoch on "
+        f"{len(train_part[0]):,} images), saved in its {STAND_IN_FOLDER}/ subfolder. Its "
+        "results will be poor: run lesson 3 for the real thing."
+    )
+    print(description)
     model = create_model()
     compile_model(model, one_cycle_schedule(steps_per_epoch(len(train_part[0]))))
     history = train(model, train_part, validation_part, epochs=1, seed=seed, verbose=0)
-    folder.mkdir(parents=True, exist_ok=True)
-    save_model(model, folder)
-    save_history(history, folder)
-    return model, history.history
+    stand_in_folder = prepare_output_dir(folder / STAND_IN_FOLDER)
+    save_model(model, stand_in_folder)
+    save_history(history, stand_in_folder)
+    return TrainedModel(model, load_history(stand_in_folder), stand_in_folder, True,
+                        description)

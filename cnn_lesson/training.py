@@ -7,7 +7,6 @@ Saving and loading models lives in `cnn_lesson.saving`.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Sequence
 
@@ -15,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from cnn_lesson.backup import resume_callbacks
+from cnn_lesson.backup import resumable_training
 from cnn_lesson.errors import LessonOrderError
 
 BATCH_SIZE = 128
@@ -263,7 +262,8 @@ def train(
         verbose: 2 prints one line per epoch, 0 prints nothing.
 
     Returns:
-        The `History`; its `.history` holds every epoch, including ones before a resume.
+        The `History`; its `.history` holds every epoch, including ones before a resume,
+        and `seconds`, the training time at the end of each epoch; `.seconds` is the total.
 
     Raises:
         LessonOrderError: the model is not compiled or the data is missing.
@@ -281,30 +281,20 @@ def train(
     training_set = make_dataset(train_images, train_labels, batch_size, shuffle=True, seed=seed)
     validation_set = make_dataset(validation_images, validation_labels, batch_size)
 
-    all_callbacks = list(callbacks)
-    epoch_log = None
-    if output_dir is not None:
-        epoch_log, backup_callbacks = resume_callbacks(Path(output_dir), fresh, verbose)
-        all_callbacks = backup_callbacks + all_callbacks
-        if any(epoch_log.history.values()):  # resuming: plots start with the earlier epochs
-            for callback in callbacks:
-                if hasattr(callback, "show_earlier_epochs"):  # e.g. the live plot
-                    callback.show_earlier_epochs(epoch_log.history)
-
-    started = time.perf_counter()
+    progress = resumable_training(output_dir, fresh, verbose)
+    if progress.resumed_epochs:  # plots start with the earlier epochs
+        for callback in callbacks:
+            if hasattr(callback, "show_earlier_epochs"):  # e.g. the live plot
+                callback.show_earlier_epochs(progress.history)
     history = model.fit(
         training_set,
         validation_data=validation_set,
         epochs=epochs,
-        callbacks=all_callbacks,
+        callbacks=[*progress.callbacks, *callbacks],
         verbose=verbose,
         shuffle=False,  # the dataset reshuffles itself every epoch (see make_dataset)
     )
-    history.seconds = time.perf_counter() - started
-    if epoch_log is not None:
-        history.history = epoch_log.history
-        epoch_log.path.unlink(missing_ok=True)
-    return history
+    return progress.finish(history)
 
 
 def evaluate(

@@ -16,10 +16,17 @@ import tensorflow as tf
 from PIL import Image
 
 from cnn_lesson.errors import CnnLessonError, DataError
+from cnn_lesson.checkpoints import CheckpointError
+from cnn_lesson.data import CLASS_NAMES
 from cnn_lesson.evaluation import (
+    answers_among_mistakes,
+    check_confusion_matrix,
     confusion_matrix,
+    mistakes_by_kind,
+    most_confident_mistakes,
     most_confused_pairs,
     per_class_accuracy,
+    precision_and_recall,
     plot_confusion_matrix,
     plot_mistakes,
     predict,
@@ -128,6 +135,89 @@ def test_most_confused_pairs():
     assert most_confused_pairs(bigger, NAMES)[0]["true"] == "c"
     assert most_confused_pairs(np.eye(3, dtype=int), NAMES) == []
     assert repr(Table()) == "(no rows)"
+
+
+def test_precision_and_recall_by_hand():
+    table = precision_and_recall(TRUE, PREDICTED, NAMES)
+    assert isinstance(table, Table)
+    # b: both b images right (recall 1) but 3 answers "b", one of them an a (precision 2/3)
+    assert table == [
+        {"class": "b", "images": 2, "answered": 3, "correct": 2, "recall": 1.0,
+         "precision": 2 / 3},
+        {"class": "a", "images": 2, "answered": 2, "correct": 1, "recall": 0.5,
+         "precision": 0.5},
+        {"class": "c", "images": 2, "answered": 1, "correct": 1, "recall": 0.5,
+         "precision": 1.0},
+    ]
+    recall = {row["class"]: row["accuracy"] for row in per_class_accuracy(TRUE, PREDICTED, NAMES)}
+    assert all(row["recall"] == recall[row["class"]] for row in table)
+    assert repr(table).splitlines()[1].split() == ["b", "2", "3", "2", "100.0%", "66.7%"]
+
+
+def test_precision_and_recall_of_a_class_never_seen_nor_answered():
+    table = precision_and_recall(TRUE, PREDICTED, NAMES + ["d"])
+    assert [row["class"] for row in table] == ["b", "a", "c", "d"]
+    assert table[-1]["images"] == table[-1]["answered"] == 0
+    assert math.isnan(table[-1]["recall"]) and math.isnan(table[-1]["precision"])
+
+
+def test_mistakes_by_kind_by_hand_and_adding_up():
+    # names: two animals and a vehicle; the a->b mistake is cat->dog, the c->a one ship->cat
+    table = mistakes_by_kind(MATRIX, ["cat", "dog", "ship"])
+    assert [(row["count"], row["share of mistakes"]) for row in table] == [
+        (1, 0.5), (0, 0.0), (0, 0.0), (1, 0.5)]
+    assert table[0]["mistake"] == "an animal taken for another animal"
+    assert table[3]["mistake"] == "a vehicle taken for an animal"
+    matrix = np.random.default_rng(3).integers(0, 50, (10, 10))
+    counts = mistakes_by_kind(matrix, CLASS_NAMES)
+    assert sum(row["count"] for row in counts) == matrix.sum() - np.trace(matrix)
+    assert math.isclose(sum(row["share of mistakes"] for row in counts), 1.0)
+    cat, dog, ship = (CLASS_NAMES.index(name) for name in ("cat", "dog", "ship"))
+    only = np.zeros((10, 10), dtype=int)
+    only[cat, dog], only[ship, cat] = 7, 3
+    assert [row["count"] for row in mistakes_by_kind(only)] == [7, 0, 0, 3]
+    assert all(math.isnan(row["share of mistakes"])
+               for row in mistakes_by_kind(np.eye(10, dtype=int)))
+
+
+def _gallery_probabilities():
+    probabilities = np.full((6, 3), 0.1)
+    probabilities[np.arange(6), PREDICTED] = 0.8
+    probabilities[1] = [0.4, 0.6, 0.0]   # a taken for b, 60% sure
+    probabilities[4] = [0.9, 0.05, 0.05]  # c taken for a, 90% sure
+    return probabilities
+
+
+def test_most_confident_mistakes_order():
+    probabilities = _gallery_probabilities()
+    assert most_confident_mistakes(TRUE, PREDICTED, probabilities).tolist() == [4, 1]
+    assert most_confident_mistakes(TRUE, PREDICTED, probabilities, count=1).tolist() == [4]
+    assert most_confident_mistakes(TRUE, PREDICTED).tolist() == [1, 4]
+    assert most_confident_mistakes(TRUE, TRUE.ravel(), probabilities).tolist() == []
+
+
+def test_answers_among_mistakes_counts_the_gallery_and_gives_precision():
+    table = answers_among_mistakes(TRUE, PREDICTED, _gallery_probabilities(), count=16,
+                                   class_names=NAMES)
+    assert table == [{"answer": "a", "times": 1, "precision of that answer": 0.5},
+                     {"answer": "b", "times": 1, "precision of that answer": 2 / 3}]
+    assert answers_among_mistakes(TRUE, PREDICTED, _gallery_probabilities(), count=1,
+                                  class_names=NAMES) == table[:1]
+    true, predicted = np.array([0, 2, 1, 0]), np.array([1, 1, 1, 0])  # "b" answered 3 times
+    probabilities = np.eye(3)[predicted] * 0.9
+    counted = answers_among_mistakes(true, predicted, probabilities, class_names=NAMES)
+    assert counted == [{"answer": "b", "times": 2, "precision of that answer": 1 / 3}]
+
+
+def test_check_confusion_matrix_passes_and_catches(capsys):
+    check_confusion_matrix(MATRIX, TRUE, 4 / 6)
+    line = capsys.readouterr().out
+    assert line.startswith("Checkpoint:") and "all 6 test images" in line and "4 correct" in line
+    with pytest.raises(CheckpointError, match="6 test images"):
+        check_confusion_matrix(MATRIX[:2], TRUE, 4 / 6)
+    with pytest.raises(CheckpointError, match="different models"):
+        check_confusion_matrix(MATRIX, TRUE, 3 / 6, tolerance=0)
+    check_confusion_matrix(MATRIX, TRUE, 3 / 6, tolerance=1)  # a near-tie rounded differently
 
 
 def test_plot_mistakes_most_confident_first(tmp_path):

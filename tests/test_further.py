@@ -9,14 +9,19 @@ import keras
 import numpy as np
 import pytest
 
+from cnn_lesson import save_history
+from cnn_lesson.backup import BACKUP_FOLDER, BEST_MODEL_FILE
 from cnn_lesson.further import (
+    FURTHER_FOLDER,
     SmoothedSparseCrossentropy,
     augmentation,
     build_further_model,
     create_further_model,
+    measure_training_speed,
+    runs_to_compare,
     train_further,
 )
-from tests.helpers import random_images
+from tests.helpers import InterruptAfter, random_images
 
 BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "train_speed.py"
 
@@ -29,6 +34,8 @@ def test_further_model_shapes_and_parameters():
     assert model.get_layer("augmentation") is not None
     assert create_further_model(augment=False).count_params() == 540_394
     assert create_further_model(residual_convs=2).count_params() == 688_362
+    shifts = create_further_model(shift=0.125).get_layer("augmentation").get_layer("random_shift")
+    assert shifts.height_factor == shifts.width_factor == 0.125
 
 
 def test_mixed_precision_model_keeps_float32_weights_and_output_and_the_global_policy():
@@ -79,13 +86,73 @@ def test_train_further_runs_one_tiny_epoch(tmp_path):
     train_data, validation_data = random_images(64), random_images(32, seed=1)
     model, history = train_further(train_data, validation_data, epochs=1, batch_size=32,
                                    verbose=0)
-    assert len(history.history["val_accuracy"]) == 1
+    assert len(history.history["val_accuracy"]) == len(history.history["seconds"]) == 1
     assert np.isfinite(history.history["loss"]).all()
-    assert history.seconds > 0
+    assert history.seconds == history.history["seconds"][-1] > 0
+    assert list(tmp_path.iterdir()) == []  # without an output folder it keeps nothing
     path = tmp_path / "further.keras"
     model.save(path)
     reloaded = keras.models.load_model(path)
     assert reloaded.loss.label_smoothing == pytest.approx(0.1)
+
+
+def test_train_further_resumes_in_its_own_folder_after_an_interruption(tmp_path, capsys):
+    """Lesson 5's training survives an interruption, as lesson 3's does, in its own folder."""
+    further_dir = tmp_path / FURTHER_FOLDER
+    train_data, validation_data = random_images(64), random_images(32, seed=1)
+    with pytest.raises(KeyboardInterrupt):
+        train_further(train_data, validation_data, epochs=3, batch_size=32,
+                      output_dir=further_dir, callbacks=[InterruptAfter(1)], verbose=0,
+                      augment=False)
+    assert (further_dir / BACKUP_FOLDER).is_dir() and (further_dir / BEST_MODEL_FILE).is_file()
+    assert sorted(path.name for path in tmp_path.iterdir()) == [FURTHER_FOLDER]
+
+    model, history = train_further(train_data, validation_data, epochs=3, batch_size=32,
+                                   output_dir=further_dir, verbose=2, augment=False)
+    out = capsys.readouterr().out
+    assert "Resuming" in out and "1 epoch(s) already done" in out
+    assert out.count("Epoch ") == 2 and "Epoch 1/3" not in out  # epoch 1 did not run again
+    assert len(history.history["loss"]) == len(history.history["seconds"]) == 3
+    assert history.history["seconds"] == sorted(history.history["seconds"])
+    assert not (further_dir / BACKUP_FOLDER).exists()  # the finished run cleaned up
+    assert keras.models.load_model(further_dir / BEST_MODEL_FILE).count_params() == 540_394
+
+
+def test_measure_training_speed_counts_images_per_second():
+    speed = measure_training_speed("float32", batch_size=8, steps=2)
+    assert np.isfinite(speed) and speed > 0
+
+
+def _lesson5_history(epochs=2):
+    return {"loss": [1.0] * epochs, "accuracy": [0.5] * epochs,
+            "val_accuracy": [0.4 + 0.1 * i for i in range(epochs)],
+            "seconds": [30.0 * (i + 1) for i in range(epochs)]}
+
+
+def test_runs_to_compare_holds_lesson_3_and_lesson_5_when_lesson_3_saved_its_times(
+        tmp_path, capsys):
+    save_history({"loss": [2.0, 1.5, 1.2], "accuracy": [0.3, 0.5, 0.6],
+                  "val_accuracy": [0.2, 0.55, 0.65], "seconds": [20.0, 40.5, 61.0]}, tmp_path)
+    runs = runs_to_compare(tmp_path, _lesson5_history())
+    assert runs == [("lesson 3 (3 epochs)", [20.0, 40.5, 61.0], [0.2, 0.55, 0.65]),
+                    ("lesson 5, going further (2 epochs)", [30.0, 60.0], [0.4, 0.5])]
+    out = capsys.readouterr().out
+    assert "lesson 3 (3 epochs): 61 s, validation accuracy 65.0%" in out
+    assert str(tmp_path) not in out
+
+
+@pytest.mark.parametrize("lesson3", [None, {"loss": [2.0], "accuracy": [0.3],
+                                            "val_accuracy": [0.2]}])
+def test_runs_to_compare_shows_lesson_5_alone_and_says_how_to_compare(tmp_path, capsys,
+                                                                       lesson3):
+    if lesson3 is not None:  # an older lesson 3 saved no times
+        save_history(lesson3, tmp_path)
+    runs = runs_to_compare(tmp_path, _lesson5_history(1))
+    assert [label for label, _, _ in runs] == ["lesson 5, going further (1 epoch)"]
+    out = capsys.readouterr().out
+    assert "03_training.ipynb" in out and "alone" in out
+    assert ("no training times" in out) == (lesson3 is not None)
+    assert str(tmp_path) not in out
 
 
 def test_benchmark_help_and_bad_arguments():
@@ -118,4 +185,4 @@ def test_benchmark_smoke_run_on_synthetic_data(tmp_path):
     for result in figures["recipes"]:
         assert result["images_per_second"] > 0 and result["peak_memory_mb"] > 0
         assert 0.0 <= result["test_accuracy"] <= 1.0
-        assert len(result["epoch_seconds"]) == 1
+        assert len(result["epoch_seconds"]) == len(result["epoch_val_accuracy"]) == 1

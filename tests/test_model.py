@@ -2,6 +2,7 @@ import io
 
 import keras
 import numpy as np
+import pytest
 from keras import layers
 
 from cnn_lesson.model import create_model, explain_parameters
@@ -79,3 +80,44 @@ def test_explain_parameters_formulas_add_up():
     assert by_name["dense"] == ("(512 inputs + 1 bias) x 128 units", 65_664)
     assert by_name["batchnorm4"][1] == 4 * 128
     assert by_name["pool1"] == ("no parameters: a fixed operation", 0)
+
+
+def _lesson_2_model():
+    """Run lesson 2's own Keras code (the block function and the Sequential cell)."""
+    import contextlib
+    import io
+    from pathlib import Path
+
+    import nbformat
+
+    lesson = Path(__file__).resolve().parent.parent / "notebooks" / "02_the_model.ipynb"
+    cells = {cell.id: cell.source for cell in nbformat.read(lesson, as_version=4).cells}
+    namespace = {"keras": keras, "layers": keras.layers}
+    with contextlib.redirect_stdout(io.StringIO()):  # the cell ends with model.summary()
+        for cell_id in ("model-14a", "model-15"):
+            exec(cells[cell_id], namespace)
+    return namespace["model"]
+
+
+def test_lesson_2_writes_out_exactly_the_model_create_model_builds():
+    """The Keras code learners read in lesson 2 and `create_model()` cannot drift apart."""
+    shown, built = _lesson_2_model(), create_model()
+    assert shown.name == built.name
+    assert [type(layer) for layer in shown.layers] == [type(layer) for layer in built.layers]
+    for ours, theirs in zip(shown.layers, built.layers):
+        assert ours.get_config() == theirs.get_config(), ours.name
+    assert shown.input_shape == built.input_shape == (None, 32, 32, 3)
+    assert shown.count_params() == built.count_params() == 161_610
+
+
+def test_create_model_takes_the_widths_the_exercises_change():
+    narrow = create_model(filters=(16, 64, 128))
+    assert narrow.get_layer("conv1").filters == 16
+    # conv1 (3x3x3 + 1) x 16, batchnorm1 4 x 16, conv2 (3x3x16 + 1) x 64; the rest unchanged
+    assert narrow.count_params() == 161_610 - 448 - 64 - 9_216
+    assert create_model(dense_units=64).get_layer("dense").units == 64
+    without = create_model(dropout=False)
+    assert not any(isinstance(layer, keras.layers.Dropout) for layer in without.layers)
+    assert without.count_params() == 161_610  # dropout has no parameters
+    with pytest.raises(ValueError, match="three positive filter counts"):
+        create_model(filters=(32, 64))

@@ -9,6 +9,7 @@ from cnn_lesson.data import CLASS_NAMES  # noqa: E402
 from cnn_lesson.plots import (  # noqa: E402
     plot_accuracy_against_time,
     plot_augmentations,
+    EDGE_FILTERS,
     plot_convolution_example,
     plot_learning_rate,
     plot_history,
@@ -56,6 +57,9 @@ def test_history_plot_has_accuracy_and_loss_panels(tmp_path):
     assert lines == {"training accuracy": history["accuracy"],
                      "validation accuracy": history["val_accuracy"]}
     assert list(loss_axis.lines[1].get_ydata()) == history["val_loss"]
+    training, validation = accuracy_axis.lines  # told apart by more than colour
+    assert training.get_marker() != validation.get_marker()
+    assert training.get_linestyle() != validation.get_linestyle()
     assert path.is_file() and path.stat().st_size > 1000
     plt.close("all")
 
@@ -77,10 +81,34 @@ def test_normalization_plot_shows_the_two_scales():
 def test_convolution_example_shows_30x30_feature_maps():
     images, _ = random_images(1)
     figure = plot_convolution_example(images[0])
-    assert len(figure.axes) == 3
-    for axis in figure.axes[1:]:
+    titles = [axis.get_title() for axis in figure.axes]
+    assert any("grey" in title for title in titles)  # the learner is told the image was greyed
+    maps = [axis for axis in figure.axes if axis.get_title().startswith("Feature map")]
+    assert len(maps) == 2
+    for axis in maps:
         assert axis.images[0].get_array().shape == (30, 30)
-        assert "Feature map" in axis.get_title()
+    weights = [axis for axis in figure.axes if "3x3 weights" in axis.get_title()]
+    assert len(weights) == 2
+    for axis, kernel in zip(weights, EDGE_FILTERS.values()):  # the numbers are written on it
+        assert [text.get_text() for text in axis.texts] == [f"{w:g}" for w in kernel.ravel()]
+    colour_bars = [axis for axis in figure.axes if axis.get_ylabel() == "response after ReLU"]
+    assert len(colour_bars) == 2
+    plt.close("all")
+
+
+def test_overfitting_plot_draws_training_solid_and_validation_dashed():
+    from cnn_lesson.plots import plot_overfitting
+
+    run = {"accuracy": [0.3, 0.6, 0.9], "val_accuracy": [0.3, 0.4, 0.4],
+           "loss": [1.8, 1.0, 0.3], "val_loss": [1.8, 1.6, 1.9]}
+    figure = plot_overfitting({"dropout off": run, "dropout on": run})
+    accuracy_axis, loss_axis = figure.axes
+    assert "Accuracy" in accuracy_axis.get_ylabel() and "Loss" in loss_axis.get_ylabel()
+    lines = accuracy_axis.get_lines()
+    assert [line.get_linestyle() for line in lines] == ["-", "--", "-", "--"]
+    assert lines[0].get_color() != lines[2].get_color()
+    assert lines[0].get_marker() != lines[2].get_marker()  # a second cue besides colour
+    assert list(lines[1].get_ydata()) == run["val_accuracy"]  # only measured points
     plt.close("all")
 
 
@@ -107,12 +135,19 @@ def test_learning_rate_plot_follows_the_schedule():
     plt.close("all")
 
 
-def test_accuracy_against_time_has_one_line_per_recipe_and_the_target():
-    runs = [("reference", [40, 80], [0.5, 0.6]), ("further", [70, 140], [0.6, 0.8])]
-    figure = plot_accuracy_against_time(runs)
+def test_accuracy_against_time_draws_only_measured_points_in_distinct_styles():
+    runs = [("lesson 3", [40, 80], [0.5, 0.6]), ("lesson 5", [70, 140, 210], [0.6, 0.8, 0.81])]
+    figure = plot_accuracy_against_time(runs, validation_images=5000)
     axis = figure.axes[0]
-    labels = [line.get_label() for line in axis.lines]
-    assert labels == ["reference", "further", "80% target"]
-    assert list(axis.lines[1].get_xdata()) == [0, 70, 140]
-    assert list(axis.lines[1].get_ydata()) == [0.1, 0.6, 0.8]
+    assert [line.get_label() for line in axis.lines] == ["lesson 3", "lesson 5"]  # no target
+    assert list(axis.lines[1].get_xdata()) == [70, 140, 210]  # no invented (0 s, 10%) point
+    assert list(axis.lines[1].get_ydata()) == [0.6, 0.8, 0.81]
+    first, second = axis.lines
+    assert first.get_color() != second.get_color()
+    assert first.get_marker() != second.get_marker()  # a second cue besides colour
+    assert first.get_linestyle() != second.get_linestyle()
+    assert axis.get_ylabel() == "validation accuracy (5,000 held-out images)"
+    assert "seconds of training" in axis.get_xlabel()
+    with pytest.raises(ValueError):
+        plot_accuracy_against_time([("broken", [1, 2], [0.5])])
     plt.close("all")

@@ -96,20 +96,88 @@ def test_history_round_trip_and_errors(tmp_path):
         load_history(tmp_path)
 
 
-def test_load_trained_model_trains_a_stand_in_only_when_nothing_is_there(tmp_path):
+def _same_predictions(first, second, images):
+    np.testing.assert_allclose(first.predict(normalize_images(images), verbose=0),
+                               second.predict(normalize_images(images), verbose=0), atol=1e-5)
+
+
+def test_the_stand_in_is_kept_apart_and_trained_again_every_time(tmp_path, capsys):
     from cnn_lesson.saving import load_trained_model
 
     images, labels = random_images(120, seed=6)
-    with pytest.warns(UserWarning, match="03_training.ipynb"):
-        model, history = load_trained_model(tmp_path, (images, labels), quick_images=60)
-    assert len(history["loss"]) == 1
-    assert (tmp_path / "model.keras").is_file() and (tmp_path / "model.h5").is_file()
-    again, same_history = load_trained_model(tmp_path, (images, labels))
-    assert same_history == history
-    np.testing.assert_allclose(again.predict(normalize_images(images[:4]), verbose=0),
-                               model.predict(normalize_images(images[:4]), verbose=0), atol=1e-5)
-    damaged = (tmp_path / "model.keras")
+    first = load_trained_model(tmp_path, (images, labels), quick_images=60)
+    said = capsys.readouterr().out
+    assert first.stand_in and first.kind == "the quick stand-in"
+    assert "STAND-IN (1 epoch on 60 images)" in said and "lesson 3" in said
+    assert said.strip() == first.description and str(tmp_path) not in said
+    assert len(first.history["loss"]) == 1
+    assert first.folder == tmp_path / "stand_in"
+    assert not (tmp_path / "model.keras").exists() and not (tmp_path / "model.h5").exists()
+    assert not (tmp_path / "history.json").exists()
+    for name in ("model.keras", "model.h5"):  # lesson 4's load-back cell works for it too
+        _same_predictions(load_model(first.folder / name), first.model, images[:4])
+
+    second = load_trained_model(tmp_path, (images, labels), quick_images=60)
+    assert second.stand_in and "STAND-IN" in capsys.readouterr().out
+    assert not (tmp_path / "model.keras").exists()
+    _same_predictions(second.model, first.model, images[:4])  # same seed, same stand-in
+
+
+def test_lesson_3s_model_is_loaded_as_such(trained, tmp_path, capsys):
+    from cnn_lesson.saving import load_trained_model, save_history
+
+    model, sample = trained
+    save_model(model, tmp_path)
+    save_history({"accuracy": [0.3, 0.5], "loss": [2.0, 1.5]}, tmp_path)
+    (tmp_path / "stand_in").mkdir()  # an earlier stand-in does not matter any more
+    result = load_trained_model(tmp_path, random_images(20))
+    said = capsys.readouterr().out
+    assert not result.stand_in and result.kind == "lesson 3's model"
+    assert result.folder == tmp_path and result.history["loss"] == [2.0, 1.5]
+    assert said.strip() == ("Loaded model.keras from the output folder: lesson 3's model, "
+                            "2 epochs of training.") == result.description
+    np.testing.assert_allclose(result.model.predict(sample, verbose=0),
+                               model.predict(sample, verbose=0), atol=1e-5)
+
+
+def test_a_damaged_model_raises_and_is_never_replaced(trained, tmp_path):
+    from cnn_lesson.saving import load_trained_model, save_history
+
+    images, labels = random_images(120, seed=6)
+    damaged = tmp_path / "model.keras"
     damaged.write_bytes(b"broken")
     with pytest.raises(ModelFileError):
-        load_trained_model(tmp_path, (images, labels))
+        load_trained_model(tmp_path, (images, labels), quick_images=60)
     assert damaged.read_bytes() == b"broken"  # never replaced behind the learner's back
+    assert not (tmp_path / "stand_in").exists()  # and no stand-in passes for it
+
+    other = tmp_path / "history_only"
+    other.mkdir()
+    save_history({"accuracy": [0.5], "loss": [1.0]}, other)  # lesson 3 stopped mid-save
+    with pytest.raises(ModelFileError, match="03_training"):
+        load_trained_model(other, (images, labels), quick_images=60)
+    assert not (other / "model.keras").exists()
+
+
+def test_lesson_4s_checkpoint_passes_a_stand_in_and_catches_a_bad_lesson_3_model(tmp_path,
+                                                                                capsys):
+    """Lesson 4's cell: check_accuracy(..., full_run=not trained.stand_in and not lesson.quick)."""
+    from cnn_lesson.checkpoints import CheckpointError, check_accuracy
+    from cnn_lesson.config import Settings
+    from cnn_lesson.saving import TrainedModel
+
+    full_mode = Settings(data_source=None, quick=False, output_dir=tmp_path, seed=0)
+    quick_mode = Settings(data_source=None, quick=True, output_dir=tmp_path, seed=0)
+    for stand_in, lesson, passes in ((True, full_mode, True), (True, quick_mode, True),
+                                     (False, quick_mode, True), (False, full_mode, False)):
+        trained = TrainedModel(None, {}, tmp_path, stand_in, "")
+        full_run = not trained.stand_in and not lesson.quick
+        if passes:
+            check_accuracy(0.25, "test accuracy", lesson, typical=(0.65, 0.75),
+                           full_run=full_run, context=trained.kind)
+            assert "not a measurement" in capsys.readouterr().out
+        else:
+            with pytest.raises(CheckpointError, match="far below"):
+                check_accuracy(0.25, "test accuracy", lesson, typical=(0.65, 0.75),
+                               full_run=full_run, context=trained.kind)
+    check_accuracy(0.70, "test accuracy", full_mode, typical=(0.65, 0.75), full_run=True)

@@ -89,9 +89,12 @@ def _small_run(tmp_path=None, epochs=2, seed=5, **kwargs):
 def test_same_seed_gives_the_same_history():
     first = _small_run()[1].history
     second = _small_run()[1].history
+    timings = first.pop("seconds"), second.pop("seconds")  # wall-clock: differs run to run
     assert first == second
     assert set(first) >= {"accuracy", "loss", "val_accuracy", "val_loss"}
     assert len(first["loss"]) == 2
+    for seconds in timings:
+        assert len(seconds) == 2 and 0 < seconds[0] < seconds[1]
 
 
 def test_train_refuses_an_uncompiled_model_or_missing_data():
@@ -121,7 +124,36 @@ def test_interrupted_training_resumes_from_the_last_finished_epoch(tmp_path, cap
     assert out.count("Epoch ") == 1 and "Epoch 3/3" in out  # only the last epoch ran again
     assert len(history.history["loss"]) == 3
     assert history.history["loss"][:2] == logged["loss"]
+    # training time counts on from the interrupted run's, epoch by epoch
+    assert history.history["seconds"][:2] == logged["seconds"]
+    assert history.history["seconds"][2] > logged["seconds"][1]
+    assert history.seconds == history.history["seconds"][-1]
     assert not (tmp_path / BACKUP_FOLDER).exists()  # a finished run cleans its backup up
+    assert not (tmp_path / EPOCH_LOG_FILE).exists()
+
+
+def test_model_fit_in_view_resumes_with_resumable_training(tmp_path, capsys):
+    """Lesson 3's own `model.fit` call, with `resumable_training`'s callbacks, resumes too."""
+    from cnn_lesson import make_dataset, resumable_training
+
+    images, labels = random_images(96, seed=1)
+    training_set = make_dataset(images[:64], labels[:64], batch_size=32, shuffle=True, seed=3)
+    validation_set = make_dataset(images[64:], labels[64:], batch_size=32)
+
+    def fit(epochs, callbacks=()):
+        model = compile_model(create_model())
+        progress = resumable_training(tmp_path)
+        history = model.fit(training_set, validation_data=validation_set, epochs=epochs,
+                            callbacks=[*progress.callbacks, *callbacks], verbose=0)
+        return progress, progress.finish(history)
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(3, [InterruptAfter(2)])
+    progress, history = fit(3)
+    assert progress.resumed_epochs == 2
+    assert "2 epoch(s) already done" in capsys.readouterr().out
+    assert len(history.history["val_accuracy"]) == len(history.history["seconds"]) == 3
+    assert str(tmp_path) not in history.history  # no path leaks into the history
 
 
 def test_fresh_discards_the_backup(tmp_path, capsys):

@@ -84,8 +84,10 @@ def source_label(source: Source = None) -> str:
         source: as for `load_cifar10`.
 
     Returns:
-        e.g. "CIFAR-10 (image folders at /data/cifar10)" or
-        "SYNTHETIC stand-in for CIFAR-10 — not real images". Never raises.
+        e.g. "CIFAR-10 (image folders)" or "SYNTHETIC stand-in for CIFAR-10 — not real
+        images". It names the kind of source, never its path: the label ends up in stored
+        pictures, and a path of the machine that made them means nothing to a learner.
+        Never raises.
     """
     chosen = _chosen(source)
     if chosen is None:
@@ -94,11 +96,12 @@ def source_label(source: Source = None) -> str:
         return SYNTHETIC_LABEL
     path = Path(chosen).expanduser()
     try:
-        kind, where = _kind(path)
+        kind, _ = _kind(path)
     except (DataError, OSError):
-        return f"CIFAR-10 (from {path})"
-    names = {"archive": "archive", "batches": "batches folder", "folders": "image folders"}
-    return f"CIFAR-10 ({names[kind]} at {where.resolve()})"
+        return "CIFAR-10 (local copy)"
+    names = {"archive": "archive", "batches": "batches folder",
+             "folders": "image folders"}
+    return f"CIFAR-10 ({names[kind]})"
 
 
 def _file_identity(*files: Path) -> str:

@@ -1,0 +1,181 @@
+"""Checkpoints: one-line checks a lesson runs after a step, for the learner to read.
+
+Each prints what it checked and why the value is plausible ("Checkpoint: ...") and raises
+`CheckpointError` with what probably went wrong and what to do when it is not. They replace
+bare `assert` cells: a learner sees an explanation, and the automatic tests (which run the
+lessons in quick mode) fail on the same error. Quick mode, where one short epoch teaches
+nothing about accuracy, is handled here, so the lessons' cells have no `if` for it.
+
+Used by every lesson.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from cnn_lesson.config import Settings
+from cnn_lesson.errors import CnnLessonError
+
+CHANCE = 0.10  # ten balanced classes
+
+WHAT_TO_DO = (
+    "Check that CNN_LESSON_DATA points at CIFAR-10 (not the synthetic stand-in), then use "
+    "Kernel > Restart Kernel and Run All Cells, so that every cell runs once, in order."
+)
+
+
+class CheckpointError(CnnLessonError):
+    """A lesson's checkpoint found a value that a correct run does not produce."""
+
+
+def _percent(value: float) -> None:
+    return f"{100 * value:.1f}%"
+
+
+def check_accuracy(
+    accuracy: float,
+    what: str,
+    lesson: Settings,
+    typical: tuple[float, float],
+    minimum: float | None = None,
+    full_run: bool | None = None,
+    context: str = "",
+) -> None:
+    """Check an accuracy against the range a full run on CIFAR-10 reaches.
+
+    A full run must reach `minimum` (default: 5 points under the typical range); above the
+    typical range is fine and said so. In quick mode (`lesson.quick`), or when `full_run` is
+    False (for example lesson 4's stand-in model), only the value's validity is checked:
+    a one-epoch smoke run says nothing about accuracy.
+
+    Used by lessons 3, 4 and 5.
+
+    Args:
+        accuracy: the share of correct answers, 0..1.
+        what: what was measured, e.g. "validation accuracy after 10 epochs".
+        lesson: the lesson's `settings()`.
+        typical: the range full runs land in, e.g. (0.65, 0.75).
+        minimum: below this a full run is wrong (default `typical[0] - 0.05`).
+        full_run: override `not lesson.quick`.
+        context: a phrase on what the model is, printed in quick mode.
+
+    Raises:
+        CheckpointError: the accuracy is not a number in 0..1, or a full run is below
+            `minimum`.
+    """
+    full = (not lesson.quick) if full_run is None else full_run
+    value = float(accuracy)
+    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise CheckpointError(f"The {what} is {accuracy!r}, not a share between 0 and 1. "
+                              + WHAT_TO_DO)
+    low, high = typical
+    floor = low - 0.05 if minimum is None else minimum
+    if not full:
+        line = (f"Checkpoint: {what} {_percent(value)} ({context or 'quick mode'}). A smoke run "
+                f"this short is not a measurement; a full run lands between {_percent(low)} "
+                f"and {_percent(high)}.")
+    elif value < floor:
+        raise CheckpointError(
+            f"The {what} is {_percent(value)}, far below the {_percent(low)} to "
+            f"{_percent(high)} that a full run on CIFAR-10 reaches (chance is "
+            f"{_percent(CHANCE)}). " + WHAT_TO_DO
+        )
+    elif value < low:
+        line = (f"Checkpoint: {what} {_percent(value)}, a little under the typical "
+                f"{_percent(low)} to {_percent(high)}; runs vary, so this is still plausible.")
+    elif value <= high:
+        line = (f"Checkpoint: {what} {_percent(value)}; a typical run lands between "
+                f"{_percent(low)} and {_percent(high)}.")
+    else:
+        line = (f"Checkpoint: {what} {_percent(value)}, above the typical {_percent(low)} to "
+                f"{_percent(high)}: a good run.")
+    print(line)
+
+
+def check_history(history, epochs: int) -> None:
+    """Check that a training history holds `epochs` epochs of finite losses.
+
+    After a resumed run the history must still hold every epoch, the ones before the
+    interruption included. Used by lessons 3 and 5.
+
+    Args:
+        history: a Keras `History` or its `.history` dict.
+        epochs: the epochs the lesson trained in all.
+
+    Raises:
+        CheckpointError: epochs are missing, or a loss is not a number.
+    """
+    values: Mapping[str, Sequence[float]] = getattr(history, "history", history)
+    recorded = len(values.get("loss", []))
+    if recorded != epochs:
+        raise CheckpointError(
+            f"The history holds {recorded} epoch(s), but {epochs} were trained. If training "
+            "was interrupted, run the training cell again: it continues from its backup. "
+            + WHAT_TO_DO
+        )
+    if not np.isfinite(np.asarray(values["loss"], dtype=float)).all():
+        raise CheckpointError(
+            "A training loss is not a number (NaN or infinite): the training diverged. "
+            "Restart the kernel and train again; if it happens again, lower the learning rate."
+        )
+    line = f"Checkpoint: {epochs} epoch(s) in the history, every loss a finite number."
+    print(line)
+
+
+def check_normalized(normalized: np.ndarray, original: np.ndarray) -> None:
+    """Check lesson 1's normalised images: float32, in 0..1, and the same picture x 255.
+
+    Args:
+        normalized: the result of `normalize_images(original)`.
+        original: the uint8 images.
+
+    Raises:
+        CheckpointError: the dtype, range or values are wrong.
+    """
+    problems = []
+    if normalized.dtype != np.float32:
+        problems.append(f"the dtype is {normalized.dtype}, not float32")
+    if normalized.size and (normalized.min() < 0.0 or normalized.max() > 1.0):
+        problems.append(f"the values run from {normalized.min()} to {normalized.max()}, "
+                        "outside 0..1")
+    if normalized.shape != original.shape:
+        problems.append(f"the shape changed from {original.shape} to {normalized.shape}")
+    elif not np.allclose(normalized * 255.0, original, atol=1e-3):
+        problems.append("multiplied by 255 they are not the original pixels")
+    if problems:
+        raise CheckpointError("The normalised images are wrong: " + "; ".join(problems)
+                              + ". Divide the uint8 images by 255 as float32.")
+    line = (f"Checkpoint: {len(normalized):,} images as float32 in 0..1; times 255 they give "
+            "back the original pixels, so only the scale changed.")
+    print(line)
+
+
+def check_split(train_data, validation_data, total: int, max_train_images: int | None) -> None:
+    """Check lesson 3's split: a tenth held out, the rest (or quick mode's subset) to train on.
+
+    Args:
+        train_data: `(images, labels)` to train on.
+        validation_data: `(images, labels)` held out.
+        total: how many training images there were before the split.
+        max_train_images: the quick-mode limit (`lesson.max_train_images`), or None.
+
+    Raises:
+        CheckpointError: the sizes do not add up.
+    """
+    held_out = len(validation_data[0])
+    training = len(train_data[0])
+    expected = total - held_out if max_train_images is None else min(max_train_images,
+                                                                     total - held_out)
+    if held_out != round(total * 0.1) or training != expected:
+        raise CheckpointError(
+            f"The split holds {training:,} training and {held_out:,} validation images out of "
+            f"{total:,}; expected {expected:,} and {round(total * 0.1):,}. " + WHAT_TO_DO
+        )
+    note = "" if max_train_images is None else (
+        f" (quick mode trains on {training:,} of the {total - held_out:,})")
+    line = (f"Checkpoint: {held_out:,} images held out for validation, {training:,} to train "
+            f"on{note}.")
+    print(line)
