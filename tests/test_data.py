@@ -486,3 +486,30 @@ def test_real_cifar10(tmp_path, monkeypatch):
     assert np.bincount(train_labels.ravel(), minlength=10).tolist() == [5000] * 10
     assert np.bincount(test_labels.ravel(), minlength=10).tolist() == [1000] * 10
     assert len(CLASS_NAMES) == 10
+
+
+@pytest.mark.parametrize("how", ["-c", "stdin", "-m"])
+def test_the_synthetic_warning_works_from_python_c_stdin_and_modules(how, tmp_path):
+    """`python -c`, a piped script and `python -m` load the synthetic set with its warning.
+
+    Their `__main__` has no source a loader can give; warnings must not ask for it (an
+    ImportError crashed every load that warns, even under `-W ignore`).
+    """
+    import subprocess
+    import sys
+
+    code = "import cnn_lesson as L; print(L.load_cifar10('synthetic')[0][0].shape)"
+    env = {**os.environ, "CNN_LESSON_CACHE": str(tmp_path / "cache"), "TF_CPP_MIN_LOG_LEVEL": "3",
+           "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    if how == "-c":
+        command, stdin = [sys.executable, "-c", code], None
+    elif how == "stdin":
+        command, stdin = [sys.executable, "-"], code
+    else:
+        (tmp_path / "load_it.py").write_text(code)
+        command, stdin = [sys.executable, "-m", "load_it"], None
+    result = subprocess.run(command, input=stdin, capture_output=True, text=True, env=env,
+                            cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "(50000, 32, 32, 3)" in result.stdout
+    assert "SyntheticDataWarning" in result.stderr

@@ -30,5 +30,8 @@ def warn_caller(message: str, category: type[Warning]) -> None:
         frame.f_lineno,
         module=frame.f_globals.get("__name__"),
         registry=None,  # a fresh one: never "already shown"
-        module_globals=frame.f_globals,
+        # No module_globals: with them Python asks the caller's loader for its source, and
+        # for `python -c`, stdin or the REPL (`__main__` loaded by BuiltinImporter) that
+        # raises ImportError even under `-W ignore`. linecache still finds the line of a
+        # file or a notebook cell (IPython registers cells there).
     )
