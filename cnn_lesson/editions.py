@@ -35,12 +35,20 @@ def _tags(cell) -> list[str]:
 
 
 def _exercise_title(cells, index: int) -> str:
-    """The heading or first line of the nearest markdown cell above cell `index`."""
+    """The exercise's title: the last bold "**Exercise ...**" in the markdown above cell
+    `index` (the lessons open each exercise with one), else the nearest heading."""
+    import re
+
     for cell in reversed(cells[:index]):
-        if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
-                if line.strip():
-                    return line.strip().lstrip("#").strip()
+        if cell.cell_type != "markdown":
+            continue
+        titles = re.findall(r"\*\*(Exercise[^*]+)\*\*", cell.source)
+        if titles:
+            return titles[-1].strip()
+        headings = [line.lstrip("#").strip() for line in cell.source.splitlines()
+                    if line.startswith("#")]
+        if headings:
+            return headings[-1]
     return "Exercise"
 
 

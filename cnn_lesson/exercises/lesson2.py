@@ -20,31 +20,32 @@ def convolve_at(image: np.ndarray, kernel: np.ndarray, bias: float, row: int, co
 
 
 @guarded("Exercise 1", "Set `my_value` to the number the convolution writes at row 1, "
-         "column 1 of its output, worked out from `tiny_image`, `kernel` and `bias`.")
+         "column 0 of its output, worked out from `tiny_image`, `kernel` and `bias`.")
 def check_convolution_value(my_value, tiny_image: np.ndarray, kernel: np.ndarray,
                             bias: float) -> Feedback:
-    """Exercise 1: the output at (1, 1) = sum(tiny_image[1:4, 1:4, :] * kernel) + bias."""
+    """Exercise 1: the output at (1, 0) = sum(tiny_image[1:4, 0:3, :] * kernel) + bias."""
     value = float(my_value)
-    expected = convolve_at(tiny_image, kernel, bias, 1, 1)
+    expected = convolve_at(tiny_image, kernel, bias, 1, 0)
     if np.isclose(value, expected):
         return right("Exercise 1", f"{expected:g}: the 27 products of the patch starting at "
-                     "row 1, column 1 with the weights, summed over all three channels, plus "
+                     "row 1, column 0 with the weights, summed over all three channels, plus "
                      "the bias. Keras' Conv2D gives the same number.")
     if np.isclose(value, expected - bias):
         return wrong("Exercise 1", f"{value:g} is the sum of the products without the bias.",
                      f"Add the bias ({bias:g}).")
     for channel in range(tiny_image.shape[-1]):
-        one = float((tiny_image[1:4, 1:4, channel] * kernel[:, :, channel]).sum())
+        one = float((tiny_image[1:4, 0:3, channel] * kernel[:, :, channel]).sum())
         if np.isclose(value, one) or np.isclose(value, one + bias):
             return wrong("Exercise 1", f"{value:g} uses only channel {channel}.",
                          "A filter spans all three channels: multiply and sum over the whole "
-                         "3x3x3 block, `tiny_image[1:4, 1:4, :] * kernel`.")
-    if np.isclose(value, convolve_at(tiny_image, kernel, bias, 0, 0)):
-        return wrong("Exercise 1", f"{value:g} is the output at row 0, column 0.",
-                     "Row 1, column 1 starts one pixel further down and right: "
-                     "`tiny_image[1:4, 1:4, :]`.")
-    return wrong("Exercise 1", f"{value:g} is not the convolution's output at (1, 1).",
-                 "Take the 3x3 patch `tiny_image[1:4, 1:4, :]`, multiply it by `kernel` "
+                         "3x3x3 block, `tiny_image[1:4, 0:3, :] * kernel`.")
+    for row, column in ((0, 0), (0, 1), (1, 1)):
+        if np.isclose(value, convolve_at(tiny_image, kernel, bias, row, column)):
+            return wrong("Exercise 1", f"{value:g} is the output at row {row}, column {column}.",
+                         "Row 1, column 0 starts one pixel further down than the top-left "
+                         "patch, in the first column: `tiny_image[1:4, 0:3, :]`.")
+    return wrong("Exercise 1", f"{value:g} is not the convolution's output at (1, 0).",
+                 "Take the 3x3 patch `tiny_image[1:4, 0:3, :]`, multiply it by `kernel` "
                  "value by value, add everything up, then add the bias.")
 
 
