@@ -17,6 +17,7 @@ weights. The last lines give the test accuracy of each momentum and, on one line
 not disturb the training.
 
     python benchmarks/batchnorm_momentum.py --data DIR [--epochs 10] [--momenta 0.99,0.9]
+                                            [--precision auto|float32|mixed_bfloat16]
 """
 
 from __future__ import annotations
@@ -81,6 +82,8 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--momenta", default="0.99,0.9")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--precision", choices=("auto", "float32", "mixed_bfloat16"),
+                        default="auto", help="auto: fast_precision(), as lesson 3")
     args = parser.parse_args(argv)
     momenta = [float(value) for value in args.momenta.split(",")]
 
@@ -89,7 +92,7 @@ def main(argv=None) -> int:
     calibration = list(make_dataset(*train_data, batch_size=128, shuffle=True, seed=1)
                        .take(CALIBRATION_BATCHES))
     validation_set = make_dataset(*validation_data, batch_size=128)
-    precision = fast_precision()
+    precision = fast_precision() if args.precision == "auto" else args.precision
     print(f"lesson 3's recipe, {args.epochs} epochs, precision {precision}, seed {args.seed}")
     results = {}
     for momentum in momenta:

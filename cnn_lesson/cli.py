@@ -84,10 +84,32 @@ def build_parser() -> argparse.ArgumentParser:
         description="One line per check, each ok, warning or problem with what to do. Exit "
         "status 1 when there is a problem. Downloads and writes nothing.",
     )
-    notebooks = commands.add_parser("notebooks", help="for instructors: re-run the lessons")
-    notebooks.add_argument("action", choices=("refresh", "check"))
-    notebooks.add_argument("names", nargs="*", help="notebook files (default: every lesson)")
+    notebooks = commands.add_parser(
+        "notebooks", help="for instructors: re-run the lessons, or write the student edition",
+        description="refresh: re-run every lesson on real data and store its outputs; check: "
+        "which lessons are stale or fail; student DIR: write the student edition (solutions "
+        "removed and gathered in DIR/solutions/) into DIR.")
+    notebooks.add_argument("action", choices=("refresh", "check", "student"))
+    notebooks.add_argument("names", nargs="*",
+                           help="notebook files (default: every lesson); for student: DIR")
+    notebooks.add_argument("--force", action="store_true",
+                           help="student: overwrite files already in DIR")
     return parser
+
+
+def write_student_edition(names: Sequence[str], force: bool) -> int:
+    """`notebooks student DIR`: the student edition of every lesson into DIR."""
+    from cnn_lesson.editions import write_student_edition as write
+    from cnn_lesson.notebooks import lesson_notebooks
+
+    if len(names) != 1:
+        print("usage: python -m cnn_lesson notebooks student DIR [--force]", file=sys.stderr)
+        return 2
+    written = write(names[0], lesson_notebooks(), force=force)
+    lessons = [path for path in written if path.parent.name != "solutions"]
+    print(f"Student edition: {len(lessons)} lesson(s) and {len(written) - len(lessons)} "
+          f"solution notebook(s) written to {names[0]}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -105,6 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return doctor.main()
         from cnn_lesson import notebooks
 
+        if arguments.action == "student":
+            return write_student_edition(arguments.names, arguments.force)
         return notebooks.main(arguments.action, arguments.names)
     except CnnLessonError as error:
         print(f"error: {error}", file=sys.stderr)

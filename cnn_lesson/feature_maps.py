@@ -67,7 +67,9 @@ class LayerExplorer(widgets.VBox):
         self.image.value = png_bytes(feature_map_image(feature_map))
         self.label.value = (f"Layer <b>{html.escape(name)}</b>, filter {self.slider.value} of "
                             f"{maps.shape[-1]} (0 to {maps.shape[-1] - 1}): feature map "
-                            f"{feature_map.shape[0]}×{feature_map.shape[1]}")
+                            f"{feature_map.shape[0]}×{feature_map.shape[1]}; bright = strong "
+                            f"response, scaled to this map's range, from "
+                            f"{float(feature_map.min()):.2f} to {float(feature_map.max()):.2f}")
 
 
 def layer_explorer(

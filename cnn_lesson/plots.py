@@ -127,14 +127,14 @@ def plot_normalization(images: np.ndarray, index: int = 0) -> Figure:
     scaled = raw.astype(np.float32) / 255.0
     figure, (picture, before, after) = plt.subplots(1, 3, figsize=(12, 3.2))
     picture.imshow(raw)
-    picture.set_title("The image")
+    picture.set_title(f"Image {index}")
     picture.axis("off")
-    before.hist(raw.ravel(), bins=32, range=(0, 255), color="tab:orange")
+    before.hist(raw.ravel(), bins=32, range=(0, 255), color="tab:blue")
     before.set_title("Before: uint8 values 0..255")
-    after.hist(scaled.ravel(), bins=32, range=(0, 1), color="tab:green")
+    after.hist(scaled.ravel(), bins=32, range=(0, 1), color="tab:orange")
     after.set_title("After: float32 values 0..1")
     for axis in (before, after):
-        axis.set_xlabel("Pixel value")
+        axis.set_xlabel("Pixel value (red, green and blue together)")
         axis.set_ylabel("Number of values")
     figure.tight_layout()
     return figure
@@ -317,4 +317,66 @@ def plot_accuracy_against_time(
     axis.set_title("Validation accuracy after each epoch, against training time")
     axis.grid(alpha=0.3)
     axis.legend(loc="lower right")
+    return figure
+
+
+def plot_first_layer_filters(model, path: str | os.PathLike | None = None) -> Figure:
+    """The first convolution's learned filters as tiny colour pictures, beside lesson 2's
+    hand-made edge filters.
+
+    Each filter of the model's first Conv2D layer (`conv1` in `create_model()`: 32 filters of
+    3 x 3 pixels x 3 colour channels) is drawn as a 3 x 3 RGB picture: its red weights as the
+    pixels' red, its green as green, its blue as blue. All filters share one scale,
+    symmetric around 0: a weight of 0 is mid-grey, and the largest weight in size among all
+    of them reaches full brightness (positive) or black (negative). Beside them, lesson 2's
+    two edge filters (`EDGE_FILTERS`), grey because they are the same in all three channels,
+    each on its own scale. Used by lesson 4 (`04_results.ipynb`).
+
+    Args:
+        model: a Keras model whose first Conv2D layer reads 3 colour channels (trained or
+            not).
+        path: save the figure there as PNG when given.
+
+    Returns:
+        The `Figure`: one axis per learned filter, titled with its number (0, 1, ...), then
+        one per edge filter, titled with its name.
+
+    Raises:
+        ValueError: the model has no Conv2D layer, or its first one does not read 3 channels.
+    """
+    convolutions = [layer for layer in model.layers if type(layer).__name__ == "Conv2D"]
+    if not convolutions:
+        raise ValueError("The model has no Conv2D layer: pass a model such as create_model().")
+    layer = convolutions[0]
+    kernel = np.asarray(layer.get_weights()[0], dtype=np.float32)  # rows, columns, RGB, filters
+    if kernel.ndim != 4 or kernel.shape[2] != 3:
+        raise ValueError(f"{layer.name}'s weights have shape {kernel.shape}: a first "
+                         "convolution reading 3 colour channels has (rows, columns, 3, filters).")
+    count, size = kernel.shape[-1], f"{kernel.shape[0]} x {kernel.shape[1]}"
+    scale = float(np.abs(kernel).max()) or 1.0
+    columns = min(count, 8)
+    rows = -(-count // columns)
+    figure = plt.figure(figsize=(1.1 * columns + 2.8, 1.15 * rows + 1.0), layout="constrained")
+    learned, hand_made = figure.subfigures(1, 2, width_ratios=[columns, 2.2], wspace=0.04)
+    for index, axis in enumerate(np.ravel(learned.subplots(rows, columns, squeeze=False))):
+        if index < count:
+            axis.imshow(0.5 + 0.5 * kernel[:, :, :, index] / scale, interpolation="nearest")
+            axis.set_title(str(index), fontsize=8)
+        axis.set_xticks([])
+        axis.set_yticks([])
+        axis.set_frame_on(index < count)
+    learned.suptitle(f"Its {count} filters ({size} pixels x 3 colours), on one scale: a weight "
+                     f"of 0 is mid-grey, +{scale:.2g} full colour, -{scale:.2g} no colour",
+                     fontsize=10)
+    for axis, (name, weights) in zip(np.ravel(hand_made.subplots(len(EDGE_FILTERS), 1)),
+                                     EDGE_FILTERS.items()):
+        grey = 0.5 + 0.5 * weights / float(np.abs(weights).max())
+        axis.imshow(np.repeat(grey[:, :, None], 3, axis=2), interpolation="nearest")
+        axis.set_title(name, fontsize=9)
+        axis.set_xticks([])
+        axis.set_yticks([])
+    hand_made.suptitle("Lesson 2's edge filters\n(the same in R, G, B)", fontsize=10)
+    figure.suptitle(f"What {layer.name} learned, beside lesson 2's hand-made edge filters")
+    if path is not None:
+        save_figure(figure, path)
     return figure

@@ -1,6 +1,7 @@
 """The notebooks' own checks: tidy files, and an nbval comparison that can fail."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -32,7 +33,36 @@ def test_lesson_files_are_tidy(path):
         assert not cell.source.rstrip().endswith(";"), f"{cell.id} hides its output with ;"
         assert len(cell.source.splitlines()) <= 12, f"{cell.id} is too long for a lesson cell"
     assert any(cell.outputs for cell in code_cells), f"{path.name} has no stored outputs"
-    assert notebook.cells[-1].cell_type == "markdown" and "Exercises" in notebook.cells[-1].source
+    assert notebook.cells[-1].cell_type == "markdown"  # the lesson ends with prose
+    assert any(cell.cell_type == "markdown" and "## Exercises" in cell.source
+               for cell in notebook.cells), f"{path.name} has no Exercises section"
+    for cell in notebook.cells:  # learners see lessons, not test scaffolding
+        assert "NBVAL" not in cell.source, f"{path.name} {cell.id}: an nbval comment"
+        if cell.cell_type == "code":
+            assert not any(line.lstrip().startswith("assert ") for line in cell.source.splitlines()), \
+                f"{path.name} {cell.id}: a bare assert (use a checkpoint)"
+            assert not re.search(r"\bif\b.*\blesson\.quick\b", cell.source), \
+                f"{path.name} {cell.id}: a quick-mode branch (it belongs in the package)"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_exercises_have_a_stub_a_check_and_a_folded_solution(path):
+    """Each exercise cell (tag `exercise`) has `...` for the learner and ends with a check; the
+    cell right after it is its solution (tag `solution`), folded in JupyterLab; the stored
+    outputs say "NOT YET" for the stub and "RIGHT" for the solution."""
+    cells = nbformat.read(path, as_version=4).cells
+    for index, cell in enumerate(cells):
+        tags = cell.metadata.get("tags", [])
+        if "exercise" in tags:
+            assert "..." in cell.source and "check_" in cell.source.splitlines()[-1], cell.id
+            solution = cells[index + 1]
+            assert "solution" in solution.metadata.get("tags", []), f"{cell.id}: no solution"
+            assert solution.metadata.get("jupyter", {}).get("source_hidden") is True
+            assert "..." not in solution.source
+            stored = lambda c: "".join(o.get("text", "") + "".join(o.get("data", {}).get(  # noqa: E731
+                "text/plain", "")) for o in c.outputs)
+            assert "NOT YET" in stored(cell), f"{cell.id}: the stored stub output"
+            assert "RIGHT" in stored(solution), f"{solution.id}: the stored solution output"
 
 
 @pytest.mark.slow

@@ -151,3 +151,35 @@ def test_accuracy_against_time_draws_only_measured_points_in_distinct_styles():
     with pytest.raises(ValueError):
         plot_accuracy_against_time([("broken", [1, 2], [0.5])])
     plt.close("all")
+
+
+def test_first_layer_filters_are_colour_pictures_on_one_scale_beside_the_edge_filters(tmp_path):
+    import keras
+
+    from cnn_lesson.model import create_model
+    from cnn_lesson.plots import plot_first_layer_filters
+
+    model = create_model()
+    kernel = model.get_layer("conv1").get_weights()[0]  # (3, 3, 3, 32)
+    path = tmp_path / "filters.png"
+    figure = plot_first_layer_filters(model, path=path)
+    axes = [axis for axis in figure.get_axes() if axis.images]
+    learned = [axis for axis in axes if axis.get_title().isdigit()]
+    assert [axis.get_title() for axis in learned] == [str(index) for index in range(32)]
+    pictures = np.stack([np.asarray(axis.images[0].get_array()) for axis in learned], axis=-1)
+    scale = np.abs(kernel).max()  # one scale for all: 0 is mid-grey, the largest weight 0 or 1
+    np.testing.assert_allclose(pictures, 0.5 + 0.5 * kernel / scale, atol=1e-6)
+    assert pictures.min() >= 0 and pictures.max() <= 1
+    assert np.isclose(np.abs(pictures - 0.5).max(), 0.5)
+    edges = {axis.get_title(): np.asarray(axis.images[0].get_array()) for axis in axes
+             if axis.get_title() in EDGE_FILTERS}
+    assert list(edges) == list(EDGE_FILTERS)
+    vertical = edges["vertical edges"]
+    assert (vertical[..., 0] == vertical[..., 2]).all()  # grey: the same in R, G and B
+    assert vertical[1, 0, 0] == 1 and vertical[1, 2, 0] == 0 and vertical[1, 1, 0] == 0.5
+    assert "conv1" in figure.get_suptitle() and "edge filters" in figure.get_suptitle()
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    dense = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match="no Conv2D"):
+        plot_first_layer_filters(dense)
+    plt.close("all")

@@ -177,6 +177,8 @@ def test_layer_explorer_layers_and_filters(images):
     first = shown(explorer.image)
     explorer.slider.value = 5
     assert "filter 5 of 32" in explorer.label.value
+    fifth = explorer.feature_maps("conv1")[..., 5]  # the label gives the colour scale's range
+    assert f"from {fifth.min():.2f} to {fifth.max():.2f}" in explorer.label.value
     assert shown(explorer.image) != first
     assert shown(explorer.image) == png_bytes(feature_map_image(explorer.feature_maps("conv1")[..., 5]))
 

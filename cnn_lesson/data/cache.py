@@ -1,4 +1,4 @@
-"""A disk cache of decoded CIFAR-10 arrays, so a second load takes well under a second.
+"""A disk cache of decoded CIFAR-10 arrays, so a second load takes about a second.
 
 Each entry is an uncompressed `.npz` in `<cache_dir>/arrays/`, named after the source's
 resolved path and its identity (sizes and modification times), so an edited source is

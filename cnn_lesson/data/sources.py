@@ -158,7 +158,7 @@ def load_cifar10(
     """Load CIFAR-10 as `keras.datasets.cifar10.load_data()` does, from wherever it is.
 
     The first load of an archive or folder decodes it and caches the arrays; later loads
-    of the same, unchanged source read the cache (well under a second). Nothing the user
+    of the same, unchanged source read the cache (about a second). Nothing the user
     gave is ever modified or deleted.
 
     Used by lesson 1 (`01_the_data.ipynb`), and by training and evaluation.
