@@ -1,4 +1,4 @@
-"""The command line: `python -m cnn_lesson train` and `python -m cnn_lesson notebooks`.
+"""The command line: `python -m cnn_lesson train`, `doctor` and `notebooks`.
 
 `train` runs the reference lesson end to end: load CIFAR-10, plot samples, build and train
 the CNN, report the test accuracy once, plot the history and save the model.
@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser (bad arguments exit with status 2 and a usage message)."""
     parser = argparse.ArgumentParser(
         prog="python -m cnn_lesson",
-        description="Train the course's CNN on CIFAR-10, or re-run the lesson notebooks.",
+        description="Train the course's CNN on CIFAR-10, check this computer, or re-run the "
+        "lesson notebooks.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     train = commands.add_parser(
@@ -76,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="how the layers compute: 'auto' (default) is mixed_bfloat16 on a CPU with "
         "bfloat16 instructions and no GPU, float32 elsewhere; float32 is the reference "
         "lesson's. The saved model is float32 either way.",
+    )
+    commands.add_parser(
+        "doctor",
+        help="check this computer for the course (versions, CPU, GPU, data, space, widgets)",
+        description="One line per check, each ok, warning or problem with what to do. Exit "
+        "status 1 when there is a problem. Downloads and writes nothing.",
     )
     notebooks = commands.add_parser(
         "notebooks", help="for instructors: re-run the lessons, or write the student edition",
@@ -114,6 +121,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if arguments.command == "train":
             run_training(arguments)
             return 0
+        if arguments.command == "doctor":
+            from cnn_lesson import doctor
+
+            return doctor.main()
         from cnn_lesson import notebooks
 
         if arguments.action == "student":
