@@ -1,6 +1,7 @@
 """Small things the package tests share."""
 
 import keras
+import nbformat
 import numpy as np
 
 
@@ -22,3 +23,17 @@ class InterruptAfter(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if epoch + 1 == self.epochs:
             raise KeyboardInterrupt
+
+
+def run_cell(source: str, namespace: dict):
+    """Run a notebook cell as Jupyter does; return the value of its last line (the check)."""
+    *body, last = source.strip().splitlines()
+    exec("\n".join(body), namespace)
+    return eval(last, namespace)
+
+
+def exercise_pairs(path) -> list:
+    """(stub cell, solution cell) for every exercise of a lesson notebook."""
+    cells = nbformat.read(path, as_version=4).cells
+    return [(cell, cells[index + 1]) for index, cell in enumerate(cells)
+            if "exercise" in cell.metadata.get("tags", [])]

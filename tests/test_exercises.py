@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from cnn_lesson.exercises import Feedback, Question, guarded, is_stub
-from cnn_lesson.exercises import lesson1, lesson2
+from cnn_lesson.exercises import lesson1, lesson2, lesson3, lesson4, lesson5
 from cnn_lesson.exercises.quiz import Quiz, as_markdown
-from tests.helpers import random_images
+from tests.helpers import exercise_pairs, random_images, run_cell
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSON_1 = ROOT / "notebooks" / "01_the_data.ipynb"
@@ -19,19 +19,6 @@ LESSON_2 = ROOT / "notebooks" / "02_the_model.ipynb"
 
 def _cells(path):
     return {cell.id: cell for cell in nbformat.read(path, as_version=4).cells}
-
-
-def _run_cell(source: str, namespace: dict):
-    """Run a cell as Jupyter does and return the value of its last line (the check)."""
-    *body, last = source.strip().splitlines()
-    exec("\n".join(body), namespace)
-    return eval(last, namespace)
-
-
-def _exercise_pairs(path):
-    cells = nbformat.read(path, as_version=4).cells
-    return [(cell, cells[index + 1]) for index, cell in enumerate(cells)
-            if "exercise" in cell.metadata.get("tags", [])]
 
 
 @pytest.fixture(scope="module")
@@ -58,12 +45,12 @@ def lesson_2_namespace():
                                            (LESSON_2, "lesson_2_namespace")])
 def test_every_stub_says_not_yet_and_every_solution_passes(path, fixture, request, capsys):
     namespace = dict(request.getfixturevalue(fixture))
-    pairs = _exercise_pairs(path)
+    pairs = exercise_pairs(path)
     assert len(pairs) >= 3, f"{path.name}: at least three exercises"
     for stub, solution in pairs:
-        untouched = _run_cell(stub.source, namespace)
+        untouched = run_cell(stub.source, namespace)
         assert isinstance(untouched, Feedback) and untouched.status == "not yet", stub.id
-        solved = _run_cell(solution.source, namespace)
+        solved = run_cell(solution.source, namespace)
         assert solved.passed, (solution.id, str(solved))
 
 
@@ -127,7 +114,8 @@ def test_lesson_2_typical_mistakes_get_their_hint(lesson_2_namespace):
     assert "rounds a half up" in lesson2.check_side_after_pool3(7).message
 
 
-@pytest.mark.parametrize("questions", [lesson1.QUIZ, lesson2.QUIZ])
+@pytest.mark.parametrize("questions", [lesson.QUIZ for lesson in (lesson1, lesson2, lesson3,
+                                                                   lesson4, lesson5)])
 def test_a_quiz_answers_back_and_reads_without_a_kernel(questions):
     assert 3 <= len(questions) <= 5
     text = as_markdown(questions)
@@ -160,7 +148,7 @@ def test_the_student_edition_drops_solutions_and_clears_exercises(tmp_path, caps
     assert not any("solution" in cell_tags for cell_tags in tags)
     assert all(not cell.outputs for cell in student.cells
                if "exercise" in cell.metadata.get("tags", []))
-    assert len(student.cells) == len(instructor.cells) - len(_exercise_pairs(LESSON_2))
+    assert len(student.cells) == len(instructor.cells) - len(exercise_pairs(LESSON_2))
     assert [cell.cell_type for cell in solutions.cells[1:]] == ["markdown", "code"] * 3
     assert "conv_block(16, 1)" in solutions.cells[4].source
     assert solutions.cells[3].source == "### Exercise 2: a narrower network"

@@ -1,5 +1,5 @@
-"""Lesson 3's exercises and quiz: every stub says "not yet", every solution passes its check,
-typical mistakes get their hint, and the quiz answers back."""
+"""Lesson 3's exercises: every stub says "not yet", every solution passes its check, and
+typical mistakes get their hint (the quiz is tested with every lesson's in test_exercises.py)."""
 
 from pathlib import Path
 
@@ -11,8 +11,7 @@ import pytest
 from cnn_lesson import compile_model, create_model, evaluate, one_cycle_schedule
 from cnn_lesson.config import settings
 from cnn_lesson.exercises import Feedback, lesson3
-from cnn_lesson.exercises.quiz import Quiz, as_markdown
-from tests.helpers import random_images
+from tests.helpers import exercise_pairs, random_images, run_cell
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSON_3 = ROOT / "notebooks" / "03_training.ipynb"
@@ -22,17 +21,6 @@ def _cells():
     return nbformat.read(LESSON_3, as_version=4).cells
 
 
-def _run_cell(source: str, namespace: dict):
-    """Run a cell as Jupyter does and return the value of its last line (the check)."""
-    *body, last = source.strip().splitlines()
-    exec("\n".join(body), namespace)
-    return eval(last, namespace)
-
-
-def _exercise_pairs():
-    cells = _cells()
-    return [(cell, cells[index + 1]) for index, cell in enumerate(cells)
-            if "exercise" in cell.metadata.get("tags", [])]
 
 
 def _namespace(tmp_path, model, history) -> dict:
@@ -52,7 +40,7 @@ def _namespace(tmp_path, model, history) -> dict:
 
 
 def test_the_lesson_has_at_least_three_exercises_each_with_its_check():
-    pairs = _exercise_pairs()
+    pairs = exercise_pairs(LESSON_3)
     assert len(pairs) >= 3
     for stub, solution in pairs:
         assert stub.source.strip().splitlines()[-1] == solution.source.strip().splitlines()[-1]
@@ -61,8 +49,8 @@ def test_the_lesson_has_at_least_three_exercises_each_with_its_check():
 def test_every_stub_says_not_yet(tmp_path):
     model = compile_model(create_model())
     namespace = _namespace(tmp_path, model, history=None)
-    for stub, _ in _exercise_pairs():
-        untouched = _run_cell(stub.source, namespace)
+    for stub, _ in exercise_pairs(LESSON_3):
+        untouched = run_cell(stub.source, namespace)
         assert isinstance(untouched, Feedback) and untouched.status == "not yet", stub.id
     assert not (namespace["output_dir"] / "model.keras").exists()
 
@@ -76,8 +64,8 @@ def test_every_solution_passes_and_trains_only_in_its_own_folder(tmp_path):
     history = train(model, random_images(300, seed=1), random_images(100, seed=2), epochs=1,
                     verbose=0)
     namespace = _namespace(tmp_path, model, history)
-    for stub, solution in _exercise_pairs():
-        solved = _run_cell(solution.source, namespace)
+    for stub, solution in exercise_pairs(LESSON_3):
+        solved = run_cell(solution.source, namespace)
         assert solved.passed, (solution.id, str(solved))
     output_dir = namespace["output_dir"]
     assert sorted(path.name for path in output_dir.iterdir()) == ["exercises"]
@@ -166,15 +154,3 @@ def test_exercise_4_compares_the_lesson_schedule_with_one_sized_for_the_run():
     as_short = lesson3.check_schedule_runs({"a": sized, "b": sized}, few, 1, 3)
     assert as_short.passed and "just as short" in as_short.message  # a lesson as short
 
-
-def test_the_quiz_answers_back_and_reads_without_a_kernel():
-    questions = lesson3.QUIZ
-    assert 3 <= len(questions) <= 5
-    text = as_markdown(questions)
-    assert all(question.text in text for question in questions)
-    form = Quiz(questions)
-    for question, choice, answer in zip(questions, form.choices, form.answers):
-        choice.index = (question.answer + 1) % len(question.options)
-        assert answer.value.startswith("Not quite") and len(answer.value) > 20
-        choice.index = question.answer
-        assert answer.value.startswith("Right")

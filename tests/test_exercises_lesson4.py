@@ -1,9 +1,8 @@
-"""Lesson 4's exercises and quiz: every stub says "not yet", every solution passes, typical
+"""Lesson 4's exercises: every stub says "not yet", every solution passes, typical
 mistakes get their hint."""
 
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 
@@ -11,25 +10,14 @@ from cnn_lesson.data import CLASS_NAMES
 from cnn_lesson.evaluation import confusion_matrix, precision_and_recall
 from cnn_lesson.exercises import Feedback
 from cnn_lesson.exercises import lesson4
-from cnn_lesson.exercises.quiz import Quiz, as_markdown
 from cnn_lesson.plots import EDGE_FILTERS
+from tests.helpers import exercise_pairs, run_cell
 
 LESSON_4 = Path(__file__).resolve().parent.parent / "notebooks" / "04_results.ipynb"
 VERTICAL = EDGE_FILTERS["vertical edges"]
 HORIZONTAL = EDGE_FILTERS["horizontal edges"]
 
 
-def _run_cell(source: str, namespace: dict):
-    """Run a cell as Jupyter does and return the value of its last line (the check)."""
-    *body, last = source.strip().splitlines()
-    exec("\n".join(body), namespace)
-    return eval(last, namespace)
-
-
-def _exercise_pairs(path):
-    cells = nbformat.read(path, as_version=4).cells
-    return [(cell, cells[index + 1]) for index, cell in enumerate(cells)
-            if "exercise" in cell.metadata.get("tags", [])]
 
 
 def _results(count: int = 600, seed: int = 4):
@@ -77,12 +65,12 @@ def lesson_4_namespace():
 
 def test_every_stub_says_not_yet_and_every_solution_passes(lesson_4_namespace, capsys):
     namespace = dict(lesson_4_namespace)
-    pairs = _exercise_pairs(LESSON_4)
+    pairs = exercise_pairs(LESSON_4)
     assert len(pairs) >= 3, "at least three exercises"
     for stub, solution in pairs:
-        untouched = _run_cell(stub.source, namespace)
+        untouched = run_cell(stub.source, namespace)
         assert isinstance(untouched, Feedback) and untouched.status == "not yet", stub.id
-        solved = _run_cell(solution.source, namespace)
+        solved = run_cell(solution.source, namespace)
         assert solved.passed, (solution.id, str(solved))
     assert namespace["most_vertical"] == 7  # the planted copy of lesson 2's filter
 
@@ -145,15 +133,3 @@ def test_exercise_3_most_vertical_filter(lesson_4_namespace):
     assert "numbered 0 to 31" in check(32).message
     assert "argmax" in check(float(similarity.max())).hint  # the similarity, not its number
 
-
-def test_the_quiz_has_three_to_five_questions_that_answer_back():
-    questions = lesson4.QUIZ
-    assert 3 <= len(questions) <= 5
-    text = as_markdown(questions)
-    assert all(question.text in text for question in questions)
-    form = Quiz(questions)
-    for question, choice, answer in zip(questions, form.choices, form.answers):
-        choice.index = (question.answer + 1) % len(question.options)
-        assert answer.value.startswith("Not quite")
-        choice.index = question.answer
-        assert answer.value.startswith("Right")

@@ -1,35 +1,22 @@
-"""Lesson 5's exercises and quiz: every stub says "not yet", every solution passes its check,
+"""Lesson 5's exercises: every stub says "not yet", every solution passes its check, and
 typical mistakes get their hint."""
 
 import math
 from pathlib import Path
 
 import keras
-import nbformat
 import numpy as np
 import pytest
 
 from cnn_lesson import evaluate, prepare_output_dir, settings, take_subset
 from cnn_lesson.exercises import Feedback, lesson5
-from cnn_lesson.exercises.quiz import Quiz, as_markdown
 from cnn_lesson.further import (FURTHER_FOLDER, SmoothedSparseCrossentropy,
                                 create_further_model, train_further)
-from tests.helpers import random_images
+from tests.helpers import exercise_pairs, random_images, run_cell
 
 LESSON_5 = Path(__file__).resolve().parent.parent / "notebooks" / "05_going_further.ipynb"
 
 
-def _run_cell(source: str, namespace: dict):
-    """Run a cell as Jupyter does and return the value of its last line (the check)."""
-    *body, last = source.strip().splitlines()
-    exec("\n".join(body), namespace)
-    return eval(last, namespace)
-
-
-def _exercise_pairs():
-    cells = nbformat.read(LESSON_5, as_version=4).cells
-    return [(cell, cells[index + 1]) for index, cell in enumerate(cells)
-            if "exercise" in cell.metadata.get("tags", [])]
 
 
 def _trains(cell) -> bool:
@@ -57,25 +44,25 @@ def namespace(tmp_path):
 
 
 def test_lesson_5_has_at_least_three_exercises_and_one_that_trains():
-    pairs = _exercise_pairs()
+    pairs = exercise_pairs(LESSON_5)
     assert len(pairs) >= 3
     assert sum(_trains(solution) for _, solution in pairs) == 1
 
 
 def test_every_stub_says_not_yet_and_every_solution_passes(namespace, capsys):
-    for stub, solution in _exercise_pairs():
-        untouched = _run_cell(stub.source, namespace)
+    for stub, solution in exercise_pairs(LESSON_5):
+        untouched = run_cell(stub.source, namespace)
         assert isinstance(untouched, Feedback) and untouched.status == "not yet", stub.id
         if not _trains(solution):
-            solved = _run_cell(solution.source, namespace)
+            solved = run_cell(solution.source, namespace)
             assert solved.passed, (solution.id, str(solved))
 
 
 @pytest.mark.slow
 def test_the_training_solution_passes_and_writes_only_into_its_own_folder(namespace, capsys):
-    (stub, solution), = [pair for pair in _exercise_pairs() if _trains(pair[1])]
-    assert _run_cell(stub.source, namespace).status == "not yet"
-    solved = _run_cell(solution.source, namespace)
+    (stub, solution), = [pair for pair in exercise_pairs(LESSON_5) if _trains(pair[1])]
+    assert run_cell(stub.source, namespace).status == "not yet"
+    solved = run_cell(solution.source, namespace)
     assert solved.passed, str(solved)
     output_dir = namespace["output_dir"]
     written = {path.relative_to(output_dir).parts[:2] for path in output_dir.rglob("*")
@@ -161,15 +148,3 @@ def test_exercise_4_typical_mistakes_get_their_hint():
         0.0, (too_long.model, too_long.history), small).hint
     assert "(model, history)" in lesson5.check_generalisation_gap(0.0, run.model, small).hint
 
-
-def test_the_quiz_answers_back_and_reads_without_a_kernel():
-    questions = lesson5.QUIZ
-    assert 3 <= len(questions) <= 5
-    text = as_markdown(questions)
-    assert all(question.text in text for question in questions)
-    form = Quiz(questions)
-    for question, choice, answer in zip(questions, form.choices, form.answers):
-        choice.index = (question.answer + 1) % len(question.options)
-        assert answer.value.startswith("Not quite")
-        choice.index = question.answer
-        assert answer.value.startswith("Right")
