@@ -151,7 +151,7 @@ def resumable_training(
     output_dir = prepare_output_dir(output_dir)  # created if missing; a bad folder fails now
     epoch_log, callbacks = resume_callbacks(output_dir, fresh, verbose)
     resumed = len(epoch_log.history.get("loss", []))
-    return ResumableTraining(epoch_log, [*callbacks[:1], epoch_log, *callbacks[2:]], resumed)
+    return ResumableTraining(epoch_log, callbacks, resumed)
 
 
 def resume_callbacks(

@@ -194,16 +194,10 @@ def per_class_accuracy(
         accuracy to the lowest (ties in class order); a class with no images comes last with
         accuracy `nan`.
     """
-    matrix = confusion_matrix(true_labels, predicted_labels, len(class_names))
-    rows = []
-    for index, name in enumerate(class_names):
-        total = int(matrix[index].sum())
-        correct = int(matrix[index, index])
-        rows.append({"class": name, "correct": correct, "total": total,
-                     "accuracy": correct / total if total else float("nan")})
-    rows.sort(key=lambda row: -1.0 if math.isnan(row["accuracy"]) else row["accuracy"],
-              reverse=True)
-    return Table(rows)
+    # A class's accuracy is its recall: the columns of `precision_and_recall`, in its order.
+    return Table({"class": row["class"], "correct": row["correct"], "total": row["images"],
+                  "accuracy": row["recall"]}
+                 for row in precision_and_recall(true_labels, predicted_labels, class_names))
 
 
 def most_confused_pairs(

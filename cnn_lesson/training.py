@@ -7,7 +7,6 @@ Saving and loading models lives in `cnn_lesson.saving`.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Sequence
 
 import keras
