@@ -85,27 +85,37 @@ def build_parser() -> argparse.ArgumentParser:
         "status 1 when there is a problem. Downloads and writes nothing.",
     )
     notebooks = commands.add_parser(
-        "notebooks", help="for instructors: re-run the lessons, or write the student edition",
-        description="refresh: re-run every lesson on real data and store its outputs; check: "
-        "which lessons are stale or fail; student DIR: write the student edition (solutions "
-        "removed and gathered in DIR/solutions/) into DIR.")
-    notebooks.add_argument("action", choices=("refresh", "check", "student"))
+        "notebooks", help="copy the lessons where you want them; for instructors: the student "
+        "edition, re-run the lessons",
+        description="copy DIR: a working copy of the five lessons in DIR; student DIR: the "
+        "student edition (solutions removed and gathered in DIR/solutions/) in DIR; refresh: "
+        "re-run every lesson on real data and store its outputs; check: which lessons are "
+        "stale or fail (refresh and check need a checkout of the project).")
+    notebooks.add_argument("action", choices=("copy", "student", "refresh", "check"))
     notebooks.add_argument("names", nargs="*",
-                           help="notebook files (default: every lesson); for student: DIR")
+                           help="for copy and student: DIR; for refresh and check: notebook "
+                           "files (default: every lesson)")
     notebooks.add_argument("--force", action="store_true",
-                           help="student: overwrite files already in DIR")
+                           help="copy and student: overwrite files in DIR that differ from "
+                           "the lessons (a learner's work)")
     return parser
 
 
-def write_student_edition(names: Sequence[str], force: bool) -> int:
-    """`notebooks student DIR`: the student edition of every lesson into DIR."""
-    from cnn_lesson.editions import write_student_edition as write
+def write_edition(action: str, names: Sequence[str], force: bool) -> int:
+    """`notebooks copy DIR` and `notebooks student DIR`: every lesson into DIR."""
+    from cnn_lesson import editions
     from cnn_lesson.notebooks import lesson_notebooks
 
     if len(names) != 1:
-        print("usage: python -m cnn_lesson notebooks student DIR [--force]", file=sys.stderr)
+        print(f"usage: python -m cnn_lesson notebooks {action} DIR [--force]", file=sys.stderr)
         return 2
-    written = write(names[0], lesson_notebooks(), force=force)
+    if action == "copy":
+        written = editions.copy_lessons(names[0], lesson_notebooks(), force=force)
+        print(f"{len(written)} lesson(s) written to {names[0]}"
+              + ("" if written else " (all were there already, unchanged)")
+              + ". Open them with: jupyter lab " + names[0])
+        return 0
+    written = editions.write_student_edition(names[0], lesson_notebooks(), force=force)
     lessons = [path for path in written if path.parent.name != "solutions"]
     print(f"Student edition: {len(lessons)} lesson(s) and {len(written) - len(lessons)} "
           f"solution notebook(s) written to {names[0]}")
@@ -127,8 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return doctor.main()
         from cnn_lesson import notebooks
 
-        if arguments.action == "student":
-            return write_student_edition(arguments.names, arguments.force)
+        if arguments.action in ("copy", "student"):
+            return write_edition(arguments.action, arguments.names, arguments.force)
         return notebooks.main(arguments.action, arguments.names)
     except CnnLessonError as error:
         print(f"error: {error}", file=sys.stderr)

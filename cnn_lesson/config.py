@@ -3,7 +3,9 @@
     CNN_LESSON_DATA    where CIFAR-10 comes from (see `cnn_lesson.data.load_cifar10`);
                        unset means the official download through Keras.
     CNN_LESSON_QUICK   1 for a smoke run: a 2,000-image subset and 1 epoch, same code path.
-    CNN_LESSON_OUTPUT  the folder lessons write to (default: `output/` in the project root).
+    CNN_LESSON_OUTPUT  the folder lessons write to (default: `output/` in the project root of a
+                       checkout; with the package installed from a wheel, `output/` in the
+                       current folder, which is the lesson's own folder in a notebook).
     CNN_LESSON_SEED    the random seed (default 42).
 
 Every lesson calls `settings()` once in its setup cell and passes the values on from there.
@@ -16,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# A checkout (or an editable install of one) has the project's files around the package; a
+# wheel installs only the package, into site-packages, where nothing may be written.
+IN_CHECKOUT = (PROJECT_ROOT / "pyproject.toml").is_file() and (PROJECT_ROOT / "notebooks").is_dir()
 DEFAULT_OUTPUT = PROJECT_ROOT / "output"
 DEFAULT_SEED = 42
 QUICK_TRAIN_IMAGES = 2_000
@@ -89,6 +94,12 @@ def settings(environ: dict[str, str] | None = None) -> Settings:
     return Settings(
         data_source=env.get("CNN_LESSON_DATA", "").strip() or None,
         quick=_parse_bool("CNN_LESSON_QUICK", env.get("CNN_LESSON_QUICK", "")),
-        output_dir=Path(output).expanduser() if output else DEFAULT_OUTPUT,
+        output_dir=Path(output).expanduser() if output else default_output(),
         seed=seed,
     )
+
+
+def default_output() -> Path:
+    """The output folder when CNN_LESSON_OUTPUT is unset: the checkout's `output/`, or, for a
+    package installed from a wheel, `output/` in the current folder."""
+    return DEFAULT_OUTPUT if IN_CHECKOUT else Path.cwd() / "output"

@@ -322,7 +322,7 @@ def run_checks() -> list[Check]:
     except ValueError as error:  # a CNN_LESSON_* variable that means nothing
         setting_checks = [Check(PROBLEM, "settings", str(error))]
         data_source = os.environ.get("CNN_LESSON_DATA", "").strip() or None
-        output_dir = config.DEFAULT_OUTPUT
+        output_dir = config.default_output()
     checks = [check_python(), *check_packages(), check_widgets(), check_cpu(cpu_flags()),
               check_precision(), check_gpus(), *setting_checks,
               check_data(data_source, default_cache_dir()), check_output(output_dir)]

@@ -1,6 +1,8 @@
-"""The student edition of the lessons, built from the instructor edition in `notebooks/`.
+"""The two editions of the lessons a learner can take away, from the lessons in `notebooks/`
+(or in the installed package).
 
-    python -m cnn_lesson notebooks student DIR [--force]
+    python -m cnn_lesson notebooks copy DIR [--force]      the lessons as they are
+    python -m cnn_lesson notebooks student DIR [--force]   the student edition
 
 The notebooks in `notebooks/` are the instructor edition: each exercise's worked solution sits
 in the cell right after its stub, tagged `solution` in the cell's metadata (and collapsed in
@@ -23,7 +25,7 @@ import copy
 from pathlib import Path
 from typing import Sequence
 
-from cnn_lesson.errors import CnnLessonError
+from cnn_lesson.errors import CnnLessonError, OutputError
 
 SOLUTION_TAG = "solution"
 EXERCISE_TAG = "exercise"
@@ -112,16 +114,63 @@ def write_student_edition(out_dir: str | Path, lessons: Sequence[Path], force: b
     plans = []
     for path in lessons:
         student, solutions = student_edition(nbformat.read(path, as_version=4))
-        plans.append((out_dir / path.name, student))
+        plans.append((out_dir / path.name, nbformat.writes(student) + "\n"))
         if solutions is not None:
-            plans.append((out_dir / SOLUTIONS_FOLDER / f"{path.stem}_solutions.ipynb", solutions))
-    existing = [target for target, _ in plans if target.exists()]
-    if existing and not force:
+            plans.append((out_dir / SOLUTIONS_FOLDER / f"{path.stem}_solutions.ipynb",
+                          nbformat.writes(solutions) + "\n"))
+    return _write_all(out_dir, plans, force)
+
+
+def copy_lessons(out_dir: str | Path, lessons: Sequence[Path], force: bool = False
+                 ) -> list[Path]:
+    """Copy `lessons` as they are (solutions folded, stored outputs kept) into `out_dir`.
+
+    A copy that is already there and unchanged is left alone; one that differs (the learner
+    has run or edited it) is only replaced with `force`.
+
+    Returns:
+        The files written (not those already there unchanged).
+
+    Raises:
+        CnnLessonError: a changed copy is there and `force` is not set (nothing is written).
+    """
+    out_dir = Path(out_dir).expanduser()
+    return _write_all(out_dir, [(out_dir / path.name, path.read_text(encoding="utf-8"))
+                                for path in lessons], force)
+
+
+def _write_all(out_dir: Path, plans: Sequence[tuple[Path, str]], force: bool) -> list[Path]:
+    """Write each (file, text) of `plans`, all or none: files already there with other text
+    (perhaps a learner's work) stop everything unless `force`. Returns the files written."""
+    from cnn_lesson.files import atomic_path
+
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CnnLessonError(f"{out_dir} is a file, not a folder: choose a folder for the lessons.")
+    changed = [target for target, text in plans
+               if target.exists() and _read_or_none(target) != text]
+    if changed and not force:
         raise CnnLessonError(
-            f"{len(existing)} file(s) already in {out_dir} (e.g. {existing[0].name}), perhaps a "
-            "learner's work: choose another folder, or pass --force to overwrite them."
+            f"{len(changed)} file(s) in {out_dir} differ from the lessons (e.g. "
+            f"{changed[0].name}), perhaps a learner's work: choose another folder, or pass "
+            "--force to overwrite them."
         )
-    for target, notebook in plans:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(notebook, target)
-    return [target for target, _ in plans]
+    written = []
+    for target, text in plans:
+        if target.exists() and _read_or_none(target) == text:
+            continue
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise OutputError(f"Could not make the folder {target.parent}: "
+                              f"{error.strerror or error}. Choose another folder.") from None
+        with atomic_path(target) as temporary:
+            Path(temporary).write_text(text, encoding="utf-8")
+        written.append(target)
+    return written
+
+
+def _read_or_none(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None

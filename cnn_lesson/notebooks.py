@@ -1,9 +1,12 @@
-"""For instructors: re-run the lesson notebooks and refresh or check their stored outputs.
+"""The lesson notebooks: where they are, and, for instructors, refreshing or checking their
+stored outputs.
 
+    python -m cnn_lesson notebooks copy DIR  a working copy of the five lessons in DIR (from a
+                                             checkout or from the installed wheel)
     python -m cnn_lesson notebooks refresh   re-execute every lesson, in order, in a fresh
-                                             kernel, and store its outputs
+                                             kernel, and store its outputs (in a checkout)
     python -m cnn_lesson notebooks check     run nbval on every lesson and report the stale
-                                             or failing ones
+                                             or failing ones (in a checkout)
 
 The stored outputs are what learners compare their own run with, so `refresh` only runs on
 real CIFAR-10 in full mode: it refuses the synthetic set and quick mode.
@@ -22,24 +25,64 @@ from cnn_lesson.errors import CnnLessonError
 from cnn_lesson.files import atomic_path
 
 NOTEBOOK_DIR = config.PROJECT_ROOT / "notebooks"
+LESSON_PATTERN = "[0-9][0-9]_*.ipynb"
 KERNEL_NAME = "python3"
 CELL_TIMEOUT_S = 3600
 KEPT_METADATA = ("kernelspec", "language_info")
 
 
+def lessons_folder() -> Path:
+    """Where the lessons are: the checkout's `notebooks/`, or the installed package's copy
+    (a wheel carries them as the package data of `cnn_lesson.lessons`, see pyproject.toml)."""
+    # A wheel installs its files as they are, so the folder is a plain path beside this file.
+    return NOTEBOOK_DIR if config.IN_CHECKOUT else Path(__file__).resolve().parent / "lessons"
+
+
 def lesson_notebooks(names: Sequence[str] = ()) -> list[Path]:
     """The lesson notebooks in order (`notebooks/0*.ipynb`), or the ones named."""
+    folder = lessons_folder()
     if not names:
-        return sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+        lessons = sorted(folder.glob(LESSON_PATTERN))
+        if not lessons:
+            raise CnnLessonError(f"No lessons in {folder}: the installation is incomplete; "
+                                 "install the course again (see the README).")
+        return lessons
     paths = []
     for name in names:
         path = Path(name)
         if not path.exists():
-            path = NOTEBOOK_DIR / name
+            path = folder / name
         if not path.is_file():
-            raise CnnLessonError(f"No notebook {name}: give a path or a name in {NOTEBOOK_DIR}.")
+            raise CnnLessonError(f"No notebook {name}: give a path or a name in {folder}.")
         paths.append(path)
     return paths
+
+
+def read_notebook(path: Path):
+    """The notebook at `path`, or a CnnLessonError that says it is not one."""
+    import nbformat
+
+    try:
+        notebook = nbformat.read(path, as_version=4)
+        nbformat.validate(notebook)
+    except Exception as error:  # noqa: BLE001
+        # nbformat raises NotJSONError for text that is not JSON, ValidationError for a wrong
+        # shape, and KeyError, AttributeError or TypeError from its converters for JSON that
+        # is nothing like a notebook: every one of them means "not a notebook" here.
+        raise CnnLessonError(
+            f"{path} is not a readable Jupyter notebook ({type(error).__name__}): give a "
+            "lesson's .ipynb file, or no names for every lesson."
+        ) from None
+    return notebook
+
+
+def _needs_checkout(action: str) -> None:
+    if not config.IN_CHECKOUT:
+        raise CnnLessonError(
+            f"`notebooks {action}` is for instructors and needs a checkout of the project (its "
+            "tests and settings are not in the installed package): run it from a git clone, "
+            "after `pip install -r requirements-dev.txt`."
+        )
 
 
 def tidy(notebook) -> None:
@@ -66,7 +109,7 @@ def refresh(path: Path) -> float:
     import nbformat
     from nbclient import NotebookClient
 
-    notebook = nbformat.read(path, as_version=4)
+    notebook = read_notebook(path)
     started = time.perf_counter()
     client = NotebookClient(
         notebook,
@@ -102,8 +145,11 @@ def main(action: str, names: Sequence[str]) -> int:
     """`python -m cnn_lesson notebooks refresh|check [NAMES]`. Returns the exit status."""
     from cnn_lesson.data import is_synthetic, source_label
 
+    _needs_checkout(action)
     settings = config.settings()
     paths = lesson_notebooks(names)
+    for path in paths:  # all of them before any runs: a bad name fails at once, not in an hour
+        read_notebook(path)
     if action == "refresh":
         if settings.quick or is_synthetic(settings.data_source):
             raise CnnLessonError(

@@ -46,6 +46,24 @@ def test_requires_python_matches_the_supported_pythons():
             {"python_version": f"{python[0]}.{python[1]}"})
 
 
+@pytest.mark.parametrize("python", PYTHONS)
+def test_the_wheels_dependencies_are_what_requirements_txt_pins(python):
+    """A wheel installs by pyproject's ranges: each must take the tested pin, and name the
+    same packages, so that the wheel's learner gets JupyterLab and the widgets too."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: pytest brings tomli
+        import tomli as tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    ranges = {Requirement(text).name: Requirement(text).specifier
+              for text in project["dependencies"]}
+    pins = pinned(python)
+    assert set(ranges) == set(pins) - {"nbval"}  # nbval: the instructors' check, in a checkout
+    for name, specifier in ranges.items():
+        assert specifier.contains(pins[name]), f"{name} {pins[name]} is outside {specifier}"
+
+
 def test_learner_install_holds_no_test_tools():
     learner = (ROOT / "requirements.txt").read_text()
     developer = (ROOT / "requirements-dev.txt").read_text()

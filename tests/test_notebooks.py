@@ -130,6 +130,39 @@ def test_lesson_notebooks_are_listed_in_order_and_unknown_names_refused():
         lesson_notebooks(["99_nothing.ipynb"])
 
 
+@pytest.mark.parametrize("action", ["check", "refresh"])
+@pytest.mark.parametrize("text", ["", "not json at all", "{}", '{"cells": 3}', "\xff\xfe"])
+def test_a_file_that_is_not_a_notebook_fails_at_once_with_a_message(action, text, tmp_path,
+                                                                     monkeypatch, capsys):
+    from cnn_lesson.cli import main
+
+    monkeypatch.setenv("CNN_LESSON_DATA", str(tmp_path))  # refresh then gets past its own checks
+    monkeypatch.setenv("CNN_LESSON_QUICK", "0")
+    bad = tmp_path / "99_bad.ipynb"
+    bad.write_bytes(text.encode("latin-1"))
+    assert main(["notebooks", action, str(LESSONS[0]), str(bad)]) == 1
+    error = capsys.readouterr().err
+    assert "is not a readable Jupyter notebook" in error and str(bad) in error
+    assert "stale" not in error
+
+
+def test_copy_writes_the_lessons_and_refuses_a_changed_copy_or_a_file(tmp_path, capsys):
+    from cnn_lesson.cli import main
+
+    out = tmp_path / "lessons"
+    assert main(["notebooks", "copy", str(out)]) == 0
+    assert sorted(out.glob("*.ipynb")) == sorted(out / path.name for path in LESSONS)
+    assert main(["notebooks", "copy", str(out)]) == 0
+    assert "unchanged" in capsys.readouterr().out
+    (out / LESSONS[2].name).write_text("{}")  # the learner's (here, a broken) copy
+    assert main(["notebooks", "copy", str(out)]) == 1
+    assert "--force" in capsys.readouterr().err
+    assert (out / LESSONS[2].name).read_text() == "{}"
+    assert main(["notebooks", "copy", str(out / LESSONS[0].name)]) == 1
+    assert "not a folder" in capsys.readouterr().err
+    assert main(["notebooks", "copy"]) == 2
+
+
 def test_every_name_a_lesson_imports_from_the_package_is_public():
     import re
 
