@@ -59,14 +59,15 @@ def check_accuracy(
         lesson: the lesson's `settings()`.
         typical: the range full runs land in, e.g. (0.65, 0.75).
         minimum: below this a full run is wrong (default `typical[0] - 0.05`).
-        full_run: override `not lesson.quick`.
+        full_run: False for a model that is not a full run whatever the mode (for example
+            lesson 4's stand-in: `TrainedModel.full_run`); quick mode never is one.
         context: a phrase on what the model is, printed in quick mode.
 
     Raises:
         CheckpointError: the accuracy is not a number in 0..1, or a full run is below
             `minimum`.
     """
-    full = (not lesson.quick) if full_run is None else full_run
+    full = not lesson.quick and (full_run is None or full_run)
     value = float(accuracy)
     if not (math.isfinite(value) and 0.0 <= value <= 1.0):
         raise CheckpointError(f"The {what} is {accuracy!r}, not a share between 0 and 1. "

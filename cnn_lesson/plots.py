@@ -12,6 +12,7 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from cnn_lesson.data import CLASS_NAMES
 from cnn_lesson.files import atomic_path
@@ -218,6 +219,7 @@ def plot_overfitting(histories: Mapping[str, object]) -> Figure:
                       label=f"{label}: validation", **style)
     for axis, metric in ((accuracy_axis, "Accuracy"), (loss_axis, "Loss")):
         axis.set_xlabel("Epoch")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 1.25
         axis.set_ylabel(f"{metric} (training: solid, validation: dashed)")
         axis.set_title(f"{metric} per epoch")
         axis.grid(alpha=0.3)

@@ -170,6 +170,14 @@ class TrainedModel(NamedTuple):
         """What the model is, for checkpoints' messages: the stand-in or lesson 3's model."""
         return "the quick stand-in" if self.stand_in else "lesson 3's model"
 
+    @property
+    def full_run(self) -> bool:
+        """Lesson 3's model after all the lesson's epochs: only then must its accuracy be in
+        a full run's range (not for the stand-in, nor for a shorter run)."""
+        from cnn_lesson.config import LESSON_EPOCHS
+
+        return not self.stand_in and len(self.history.get("loss", [])) >= LESSON_EPOCHS
+
 
 def _epochs(history: dict[str, list[float]]) -> str:
     count = len(history.get("loss", history.get("accuracy", [])))

@@ -56,7 +56,7 @@ def test_every_stub_says_not_yet_and_every_solution_passes(path, fixture, reques
 
 def test_feedback_reads_as_a_line_with_a_hint():
     wrong = lesson1.wrong("Exercise 9", "it is upside down.", "Flip it.")
-    assert str(wrong) == "✗ Exercise 9: WRONG. it is upside down.\n  Hint: Flip it."
+    assert str(wrong) == "✗ Exercise 9: WRONG. It is upside down.\n  Hint: Flip it."  # a sentence
     assert repr(lesson1.right("Exercise 9", "well done.")).startswith("✓ Exercise 9: RIGHT.")
 
 

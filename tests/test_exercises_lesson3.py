@@ -83,6 +83,11 @@ def test_exercise_1_counts_the_last_batch_and_only_the_training_images():
     assert "batches of 128" in lesson3.check_total_steps(3 * 352, train_data).message
     assert "one epoch" in lesson3.check_total_steps(704, train_data).message
     assert "validation images" in lesson3.check_total_steps(3 * 782, train_data).message
+    assert "rounds up once" in lesson3.check_total_steps(2_110, train_data).message
+    for not_a_count in ("2112", 2112.4):
+        answer = lesson3.check_total_steps(not_a_count, train_data)
+        assert not answer.passed and "2,112 is not" not in answer.message  # never names it wrong
+    assert lesson3.check_total_steps(2112.0, train_data).passed
     images, labels = random_images(1_000)  # `len` of a dataset counts what the check counts
     assert lesson3.check_total_steps(3 * len(make_dataset(images, labels, 64)),
                                      (images, labels)).passed

@@ -94,6 +94,8 @@ def test_exercise_1_precision_of_the_most_frequent_answer(lesson_4_namespace):
     cat = CLASS_NAMES.index("cat")
     other = check(matrix[cat, cat] / matrix[:, cat].sum(), test_labels, predicted)
     assert "precision of cat" in other.message and "argmax" in other.hint
+    row_sums = check(matrix[cat, cat] / matrix[cat].sum(), test_labels, predicted)  # rows: k=cat
+    assert "recall of cat" in row_sums.message and "matrix.sum(axis=0)" in row_sums.hint
     assert check(..., test_labels, predicted).status == "not yet"
 
 

@@ -161,17 +161,20 @@ def test_a_damaged_model_raises_and_is_never_replaced(trained, tmp_path):
 
 def test_lesson_4s_checkpoint_passes_a_stand_in_and_catches_a_bad_lesson_3_model(tmp_path,
                                                                                 capsys):
-    """Lesson 4's cell: check_accuracy(..., full_run=not trained.stand_in and not lesson.quick)."""
+    """Lesson 4's cell: check_accuracy(..., full_run=trained.full_run)."""
     from cnn_lesson.checkpoints import CheckpointError, check_accuracy
     from cnn_lesson.config import Settings
     from cnn_lesson.saving import TrainedModel
 
     full_mode = Settings(data_source=None, quick=False, output_dir=tmp_path, seed=0)
     quick_mode = Settings(data_source=None, quick=True, output_dir=tmp_path, seed=0)
-    for stand_in, lesson, passes in ((True, full_mode, True), (True, quick_mode, True),
-                                     (False, quick_mode, True), (False, full_mode, False)):
-        trained = TrainedModel(None, {}, tmp_path, stand_in, "")
-        full_run = not trained.stand_in and not lesson.quick
+    ten_epochs, one_epoch = {"loss": [1.0] * 10}, {"loss": [1.0]}
+    for stand_in, history, lesson, passes in (
+            (True, one_epoch, full_mode, True), (True, one_epoch, quick_mode, True),
+            (False, one_epoch, quick_mode, True), (False, one_epoch, full_mode, True),
+            (False, ten_epochs, quick_mode, True), (False, ten_epochs, full_mode, False)):
+        trained = TrainedModel(None, history, tmp_path, stand_in, "")
+        full_run = trained.full_run
         if passes:
             check_accuracy(0.25, "test accuracy", lesson, typical=(0.65, 0.75),
                            full_run=full_run, context=trained.kind)

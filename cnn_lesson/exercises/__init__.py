@@ -36,7 +36,8 @@ class Feedback:
         return self.status == RIGHT
 
     def __str__(self) -> str:
-        text = f"{_MARKS[self.status]} {self.exercise}: {self.status.upper()}. {self.message}"
+        message = self.message[:1].upper() + self.message[1:]
+        text = f"{_MARKS[self.status]} {self.exercise}: {self.status.upper()}. {message}"
         return f"{text}\n  Hint: {self.hint}" if self.hint else text
 
     def __repr__(self) -> str:  # what a notebook shows when the check ends a cell

@@ -28,8 +28,15 @@ def _image_count(data) -> int:
          "`train_data` in batches of 64, computed with `make_dataset` and `len`.")
 def check_total_steps(total_steps_64, train_data) -> Feedback:
     """Exercise 1: 3 x ceil(images / 64): 3 x 704 = 2,112 for 45,000 images."""
-    value = int(total_steps_64)
     images = _image_count(train_data)
+    if isinstance(total_steps_64, str):
+        return wrong("Exercise 1", f"{total_steps_64!r} is text, not a number.",
+                     "Leave out the quotes: `total_steps_64 = 3 * ...`.")
+    if float(total_steps_64) != int(float(total_steps_64)):
+        return wrong("Exercise 1", f"{total_steps_64!r} is not a whole number, and a step count "
+                     "is one: every batch, the last smaller one too, is one step.",
+                     "Count with whole numbers: `len(dataset)`, or `math.ceil` per epoch.")
+    value = int(total_steps_64)
     per_epoch = steps_per_epoch(images, SHORT_BATCH)
     expected = SHORT_EPOCHS * per_epoch
     full, rest = divmod(images, SHORT_BATCH)
@@ -48,6 +55,10 @@ def check_total_steps(total_steps_64, train_data) -> Feedback:
     if value == SHORT_EPOCHS * steps_per_epoch(images, BATCH_SIZE):
         return wrong("Exercise 1", f"{value:,} is 3 epochs in the lesson's batches of 128.",
                      "Build the dataset with `batch_size=64`.")
+    if rest and value == math.ceil(SHORT_EPOCHS * images / SHORT_BATCH):
+        return wrong("Exercise 1", f"{value:,} rounds up once, for the 3 epochs together.",
+                     "Each epoch ends with its own smaller batch: round up per epoch, then "
+                     "multiply by 3.")
     if value == per_epoch:
         return wrong("Exercise 1", f"{value:,} is one epoch.", "Multiply by the 3 epochs.")
     if value == 10 * per_epoch:
@@ -263,6 +274,9 @@ def check_schedule_runs(schedule_runs, few, short_epochs: int, total_steps: int)
         text += ("In this run the lesson's schedule did not fall behind on both counts; "
                  "compare the curves in the plot. Either way, a schedule that stops early never "
                  "reaches its peak or its small final steps: size it for its run.")
+    times = [getattr(schedule_runs[name], "seconds", None) for name in (sized_name, long_name)]
+    if None not in times:  # `train` times its runs; a History from `model.fit` has no seconds
+        text += f"\n  The two runs took {times[0]:.0f} s and {times[1]:.0f} s of training."
     return right("Exercise 4", text)
 
 

@@ -17,9 +17,9 @@ from cnn_lesson.plots import EDGE_FILTERS
 CONFIDENT = 0.9  # exercise 2: "more than 90% sure"
 
 
-@guarded("Exercise 1", "Set `answered` to the ten column sums of `matrix`, `k` to the class the "
-         "network answered most often, and `top_precision` to that class's precision, "
-         "computed from `matrix`.")
+@guarded("Exercise 1", "Set `answered` to how often the network gave each class as its answer "
+         "(ten counts from `matrix`), `k` to the class it answered most often, and "
+         "`top_precision` to that class's precision, computed from `matrix`.")
 def check_top_precision(top_precision, test_labels: np.ndarray, predicted_labels: np.ndarray
                         ) -> Feedback:
     """Exercise 1: `matrix[k, k] / matrix[:, k].sum()` for `k = matrix.sum(axis=0).argmax()`,
@@ -51,6 +51,13 @@ def check_top_precision(top_precision, test_labels: np.ndarray, predicted_labels
                          f"most often ({row['answered']:,} times).",
                          "The column sums count the answers: `answered = matrix.sum(axis=0)`, "
                          "then `k = answered.argmax()`.")
+    for name, other in rows.items():
+        if np.isclose(value, other["recall"]):
+            return wrong("Exercise 1", f"{value:.3f} is the recall of {name}: its correct answers "
+                         f"divided by the sum of its row, its {other['images']:,} images.",
+                         "Every row sums to its class's images, so row sums cannot tell which "
+                         "class the network answers most often: sum the columns, "
+                         "`matrix.sum(axis=0)`.")
     return wrong("Exercise 1", f"{value:g} is not the precision of {most}, the class the "
                  "network answered most often.",
                  "Precision is the correct answers of the class divided by all its answers: "

@@ -39,9 +39,10 @@ def check_half_width_count(half_width_count) -> Feedback:
         return right("Exercise 1", f"{expected:,}, about a quarter of the lesson's "
                      f"{FURTHER_PARAMETERS:,}, not half: a convolution has 3 x 3 x (channels in) "
                      "x (filters) weights, and halving both divides them by 4 (stage 4: "
-                     "3 x 3 x 64 x 128 = 73,728 instead of 294,912). Only the batch "
-                     "normalisations (4 numbers per filter) and the last layer's inputs shrink "
-                     "by half. The arithmetic of a step shrinks about as much.")
+                     "3 x 3 x 64 x 128 = 73,728 instead of 294,912). Only the first "
+                     "convolution (its 3 colour channels in stay 3: 3 x 3 x 3 x 16 = 432 "
+                     "instead of 864), the batch normalisations (4 numbers per filter) and the "
+                     "last layer's inputs shrink by half. The arithmetic of a step shrinks about as much.")
     if value == FURTHER_PARAMETERS:
         return wrong("Exercise 1", f"{value:,} is the lesson's network, with all its filters.",
                      "Pass `filters=(16, 32, 64, 128)` to `create_further_model`.")
@@ -171,7 +172,7 @@ def check_generalisation_gap(gap, small_run, small_train) -> Feedback:
         verdict = ("A wide gap: it has learned its own images far better than what makes "
                    "each class; it has memorised them." if value > 0.1 else
                    "A small gap: in so few steps it has not memorised much yet.")
-        return right("Exercise 4", f"{value:+.1%}: with its final weights, on plain images, the "
+        return right("Exercise 4", f"{100 * value:+.1f} points: with its final weights, on plain images, the "
                      f"network got {plain_training:.1%} of its {images:,} training images right "
                      f"and {validation:.1%} of the validation images after {epochs} epoch(s) "
                      f"without augmentation. {verdict} (Keras printed {printed:.1%} as the last "
@@ -179,7 +180,7 @@ def check_generalisation_gap(gap, small_run, small_train) -> Feedback:
                      "with the final network.) Run it again with `augment=True` and compare "
                      "the two gaps.")
     if abs(value + expected) <= 1e-3:
-        return wrong("Exercise 4", f"{value:+.1%} has the wrong sign.",
+        return wrong("Exercise 4", f"{100 * value:+.1f} points has the wrong sign.",
                      "Training accuracy minus validation accuracy.")
     if abs(value - (printed - validation)) <= 1e-3:
         return wrong("Exercise 4", "that is the difference of the figures Keras printed.",

@@ -37,7 +37,8 @@ class Question:
 
 def as_markdown(questions: Sequence[Question], title: str = "Quiz") -> str:
     """The questions and options as Markdown (what a viewer without a kernel shows)."""
-    lines = [f"**{title}** (pick an answer below each question; it tells you why)", ""]
+    lines = [f"**{title}** (run the cell, then pick an answer under each question; each answer "
+             "tells you why)", ""]
     for number, question in enumerate(questions, start=1):
         lines.append(f"{number}. {question.text}")
         lines += [f"   - {chr(ord('a') + index)}) {option}"
@@ -82,7 +83,9 @@ class Quiz:
     def _repr_mimebundle_(self, **kwargs):
         bundle = self.widget._repr_mimebundle_(**kwargs)
         bundle = bundle if isinstance(bundle, dict) else {}
-        bundle["text/plain"] = f"Quiz ({len(self.questions)} questions): answer them above."
+        bundle["text/plain"] = (f"Quiz ({len(self.questions)} questions): run this cell in Jupyter "
+                                "to pick an answer to each question and see why it is right or "
+                                "wrong.")
         return bundle
 
     def __repr__(self) -> str:
