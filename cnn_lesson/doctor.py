@@ -24,6 +24,8 @@ PROBLEM = "problem"
 
 SUPPORTED_PYTHONS = ((3, 10), (3, 11), (3, 12), (3, 13))
 INSTALL = "pip install -r requirements.txt"
+# Only the instructors' `notebooks check` uses these; a learner's install from the wheel has none.
+INSTRUCTOR_TOOLS = {"nbval"}
 
 # The versions requirements.txt pins (tests/test_doctor.py checks that they agree with it).
 TESTED_VERSIONS = {
@@ -131,7 +133,10 @@ def check_packages(
     checks = []
     for name, tested in tested_versions(python).items():
         found = installed(name)
-        if found is None:
+        if found is None and name in INSTRUCTOR_TOOLS:
+            checks.append(Check(OK, name, f"not installed, and not needed for the lessons: only "
+                                f"the instructors' `notebooks check` uses it ({INSTALL})"))
+        elif found is None:
             checks.append(Check(PROBLEM, name, f"not installed: run {INSTALL}"))
         elif found == tested:
             checks.append(Check(OK, name, found))
