@@ -188,7 +188,7 @@ def load_trained_model(
     output_dir: str | os.PathLike,
     train_data: tuple[np.ndarray, np.ndarray],
     seed: int = 0,
-    quick_images: int = 2_000,
+    quick_images: int = 10_000,
 ) -> TrainedModel:
     """The model and history lesson 3 saved; or, when there are none, a quick stand-in.
 
