@@ -96,6 +96,7 @@ def load_model(path: str | os.PathLike) -> keras.Model:
             f"{file} is not a complete .keras model (truncated or not a model). "
             f"{HOW_TO_MAKE_A_MODEL}"
         )
+    import cnn_lesson.further  # noqa: F401  registers lesson 5's loss: its models load too
     try:
         if file.suffix == ".h5":
             return compile_model(keras.models.load_model(file, compile=False))

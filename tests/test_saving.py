@@ -184,3 +184,22 @@ def test_lesson_4s_checkpoint_passes_a_stand_in_and_catches_a_bad_lesson_3_model
                 check_accuracy(0.25, "test accuracy", lesson, typical=(0.65, 0.75),
                                full_run=full_run, context=trained.kind)
     check_accuracy(0.70, "test accuracy", full_mode, typical=(0.65, 0.75), full_run=True)
+
+
+def test_lesson_5s_model_loads_in_a_fresh_process(tmp_path):
+    """Lesson 5's model is compiled with the package's own loss; Keras finds it only once
+    `cnn_lesson.further` is imported, which `load_model` does itself (a fresh process has
+    imported nothing: here, before, the file was reported as damaged)."""
+    import subprocess
+    import sys
+
+    from cnn_lesson.further import build_further_model
+
+    model = build_further_model(10, filters=(4, 4, 4, 4), augment=False, precision="float32")
+    model.save(tmp_path / "model.keras")
+    script = ("import sys; from cnn_lesson import load_model; "
+              "print(load_model(sys.argv[1]).loss.__class__.__name__)")
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "model.keras")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "SmoothedSparseCrossentropy"
