@@ -36,6 +36,7 @@ def _try_lock(file: IO) -> bool:
         if fcntl is not None:
             fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         else:
+            file.seek(0)  # msvcrt locks bytes from the current position: byte 0 for everyone
             msvcrt.locking(file.fileno(), msvcrt.LK_NBLCK, 1)
     except BlockingIOError:
         return False
