@@ -154,12 +154,8 @@ def run_training(arguments: argparse.Namespace) -> dict:
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no window, also without a display
-    import keras
-    import matplotlib.pyplot as plt
-
     import cnn_lesson as lesson
-    from cnn_lesson.files import write_json
-    from cnn_lesson.saving import save_history
+    from cnn_lesson.backup import holding_folder
 
     settings = config.settings()
     quick = arguments.quick or settings.quick
@@ -167,6 +163,22 @@ def run_training(arguments: argparse.Namespace) -> dict:
     seed = settings.seed if arguments.seed is None else arguments.seed
     source = arguments.data or settings.data_source
     output_dir = lesson.prepare_output_dir(arguments.output or settings.output_dir)
+    # One command per folder at a time, from its first file to its last: a second one
+    # refuses at once, before it loads data or writes anything.
+    with holding_folder(output_dir):
+        return _train_and_report(arguments, quick, epochs, seed, source, output_dir)
+
+
+def _train_and_report(arguments: argparse.Namespace, quick: bool, epochs: int, seed: int,
+                      source, output_dir: Path) -> dict:
+    """`run_training`'s work, in an output folder it holds."""
+    import keras
+    import matplotlib.pyplot as plt
+
+    import cnn_lesson as lesson
+    from cnn_lesson.files import write_json
+    from cnn_lesson.saving import save_history
+
     started = time.perf_counter()
 
     (train_images, train_labels), (test_images, test_labels) = lesson.load_cifar10(source)
@@ -193,7 +205,7 @@ def run_training(arguments: argparse.Namespace) -> dict:
     lesson.compile_model(model, learning_rate=lesson.one_cycle_schedule(total_steps))
     history = lesson.train(
         model, train_data, validation_data, epochs=epochs, seed=seed,
-        output_dir=output_dir, fresh=arguments.fresh,
+        output_dir=output_dir, fresh=arguments.fresh, run={"data source": label},
     )
     test_loss, test_accuracy = lesson.evaluate(model, test_images, test_labels)
     print(f"Test accuracy: {test_accuracy:.4f}")

@@ -26,5 +26,13 @@ class OutputError(CnnLessonError):
     """The output folder cannot take the lesson's files (missing, read-only, full, a file)."""
 
 
+class BackupError(OutputError):
+    """The training backup in the output folder cannot be used for this run.
+
+    It belongs to another run, is damaged, or another run is using the folder right now.
+    Used by lesson 3 (`03_training.ipynb`), lesson 5 and `python -m cnn_lesson train`.
+    """
+
+
 class LessonOrderError(CnnLessonError):
     """A cell was run before the cell whose result it needs (cells run out of order)."""

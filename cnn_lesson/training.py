@@ -7,13 +7,14 @@ Saving and loading models lives in `cnn_lesson.saving`.
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from cnn_lesson.backup import resumable_training
+from cnn_lesson.backup.saved import data_fingerprint
 from cnn_lesson.errors import LessonOrderError
 
 BATCH_SIZE = 128
@@ -237,13 +238,16 @@ def train(
     fresh: bool = False,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int = 2,
+    run: Mapping[str, object] | None = None,
 ) -> keras.callbacks.History:
     """Fit a compiled model, printing one line per epoch; resumable when `output_dir` is set.
 
     With an `output_dir`, the training state is backed up there after every epoch
     (`training_backup/`), so after an interrupted kernel or a killed process the same call
     continues from the last finished epoch; the best model so far (by validation accuracy)
-    is kept as `best_model.keras`. A finished run removes its backup.
+    is kept as `best_model.keras`. A finished run removes its backup. A backup continues
+    only the same run: the seed, the number of training images, the data (a fingerprint of
+    the validation set), the model, its precision and the epochs must match.
 
     Used by lesson 3 and the command line.
 
@@ -259,6 +263,8 @@ def train(
         callbacks: more Keras callbacks (e.g. a live plot; on a resume, one with a
             `show_earlier_epochs(history)` method is given the earlier epochs first).
         verbose: 2 prints one line per epoch, 0 prints nothing.
+        run: more facts naming the run in the backup, e.g. `{"data source": label}`
+            (shown when a backup belongs to another run).
 
     Returns:
         The `History`; its `.history` holds every epoch, including ones before a resume,
@@ -267,6 +273,8 @@ def train(
     Raises:
         LessonOrderError: the model is not compiled or the data is missing.
         ValueError: an impossible argument (epochs or batch size below 1).
+        BackupError: the backup in `output_dir` is another run's or damaged, or another
+            run is using the folder.
     """
     _require_arrays(train_data=train_data, validation_data=validation_data)
     if getattr(model, "optimizer", None) is None or not model.compiled:
@@ -280,19 +288,24 @@ def train(
     training_set = make_dataset(train_images, train_labels, batch_size, shuffle=True, seed=seed)
     validation_set = make_dataset(validation_images, validation_labels, batch_size)
 
-    progress = resumable_training(output_dir, fresh, verbose)
+    facts = {"seed": seed, "training images": len(train_images),
+             "data": data_fingerprint(validation_images, validation_labels), **(run or {})}
+    progress = resumable_training(output_dir, fresh, verbose, run=facts)
     if progress.resumed_epochs:  # plots start with the earlier epochs
         for callback in callbacks:
             if hasattr(callback, "show_earlier_epochs"):  # e.g. the live plot
                 callback.show_earlier_epochs(progress.history)
-    history = model.fit(
-        training_set,
-        validation_data=validation_set,
-        epochs=epochs,
-        callbacks=[*progress.callbacks, *callbacks],
-        verbose=verbose,
-        shuffle=False,  # the dataset reshuffles itself every epoch (see make_dataset)
-    )
+    try:
+        history = model.fit(
+            training_set,
+            validation_data=validation_set,
+            epochs=epochs,
+            callbacks=[*progress.callbacks, *callbacks],
+            verbose=verbose,
+            shuffle=False,  # the dataset reshuffles itself every epoch (see make_dataset)
+        )
+    finally:
+        progress.release()  # the output folder is free again, also after an interruption
     return progress.finish(history)
 
 

@@ -85,13 +85,10 @@ def test_a_killed_run_resumes_at_the_next_epoch(tmp_path):
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     process = subprocess.Popen([sys.executable, "-m", "cnn_lesson", *args], cwd=ROOT,
                                env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    log = tmp_path / "training_backup_history.json"
     metadata = tmp_path / "training_backup" / "training_metadata.json"
-    deadline = time.monotonic() + 240
     try:
-        while time.monotonic() < deadline and process.poll() is None:
-            if metadata.exists() and log.exists() and len(json.loads(log.read_text())["loss"]) >= 1:
-                break
+        _wait_for_epochs(process, tmp_path / "training_backup_history.json", 1)
+        while not metadata.exists() and process.poll() is None:  # the backup follows the log
             time.sleep(0.05)
         assert process.poll() is None, "the run ended before it could be killed"
         process.send_signal(signal.SIGKILL)
@@ -116,3 +113,55 @@ def test_scripts_train_is_the_same_command():
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "train.py"), "--help"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "--epochs" in result.stdout and "--quick" in result.stdout
+
+
+def _wait_for_epochs(process, log: Path, epochs: int, seconds: float = 240) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        logged = json.loads(log.read_text()) if log.exists() else {}
+        if len(logged.get("history", logged).get("loss", [])) >= epochs:  # (the log before 17)
+            return
+        time.sleep(0.05)
+    raise AssertionError("the run ended, or took too long, before it could be killed")
+
+
+def test_a_folder_in_use_or_holding_another_runs_backup_is_refused(tmp_path):
+    """Issue 17, item 1, as reported: a run killed after epoch 2, then one on other data.
+
+    While the first run trains, a second command on the folder refuses at once; after the
+    kill, a command with other data refuses to continue the backup, and leaves it alone.
+    """
+    from tests import cifar_writer as writer
+
+    images = tmp_path / "images"
+    writer.write_image_folders(images, writer.make_data(per_class_per_batch=2))
+    output = tmp_path / "o"
+    args = ["train", "--quick", "--epochs", "30", "--output", str(output)]
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    environment.pop("CNN_LESSON_QUICK", None)
+    first = subprocess.Popen([sys.executable, "-m", "cnn_lesson", *args, "--data", "synthetic"],
+                             cwd=ROOT, env=environment, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    try:
+        _wait_for_epochs(first, output / "training_backup_history.json", 1)
+        second = run_cli(*args, "--data", "synthetic")
+        assert second.returncode == 1 and "Traceback" not in second.stderr
+        assert f"error: Another training run (process {first.pid}) is using" in second.stderr
+        assert "Epoch" not in second.stdout and "Data:" not in second.stdout
+        _wait_for_epochs(first, output / "training_backup_history.json", 2)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    backup = {path: path.read_bytes() for path in (output / "training_backup").iterdir()}
+
+    other = run_cli(*args, "--data", str(images), env={"CNN_LESSON_CACHE": str(tmp_path / "c")})
+    assert other.returncode == 1 and "Traceback" not in other.stderr
+    error = other.stderr.strip().splitlines()[-1]
+    assert error.startswith("error: The output folder o/ holds the backup of another run")
+    assert "data: SYNTHETIC" in error and "CIFAR-10 (image folders) (this run)" in error
+    assert "--fresh" in error and "--output DIR" in error and str(tmp_path) not in error
+    assert "Resuming" not in other.stdout and "Epoch" not in other.stdout
+    assert not (output / "metrics.json").exists()
+    assert {path: path.read_bytes() for path in (output / "training_backup").iterdir()} == backup

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+from cnn_lesson.errors import BackupError
 from cnn_lesson.further import create_further_model
 from cnn_lesson.model import create_model
 from cnn_lesson.precision import (
@@ -129,13 +130,17 @@ def test_float32_copy_of_lesson_5s_network_includes_its_augmentation_layers():
     assert copy.count_params() == model.count_params()
 
 
-def test_a_run_interrupted_in_mixed_precision_resumes_in_float32(tmp_path, capsys):
+def test_a_run_interrupted_in_mixed_precision_continues_only_in_mixed_precision(tmp_path, capsys):
+    """Half the epochs in bfloat16 and half in float32 would be a run metrics.json mislabels."""
     images, labels = random_images(48, seed=6)
     data = (images[:32], labels[:32]), (images[32:], labels[32:])
     with pytest.raises(KeyboardInterrupt):
         train(compile_model(create_model(precision=MIXED)), *data, epochs=2, batch_size=16,
               output_dir=tmp_path, callbacks=[InterruptAfter(1)])
-    model = compile_model(create_model(precision="float32"))  # e.g. on another computer
+    float32_model = compile_model(create_model(precision="float32"))  # e.g. another computer
+    with pytest.raises(BackupError, match="precision: mixed_bfloat16 \\(backup\\), float32"):
+        train(float32_model, *data, epochs=2, batch_size=16, output_dir=tmp_path)
+    model = compile_model(create_model(precision=MIXED))
     history = train(model, *data, epochs=2, batch_size=16, output_dir=tmp_path)
     assert "1 epoch(s) already done" in capsys.readouterr().out
     assert len(history.history["loss"]) == 2 and model.optimizer.iterations.numpy() == 4

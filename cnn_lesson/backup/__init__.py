@@ -1,0 +1,309 @@
+"""Training that loses no work: a backup after every epoch and the best model so far.
+
+Used by `cnn_lesson.training.train` when it is given an output folder (lesson 3 and the
+command line). After an interrupted kernel or a killed process, the same call continues
+from the last finished epoch, but only the same run: a backup records the run it belongs to
+(`saved.describe_run`), and another run (other data, seed, quick mode, precision, model or
+epochs) is refused rather than mixed with it, as is a damaged backup (`saved`) and a second
+run in the same folder at the same time (`lock`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+import keras
+import numpy as np
+
+from cnn_lesson.backup.lock import holding_folder, lock_folder, unlock_folder
+from cnn_lesson.backup.saved import (
+    BACKUP_FOLDER,
+    BEST_MODEL_FILE,
+    EPOCH_LOG_FILE,
+    WAY_OUT,
+    SavedRun,
+    describe_run,
+    differences,
+    read_saved_run,
+    weights_fingerprint,
+)
+from cnn_lesson.errors import BackupError
+from cnn_lesson.files import atomic_path, prepare_output_dir, write_json
+from cnn_lesson.precision import float32_copy
+
+__all__ = ["BACKUP_FOLDER", "BEST_MODEL_FILE", "EPOCH_LOG_FILE", "ResumableTraining",
+           "holding_folder", "resumable_training", "resume_callbacks"]
+
+
+class _EpochLog(keras.callbacks.Callback):
+    """Keeps every finished epoch's metrics, and the seconds of training at its end.
+
+    Keras' `BackupAndRestore` restores weights, optimizer and the epoch number after an
+    interruption, but a resumed `fit` only returns the epochs it ran itself; this log holds
+    the earlier ones too, so the history of a resumed run is complete. `seconds` counts
+    training time across interruptions (the time the run stood still is not counted).
+    With a `path` it is written to that JSON file after every epoch, atomically, with `run`
+    (the run's description), and once more when `fit` ends, marked finished.
+    """
+
+    def __init__(self, path: Path | None, previous: dict[str, list[float]]):
+        super().__init__()
+        self.path = path
+        self.run: dict[str, Any] | None = None
+        self.skipped = False  # set when `fit` trains nothing: the run had finished
+        self.history = {key: list(values) for key, values in previous.items()}
+        self._offset = (self.history.get("seconds") or [0.0])[-1]
+        self._started = time.perf_counter()
+
+    def start_over(self) -> None:
+        """Forget the epochs of an earlier run (the same dict: `ResumableTraining.history`)."""
+        self.history.clear()
+        self._offset = 0.0
+
+    def on_train_begin(self, logs=None):
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key, value in (logs or {}).items():
+            if key == "learning_rate":
+                continue
+            self.history.setdefault(key, []).append(float(value))
+        seconds = self._offset + time.perf_counter() - self._started
+        self.history.setdefault("seconds", []).append(round(seconds, 2))
+        if self.path is not None:
+            write_json(self.path, {"run": self.run, "history": self.history})
+
+    def on_train_end(self, logs=None):
+        if self.path is not None and not self.skipped:
+            write_json(self.path, {"run": self.run, "history": self.history, "finished": True,
+                                   "weights": weights_fingerprint(self.model)})
+
+
+class _KeepBestModel(keras.callbacks.Callback):
+    """Saves the model whenever validation accuracy improves, atomically.
+
+    Keras' `ModelCheckpoint` writes in place, so a crash during its save could leave a
+    truncated file; this one writes through `atomic_path`.
+    """
+
+    def __init__(self, path: Path, best: float = -np.inf):
+        super().__init__()
+        self.path = path
+        self.best = best
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = (logs or {}).get("val_accuracy")
+        if current is not None and current > self.best:
+            self.best = float(current)
+            with atomic_path(self.path) as temporary:
+                float32_copy(self.model).save(temporary)  # saved as `save_model` does
+
+
+class _Backup(keras.callbacks.BackupAndRestore):
+    """Keras' `BackupAndRestore`, restoring only a backup of the same run.
+
+    When training begins (the model and the epochs are known then), it describes this run
+    and compares it with the saved one: the same run, unfinished, is restored by Keras; the
+    same run, finished, with the model in the state it ended in (a notebook cell run twice)
+    trains nothing; another run is refused if the backup is unfinished, and replaces it if
+    it had finished. Keras writes its two files in place, so a kill while saving can damage
+    them; `saved.read_saved_run` checks them before `fit`, and a restore that fails anyway
+    is reported the same way. (Keras' `double_checkpoint` would instead restore the epoch
+    before, silently, with an epoch log one epoch ahead: a plain message is clearer.)
+    """
+
+    def __init__(self, output_dir: Path, saved: SavedRun | None, epoch_log: _EpochLog,
+                 best_model: _KeepBestModel, facts: Mapping[str, Any], verbose: int):
+        super().__init__(str(output_dir / BACKUP_FOLDER))
+        self.output_dir = output_dir
+        self.saved = saved
+        self.epoch_log = epoch_log
+        self.best_model = best_model
+        self.facts = dict(facts)
+        self.verbose = verbose
+
+    def on_train_begin(self, logs=None):
+        run = describe_run(self.model, self.params, self.facts)
+        self.epoch_log.run = run
+        saved = self.saved
+        if saved is not None and saved.finished:
+            if not differences(saved.run, run) and saved.weights == weights_fingerprint(self.model):
+                self._skip_finished_run(saved)
+                return
+            shutil.rmtree(self.backup_dir, ignore_errors=True)  # a finished run's leftover
+            self.epoch_log.start_over()
+            self.best_model.best = -np.inf
+            saved = None
+        if saved is not None:
+            found = differences(saved.run, run)
+            if found:
+                raise BackupError(
+                    f"The output folder {self.output_dir.name}/ holds the backup of another "
+                    f"run ({saved.done} epoch(s) done), so this run does not continue it: "
+                    + "; ".join(found) + ". " + WAY_OUT
+                )
+        try:
+            super().on_train_begin(logs)
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise BackupError(
+                f"The training backup in {self.output_dir.name}/ could not be restored "
+                f"({error}). Start over with --fresh (fresh=True in Python), which discards "
+                "it, or choose another output folder."
+            ) from error
+        if self.verbose and saved is not None and saved.done:
+            print(f"Resuming from the backup in {self.output_dir.name}/{BACKUP_FOLDER}: "
+                  f"{saved.done} epoch(s) already done.")
+
+    def _skip_finished_run(self, saved: SavedRun) -> None:
+        # `_initial_epoch` is how Keras' own restore tells `fit` where to start.
+        self.model._initial_epoch = self.params["epochs"]
+        self.epoch_log.skipped = True
+        if self.verbose:
+            print(f"This run already finished its {saved.done} epoch(s), and the model is the "
+                  "one it ended with: nothing was trained or overwritten, and the history "
+                  "holds those epochs. To train again from the start, create the model again "
+                  "first (in lesson 3, run the cell that makes it, then this one); "
+                  "fresh=True alone would train this already-trained model further.")
+
+    def on_train_end(self, logs=None):
+        # Keras leaves `_initial_epoch` set after a restore, and a later `fit` of the same
+        # model would then skip that many epochs.
+        self.model._initial_epoch = None
+        if not self.epoch_log.skipped:
+            super().on_train_end(logs)  # removes the backup: the epoch log marks the run done
+
+
+class ResumableTraining:
+    """The callbacks that make a `model.fit` resumable, and the complete history after it.
+
+    Made by `resumable_training`; used by lesson 3 around its `model.fit` call, by lesson 5
+    and by `cnn_lesson.training.train`:
+
+        progress = resumable_training(output_dir)
+        model.fit(..., callbacks=[*progress.callbacks, live_training_plot(progress.history)])
+        history = progress.finish()
+
+    Attributes:
+        callbacks: the Keras callbacks to pass to `fit`.
+        history: every finished epoch's metrics so far, those before an interruption
+            included, with `seconds` (training time at the end of each epoch).
+        resumed_epochs: epochs restored from a backup (0 for a new run).
+    """
+
+    def __init__(self, epoch_log: _EpochLog, callbacks: list[keras.callbacks.Callback],
+                 resumed_epochs: int, lock: tuple[Path, object] | None = None):
+        self._epoch_log = epoch_log
+        self.callbacks = callbacks
+        self.resumed_epochs = resumed_epochs
+        self._lock = lock  # (folder, owner) of the folder's lock, if this run took it
+
+    @property
+    def history(self) -> dict[str, list[float]]:
+        return self._epoch_log.history
+
+    def finish(self, history: keras.callbacks.History | None = None) -> keras.callbacks.History:
+        """After `fit`: a `History` holding every epoch; the output folder is free again.
+
+        Args:
+            history: what `fit` returned (its `.history` is replaced by the complete one);
+                None makes a new `History`.
+
+        Returns:
+            The `History`, with `.history` complete and `.seconds` the training time.
+        """
+        if history is None:
+            history = keras.callbacks.History()
+        history.history = {key: list(values) for key, values in self.history.items()}
+        history.seconds = (self.history.get("seconds") or [0.0])[-1]
+        self.release()
+        return history
+
+    def release(self) -> None:
+        """Free the output folder for other runs (`finish` does; so does ending the process)."""
+        if self._lock is not None:
+            unlock_folder(*self._lock)
+
+
+def resumable_training(
+    output_dir: str | Path | None, fresh: bool = False, verbose: int = 1,
+    run: Mapping[str, Any] | None = None,
+) -> ResumableTraining:
+    """Prepare a `fit` that backs up after every epoch and continues after an interruption.
+
+    Keras' `BackupAndRestore` saves weights, optimizer state and the epoch number in
+    `output_dir/training_backup/`; an epoch log keeps the run's description and the metrics
+    and times of finished epochs; `best_model.keras` keeps the model with the best
+    validation accuracy so far. Run the same code again after an interruption and `fit`
+    continues from the last finished epoch, if it is the same run: the same model and
+    precision, the same epochs and batches per epoch, and the same `run` facts. A finished
+    run removes its backup (Keras does) and marks its log finished: the same `fit` again on
+    the model it trained then trains nothing and says so (lesson 3's cell run twice).
+
+    Used by lesson 3 (`03_training.ipynb`), lesson 5 (in its own folder) and `train`.
+
+    Args:
+        output_dir: where the backup and the best model live, created when missing; None
+            keeps no backup (the history still records every epoch and its time).
+        fresh: discard an existing backup and start over.
+        verbose: nonzero prints a line when resuming or when the run had finished.
+        run: more facts that make this run itself, compared with the backup's (`train`
+            gives the seed, the number of training images and a fingerprint of the data;
+            the command line the data source's name).
+
+    Returns:
+        A `ResumableTraining`: pass its `callbacks` to `fit`, then call its `finish()`.
+
+    Raises:
+        OutputError: `output_dir` is a file, cannot be written, or its disk is full.
+        BackupError: another run is using `output_dir` now, or its backup is damaged
+            (here); the backup belongs to another run (when `fit` begins).
+    """
+    if output_dir is None:
+        epoch_log = _EpochLog(None, {})
+        return ResumableTraining(epoch_log, [epoch_log], 0)
+    output_dir = prepare_output_dir(output_dir)  # created if missing; a bad folder fails now
+    owner = object()
+    locked = lock_folder(output_dir, owner)  # before reading: another run may be writing
+    try:
+        epoch_log, callbacks, saved = resume_callbacks(output_dir, fresh, verbose, run)
+    except BaseException:
+        if locked:
+            unlock_folder(output_dir, owner)
+        raise
+    resumed = saved.done if saved is not None and not saved.finished else 0
+    return ResumableTraining(epoch_log, callbacks, resumed, (output_dir, owner) if locked else None)
+
+
+def resume_callbacks(
+    output_dir: Path, fresh: bool, verbose: int, run: Mapping[str, Any] | None = None
+) -> tuple[_EpochLog, list[keras.callbacks.Callback], SavedRun | None]:
+    """The callbacks that back training up in `output_dir`, the epoch log among them.
+
+    Keras' `BackupAndRestore` (as `_Backup`, for the same run only) saves weights, optimizer
+    state and the epoch number; the epoch log keeps the metrics of finished epochs;
+    `_KeepBestModel` keeps the best model. With `fresh`, an existing backup is discarded
+    first. Also returns the saved run found (None if none).
+
+    Raises:
+        BackupError: the backup is damaged or from an older version of the course.
+    """
+    if fresh:
+        shutil.rmtree(output_dir / BACKUP_FOLDER, ignore_errors=True)
+        (output_dir / EPOCH_LOG_FILE).unlink(missing_ok=True)
+    saved = read_saved_run(output_dir)
+    previous = saved.history if saved is not None else {}
+    epoch_log = _EpochLog(output_dir / EPOCH_LOG_FILE, previous)
+    best_model = _KeepBestModel(
+        output_dir / BEST_MODEL_FILE,
+        max(previous.get("val_accuracy", [-np.inf])) if saved and not saved.finished else -np.inf,
+    )
+    # Order matters when a process is killed between two of them: the best model first,
+    # then the log, then the backup that marks the epoch as done.
+    return epoch_log, [
+        best_model,
+        epoch_log,
+        _Backup(output_dir, saved, epoch_log, best_model, run or {}, verbose),
+    ], saved

@@ -1,0 +1,202 @@
+"""What a training backup holds, which run it belongs to, and whether it is intact.
+
+A backup is three things in the output folder: Keras' `training_backup/` (weights, optimizer
+state and the epoch number), the epoch log `training_backup_history.json` (the run's
+description and every finished epoch's metrics) and `best_model.keras`. The epoch log also
+stays after a run finishes, marked finished, so that running the same training again on the
+same model is recognised (lesson 3's cell run twice) and trains nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import keras
+import numpy as np
+
+from cnn_lesson.errors import BackupError
+
+BACKUP_FOLDER = "training_backup"
+BEST_MODEL_FILE = "best_model.keras"
+EPOCH_LOG_FILE = "training_backup_history.json"
+WEIGHTS_FILE = "latest.weights.h5"  # the names Keras' BackupAndRestore gives its two files
+METADATA_FILE = "training_metadata.json"
+
+# Facts shown in messages but not compared: the same images may come from an archive or a
+# folder; the "data" fingerprint compares the images themselves.
+SHOWN_ONLY = ("data source",)
+
+WAY_OUT = ("To keep that backup, choose another output folder (--output DIR, or another "
+           "output_dir); to discard it and start over, add --fresh (fresh=True in Python).")
+
+
+@dataclass
+class SavedRun:
+    """A run found in the output folder.
+
+    Attributes:
+        run: its description (see `describe_run`).
+        history: the metrics of its finished epochs, `done` of them.
+        done: epochs finished (and restored by the backup, when not `finished`).
+        finished: its `fit` ended; then `weights` fingerprints the weights it ended with.
+        weights: see `weights_fingerprint`.
+    """
+
+    run: dict[str, Any]
+    history: dict[str, list[float]]
+    done: int
+    finished: bool = False
+    weights: str | None = None
+
+
+def _digest(*parts: bytes) -> str:
+    hasher = hashlib.blake2b(digest_size=6)
+    for part in parts:
+        hasher.update(part)
+    return hasher.hexdigest()
+
+
+def weights_fingerprint(model: keras.Model) -> str:
+    """A short hash of the model's weights: equal only for a model in the same state."""
+    return _digest(*(np.asarray(weight.numpy()).tobytes() for weight in model.weights))
+
+
+def data_fingerprint(images: np.ndarray, labels: np.ndarray) -> str:
+    """A short hash of an image set, from its labels and a sample of about 1,000 images.
+
+    `train` hashes the validation set: it is the same in quick mode and in a full run, so
+    the number of training images tells those two apart and this tells other data apart.
+    """
+    step = max(1, len(images) // 1000)
+    return _digest(str(np.shape(images)).encode(), np.ascontiguousarray(labels).tobytes(),
+                   np.ascontiguousarray(images[::step]).tobytes())
+
+
+def describe_run(model: keras.Model, params: Mapping[str, Any],
+                 facts: Mapping[str, Any]) -> dict[str, Any]:
+    """What makes a training run itself: the model, its precision, the epochs, the data.
+
+    Args:
+        model: the model `fit` trains (known when training begins).
+        params: the callbacks' `params` (`epochs` and `steps`, the batches per epoch).
+        facts: what the caller knows besides (`train` adds the seed, the number of training
+            images and the data's fingerprint; the command line the data source).
+
+    Returns:
+        A flat dict of short values, compared as they are and shown in messages.
+    """
+    layers = [f"{type(layer).__name__}:{layer.count_params()}" for layer in model.layers]
+    run: dict[str, Any] = {
+        "model": f"{model.count_params():,} parameters, layers {_digest(*map(str.encode, layers))}",
+        "precision": model.dtype_policy.name,
+        "epochs": params.get("epochs"),
+    }
+    if "training images" not in facts:  # lesson 3's own `fit`: the batches tell quick mode
+        run["batches per epoch"] = params.get("steps")
+    run.update(facts)
+    return run
+
+
+def differences(saved: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
+    """What differs between two runs, each as `name: value (backup), value (this run)`."""
+    keys = [key for key in [*saved, *(key for key in current if key not in saved)]
+            if key not in SHOWN_ONLY and saved.get(key) != current.get(key)]
+    found = [f"{key}: {_shown(saved.get(key))} (backup), {_shown(current.get(key))} (this run)"
+             for key in keys if key != "data"]
+    if "data" in keys:
+        before, after = saved.get("data source"), current.get("data source")
+        if before != after:
+            found.append(f"data: {_shown(before)} (backup), {_shown(after)} (this run)")
+        elif not found:  # another seed also gives another validation set: said already
+            found.append("data: other images than the backup's" + (f" ({after})" if after else ""))
+    return found
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "not recorded"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _damaged(backup_dir: Path, what: str) -> BackupError:
+    return BackupError(
+        f"The training backup in {backup_dir.parent.name}/ is damaged ({what}), probably by a "
+        "run stopped while it was saving; it cannot be continued. Start over with --fresh "
+        "(fresh=True in Python), which discards it, or choose another output folder."
+    )
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _epochs_logged(history: Mapping[str, list]) -> int:
+    return min((len(values) for values in history.values()), default=0)
+
+
+def read_saved_run(output_dir: Path) -> SavedRun | None:
+    """The run whose backup or finished log is in `output_dir`, checked; None if none.
+
+    An unfinished backup must be whole: Keras writes its files in place, so a process killed
+    while saving can leave a truncated weights file or a broken JSON file, and an epoch log
+    with fewer epochs than the backup would give a history that lacks epochs. The log may
+    hold one epoch more than the backup (it is written first; a kill can fall between the
+    two): the backup is the truth, and that epoch is dropped.
+
+    Raises:
+        BackupError: the backup is damaged, or was made by an older version of the course.
+    """
+    backup_dir = output_dir / BACKUP_FOLDER
+    log_path = output_dir / EPOCH_LOG_FILE
+    log: Any = None
+    if log_path.exists():
+        try:
+            log = _read_json(log_path)
+        except (OSError, ValueError):
+            if backup_dir.exists():
+                raise _damaged(backup_dir, f"{EPOCH_LOG_FILE} cannot be read") from None
+    if isinstance(log, dict) and log.get("finished") and isinstance(log.get("history"), dict):
+        history = log["history"]
+        return SavedRun(log.get("run") or {}, history, _epochs_logged(history), True,
+                        log.get("weights"))
+    if not backup_dir.exists():
+        return None  # nothing finished an epoch: nothing to continue
+    if log is None:
+        raise _damaged(backup_dir, f"{EPOCH_LOG_FILE} is missing")
+    if not isinstance(log, dict) or not isinstance(log.get("history"), dict) or "run" not in log:
+        raise BackupError(
+            f"The training backup in {output_dir.name}/ was made by an earlier version of the "
+            "course and does not say which run it belongs to, so it is not continued. "
+            + WAY_OUT
+        )
+    try:
+        done = int(_read_json(backup_dir / METADATA_FILE)["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise _damaged(backup_dir, f"{BACKUP_FOLDER}/{METADATA_FILE} is missing or broken") from None
+    if not _readable_weights(backup_dir / WEIGHTS_FILE):
+        raise _damaged(backup_dir, f"{BACKUP_FOLDER}/{WEIGHTS_FILE} is missing or truncated")
+    history = log["history"]
+    if _epochs_logged(history) < done:
+        raise _damaged(backup_dir, f"{EPOCH_LOG_FILE} holds {_epochs_logged(history)} "
+                                   f"epoch(s), the backup {done}")
+    return SavedRun(log["run"], {key: values[:done] for key, values in history.items()}, done)
+
+
+def _readable_weights(path: Path) -> bool:
+    """Whether an HDF5 weights file opens and lists its contents (a truncated one does not)."""
+    import h5py  # Keras' own dependency for `.weights.h5`
+
+    try:
+        with h5py.File(path, "r") as file:
+            file.visit(lambda name: None)
+    except (OSError, ValueError, RuntimeError):
+        return False
+    return True

@@ -1,0 +1,225 @@
+"""The training backup continues only its own run, reports damage, and keeps one run per folder.
+
+Issue 17, items 1 and 2, and lesson 3's training cell run again after a finished run.
+"""
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import keras
+import nbformat
+import pytest
+
+from cnn_lesson.backup import BACKUP_FOLDER, BEST_MODEL_FILE, EPOCH_LOG_FILE, resumable_training
+from cnn_lesson.backup.lock import LOCK_FILE
+from cnn_lesson.errors import BackupError
+from cnn_lesson.live_plot import live_training_plot
+from cnn_lesson.model import create_model
+from cnn_lesson.training import compile_model, make_dataset, train
+from tests.helpers import InterruptAfter, random_images
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(output_dir, epochs=3, seed=5, images=64, data_seed=1, precision="float32",
+         dropout=True, **kwargs):
+    """A small `train` run; each keyword changes one thing that makes a run itself."""
+    all_images, labels = random_images(96, seed=data_seed)
+    keras.utils.set_random_seed(seed)
+    model = compile_model(create_model(dropout=dropout, precision=precision))
+    history = train(model, (all_images[:images], labels[:images]),
+                    (all_images[64:], labels[64:]), epochs=epochs, batch_size=32, seed=seed,
+                    output_dir=output_dir, verbose=0, **kwargs)
+    return model, history
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(folder)): path.read_bytes()
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+@pytest.fixture(scope="module")
+def interrupted(tmp_path_factory):
+    """An output folder with the backup of a run stopped after 2 of its 3 epochs."""
+    folder = tmp_path_factory.mktemp("interrupted")
+    with pytest.raises(KeyboardInterrupt):
+        _run(folder, callbacks=[InterruptAfter(2)])
+    return folder
+
+
+@pytest.fixture
+def backup(interrupted, tmp_path):
+    """A copy of `interrupted` this test may change."""
+    return shutil.copytree(interrupted, tmp_path / "output")
+
+
+# Item 1: a backup continues only its own run.
+
+@pytest.mark.parametrize("change, shown", [
+    ({"seed": 6}, "seed: 5 (backup), 6 (this run)"),
+    ({"images": 32}, "training images: 64 (backup), 32 (this run)"),  # e.g. quick mode
+    ({"data_seed": 2}, "data: other images than the backup's"),
+    ({"epochs": 4}, "epochs: 3 (backup), 4 (this run)"),
+    ({"precision": "mixed_bfloat16"}, "precision: float32 (backup), mixed_bfloat16 (this run)"),
+    ({"dropout": False}, "model: 161,610 parameters, layers"),
+], ids=["seed", "quick", "data", "epochs", "precision", "model"])
+def test_a_backup_of_another_run_is_refused_and_left_as_it_is(backup, change, shown):
+    before = _files(backup)
+    with pytest.raises(BackupError) as refused:
+        _run(backup, **change)
+    message = str(refused.value)
+    assert "holds the backup of another run (2 epoch(s) done)" in message
+    assert shown in message and message.count("(backup)") <= 1  # only what differs
+    assert "--fresh" in message and "another output folder" in message
+    assert _files(backup) == before  # not continued, not deleted
+
+
+def test_the_same_run_resumes_and_once_finished_blocks_no_other_run(backup):
+    model, history = _run(backup)
+    assert len(history.history["loss"]) == 3 and model.optimizer.iterations.numpy() == 6
+    model, history = _run(backup, seed=6, images=32)  # e.g. a full run after a quick one
+    assert len(history.history["loss"]) == 3 and model.optimizer.iterations.numpy() == 3
+
+
+def test_model_fit_in_view_refuses_a_backup_of_other_batches(tmp_path):
+    """Lesson 3's own `fit`: the batches per epoch tell another training set or batch size."""
+    images, labels = random_images(96, seed=1)
+
+    def fit(batch_size, callbacks=()):
+        model = compile_model(create_model())
+        progress = resumable_training(tmp_path, verbose=0)
+        model.fit(make_dataset(images[:64], labels[:64], batch_size),
+                  validation_data=make_dataset(images[64:], labels[64:]), epochs=3,
+                  callbacks=[*progress.callbacks, *callbacks], verbose=0)
+        return progress.finish()
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(32, [InterruptAfter(1)])
+    with pytest.raises(BackupError, match=r"batches per epoch: 2 \(backup\), 4 \(this run\)"):
+        fit(16)
+    assert len(fit(32).history["loss"]) == 3  # the same run continues
+
+
+# Item 2: a damaged backup is reported, never half-used.
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _drop_last_epoch(path: Path) -> None:
+    log = json.loads(path.read_text())
+    log["history"] = {key: values[:-1] for key, values in log["history"].items()}
+    path.write_text(json.dumps(log))
+
+
+@pytest.mark.parametrize("damage, shown", [
+    (lambda folder: _truncate(folder / BACKUP_FOLDER / "latest.weights.h5"),
+     "latest.weights.h5 is missing or truncated"),
+    (lambda folder: (folder / BACKUP_FOLDER / "training_metadata.json").write_text('{"epo'),
+     "training_metadata.json is missing or broken"),
+    (lambda folder: _truncate(folder / EPOCH_LOG_FILE), f"{EPOCH_LOG_FILE} cannot be read"),
+    (lambda folder: _drop_last_epoch(folder / EPOCH_LOG_FILE),
+     f"{EPOCH_LOG_FILE} holds 1 epoch(s), the backup 2"),
+    (lambda folder: (folder / EPOCH_LOG_FILE).unlink(), f"{EPOCH_LOG_FILE} is missing"),
+], ids=["truncated weights", "broken metadata", "broken log", "short log", "no log"])
+def test_a_damaged_backup_is_reported_kept_and_fresh_starts_over(backup, damage, shown):
+    damage(backup)
+    before = _files(backup)
+    with pytest.raises(BackupError) as refused:
+        _run(backup)
+    message = str(refused.value)
+    assert "is damaged" in message and shown in message and "--fresh" in message
+    assert _files(backup) == before  # the learner's files are not deleted behind their back
+    history = _run(backup, fresh=True)[1]
+    assert len(history.history["loss"]) == len(history.history["seconds"]) == 3
+
+
+def test_an_epoch_logged_but_not_backed_up_is_trained_again(backup):
+    """A kill between the log and the backup: the log is one epoch ahead; the backup wins."""
+    log = json.loads((backup / EPOCH_LOG_FILE).read_text())
+    log["history"] = {key: [*values, 99.0] for key, values in log["history"].items()}
+    (backup / EPOCH_LOG_FILE).write_text(json.dumps(log))
+    model, history = _run(backup)
+    assert model.optimizer.iterations.numpy() == 6  # 2 epochs restored, 1 trained again
+    assert len(history.history["loss"]) == 3 and 99.0 not in history.history["loss"]
+
+
+# Two runs at once on one folder.
+
+def test_a_folder_in_use_by_another_process_is_refused_until_that_process_ends(tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from pathlib import Path; "
+         "from cnn_lesson.backup.lock import lock_folder; "
+         "lock_folder(Path(sys.argv[1]), object()); print('locked', flush=True); "
+         "sys.stdin.read()", str(tmp_path)],
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(BackupError, match=rf"Another training run \(process {holder.pid}\) "
+                                              "is using the output folder"):
+            resumable_training(tmp_path)
+        holder.send_signal(signal.SIGKILL)  # a killed run leaves no stale lock behind
+        holder.wait(timeout=30)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+    progress = resumable_training(tmp_path)
+    progress.finish()
+    assert not (tmp_path / LOCK_FILE).exists()
+
+
+def test_a_fit_interrupted_in_this_process_does_not_lock_out_the_next_one(tmp_path):
+    """A notebook cell interrupted inside `fit` never reaches `finish`; run again, it goes on."""
+    first = resumable_training(tmp_path)  # its `fit` was interrupted: never finished
+    second = resumable_training(tmp_path)
+    second.finish()
+    assert not (tmp_path / LOCK_FILE).exists()
+    first.finish()  # harmless
+
+
+# Lesson 3's training cell, run again after its run finished.
+
+def _training_cell() -> str:
+    cells = nbformat.read(ROOT / "notebooks" / "03_training.ipynb", as_version=4).cells
+    return next(cell.source for cell in cells if "resumable_training(" in cell.source
+                and "model.fit(" in cell.source)
+
+
+def test_lesson_3s_training_cell_run_again_after_a_finished_run_trains_nothing(tmp_path, capsys):
+    cell = _training_cell()
+    images, labels = random_images(96, seed=1)
+    keras.utils.set_random_seed(0)
+    namespace = {
+        "resumable_training": resumable_training, "live_training_plot": live_training_plot,
+        "output_dir": tmp_path, "lesson": SimpleNamespace(epochs=2),
+        "model": compile_model(create_model()),
+        "training_set": make_dataset(images[:64], labels[:64], 32, shuffle=True, seed=0),
+        "validation_set": make_dataset(images[64:], labels[64:], 32),
+    }
+    exec(cell, namespace)
+    model, first = namespace["model"], namespace["history"].history
+    best = (tmp_path / BEST_MODEL_FILE).read_bytes()
+    assert model.optimizer.iterations.numpy() == 4
+    capsys.readouterr()
+
+    exec(cell, namespace)  # the same cell again, the trained model in memory
+    out = capsys.readouterr().out
+    assert "already finished its 2 epoch(s)" in out and "nothing was trained" in out
+    assert "fresh=True" in out and "Epoch " not in out
+    assert model.optimizer.iterations.numpy() == 4  # not trained further
+    assert (tmp_path / BEST_MODEL_FILE).read_bytes() == best
+    assert namespace["history"].history == first and namespace["history"].seconds > 0
+
+    model.fit(namespace["training_set"], epochs=1, verbose=0)  # a later fit is not cut short
+    assert model.optimizer.iterations.numpy() == 6
+
+    namespace["model"] = compile_model(create_model())  # the model's cell run again
+    exec(cell, namespace)
+    assert "already finished" not in capsys.readouterr().out
+    assert namespace["model"].optimizer.iterations.numpy() == 4
+    assert len(namespace["history"].history["loss"]) == 2
