@@ -26,6 +26,18 @@ IGNORED = shutil.ignore_patterns(".git", ".venv*", "output", "build", "dist", "*
                                  "__pycache__", ".pytest_cache", ".ipynb_checkpoints")
 
 
+def test_pyproject_lists_every_package_of_cnn_lesson():
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: pytest brings tomli
+        import tomli as tomllib
+
+    listed = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    found = {".".join(path.parent.relative_to(ROOT).parts)
+             for path in (ROOT / "cnn_lesson").rglob("__init__.py")}
+    assert set(listed) == found | {"cnn_lesson.lessons"}  # the lessons: notebooks/, no __init__
+
+
 def _run(command, cwd, env, timeout=300):
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True,
                             timeout=timeout)
