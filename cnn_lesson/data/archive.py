@@ -32,6 +32,9 @@ BATCH_NAMES = (*TRAIN_BATCHES, TEST_BATCH)
 # The official archive holds 9 entries (the folder, 6 batches, batches.meta, readme.html).
 MAX_ARCHIVE_ENTRIES = 1_000
 
+CANNOT_READ = ("If it is yours, make it readable (e.g. `chmod -R u+rX` on the data); otherwise "
+               "copy the data to a folder of yours and point CNN_LESSON_DATA at the copy.")
+
 
 class UnofficialDataWarning(UserWarning):
     """An archive was used without matching the official checksum (the caller allowed it)."""
@@ -62,7 +65,10 @@ def check_archive(path: Path, allow_unofficial: bool) -> bool:
     Raises:
         DataError: it is not the official archive and `allow_unofficial` is False.
     """
-    actual = md5_of(path)
+    try:
+        actual = md5_of(path)
+    except OSError as error:
+        raise DataError(f"{path} cannot be read ({error}). {CANNOT_READ}") from None
     if actual == OFFICIAL_MD5:
         return True
     if allow_unofficial:
@@ -168,6 +174,6 @@ def read_batches_folder(folder: Path) -> Arrays:
                 )
             payload = file.read_bytes()
         except OSError as error:
-            raise DataError(f"{file} cannot be read ({error}).") from None
+            raise DataError(f"{file} cannot be read ({error}). {CANNOT_READ}") from None
         found[file.name] = read_batch(payload, str(file))
     return _assemble(found)
