@@ -84,9 +84,10 @@ def parse_seed(text: str, name: str = "CNN_LESSON_SEED") -> int:
     except ValueError:
         seed = None
     if seed is None or not 0 <= seed <= MAX_SEED:
+        unset = f", or unset it for {DEFAULT_SEED}" if name.startswith("CNN_LESSON") else ""
         raise SettingsError(
             f"{name}={text!r} is not a seed: use a whole number from 0 to {MAX_SEED:,} "
-            f"(without commas), or unset it for {DEFAULT_SEED}."
+            f"(without commas){unset}."
         )
     return seed
 

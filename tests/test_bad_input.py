@@ -434,6 +434,7 @@ def test_cli_seed_out_of_range_is_a_usage_error(seed):
     result = run_cli("train", "--seed", seed)
     assert result.returncode == 2 and "usage:" in result.stderr
     assert "--seed" in result.stderr and "0 to 4,294,967,295" in result.stderr
+    assert "unset it" not in result.stderr  # that advice is for CNN_LESSON_SEED
 
 
 # --- the learner's own picture (lesson 4) --------------------------------------------------
