@@ -58,7 +58,8 @@ def batches_folder(folder: Path, data, **replaced: bytes) -> Path:
 
 def python(code: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run `code` in a fresh Python with this worktree first on the path."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path, "TF_CPP_MIN_LOG_LEVEL": "3"}
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=timeout)
 
