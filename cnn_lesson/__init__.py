@@ -29,6 +29,7 @@ from cnn_lesson.errors import (
     LessonOrderError,
     ModelFileError,
     OutputError,
+    SettingsError,
 )
 from cnn_lesson.evaluation import (
     answers_among_mistakes,
@@ -147,6 +148,7 @@ __all__ = [
     "save_model",
     "Settings",
     "settings",
+    "SettingsError",
     "source_label",
     "split_validation",
     "steps_per_epoch",

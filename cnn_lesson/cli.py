@@ -14,6 +14,9 @@ from typing import Sequence
 
 from cnn_lesson import config
 
+# The sample grid shows 25 training images and a tenth of them is held out for validation.
+MIN_TRAIN_IMAGES = 50
+
 ARTIFACTS = (
     "sample_images.png", "training_history.png", "model.keras", "model.h5", "metrics.json",
     "history.json",
@@ -31,11 +34,14 @@ def positive_int(text: str) -> int:
     return value
 
 
-def _int(text: str) -> int:
+def _seed(text: str) -> int:
+    """argparse type: a seed, 0 to 4,294,967,295 (what `keras.utils.set_random_seed` takes)."""
+    from cnn_lesson.errors import SettingsError
+
     try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        return config.parse_seed(text, "--seed")
+    except SettingsError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         "folder tree, or 'synthetic' (default: $CNN_LESSON_DATA, else the official download)",
     )
     train.add_argument("--output", metavar="DIR", type=Path, help="output folder (default output/)")
-    train.add_argument("--seed", type=_int, help="random seed (default $CNN_LESSON_SEED or 42)")
+    train.add_argument("--seed", type=_seed, help="random seed (default $CNN_LESSON_SEED or 42)")
     train.add_argument(
         "--quick",
         action="store_true",
@@ -183,6 +189,12 @@ def _train_and_report(arguments: argparse.Namespace, quick: bool, epochs: int, s
 
     (train_images, train_labels), (test_images, test_labels) = lesson.load_cifar10(source)
     label = lesson.source_label(source)
+    if len(train_images) < MIN_TRAIN_IMAGES:
+        raise lesson.DataError(
+            f"The data ({label}) holds {len(train_images)} training images; the lesson needs "
+            f"at least {MIN_TRAIN_IMAGES} (CIFAR-10 has 50,000). Add images, or point --data "
+            "at the full CIFAR-10."
+        )
     print(f"Data: {label}: {len(train_images):,} training and {len(test_images):,} test images")
     figure = lesson.plot_sample_images(
         train_images, train_labels, seed=seed, title=label, path=output_dir / "sample_images.png"

@@ -17,12 +17,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from cnn_lesson.errors import SettingsError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # A checkout (or an editable install of one) has the project's files around the package; a
 # wheel installs only the package, into site-packages, where nothing may be written.
 IN_CHECKOUT = (PROJECT_ROOT / "pyproject.toml").is_file() and (PROJECT_ROOT / "notebooks").is_dir()
 DEFAULT_OUTPUT = PROJECT_ROOT / "output"
 DEFAULT_SEED = 42
+MAX_SEED = 2**32 - 1  # numpy's legacy seed, which `keras.utils.set_random_seed` sets, is 32-bit
 QUICK_TRAIN_IMAGES = 2_000
 QUICK_EPOCHS = 1
 LESSON_EPOCHS = 10
@@ -67,7 +70,31 @@ def _parse_bool(name: str, value: str) -> bool:
         return True
     if lowered in _FALSE:
         return False
-    raise ValueError(f"{name}={value!r} is not understood: use 1 (on) or 0 (off).")
+    raise SettingsError(
+        f"{name}={value!r} is not understood: use 1 (on) or 0 (off) (true/false, yes/no and "
+        "on/off work too), or unset it."
+    )
+
+
+def parse_seed(text: str, name: str = "CNN_LESSON_SEED") -> int:
+    """A random seed from text: a whole number from 0 to 4,294,967,295.
+
+    Used by `settings` and the command line's `--seed`.
+
+    Raises:
+        SettingsError: `text` is not such a number; the message names `name`.
+    """
+    try:
+        seed = int(text.strip())
+    except ValueError:
+        seed = None
+    if seed is None or not 0 <= seed <= MAX_SEED:
+        unset = f", or unset it for {DEFAULT_SEED}" if name.startswith("CNN_LESSON") else ""
+        raise SettingsError(
+            f"{name}={text!r} is not a seed: use a whole number from 0 to {MAX_SEED:,} "
+            f"(without commas){unset}."
+        )
+    return seed
 
 
 def settings(environ: dict[str, str] | None = None) -> Settings:
@@ -82,20 +109,16 @@ def settings(environ: dict[str, str] | None = None) -> Settings:
         The `Settings`.
 
     Raises:
-        ValueError: a variable holds a value that means nothing here.
+        SettingsError: a variable holds a value that means nothing here (also a ValueError).
     """
     env = os.environ if environ is None else environ
     seed_text = env.get("CNN_LESSON_SEED", "").strip()
-    try:
-        seed = int(seed_text) if seed_text else DEFAULT_SEED
-    except ValueError:
-        raise ValueError(f"CNN_LESSON_SEED={seed_text!r} is not a whole number.") from None
     output = env.get("CNN_LESSON_OUTPUT", "").strip()
     return Settings(
         data_source=env.get("CNN_LESSON_DATA", "").strip() or None,
         quick=_parse_bool("CNN_LESSON_QUICK", env.get("CNN_LESSON_QUICK", "")),
         output_dir=Path(output).expanduser() if output else default_output(),
-        seed=seed,
+        seed=parse_seed(seed_text) if seed_text else DEFAULT_SEED,
     )
 
 

@@ -3,6 +3,14 @@
 Every message says what was wrong and what to do about it.
 """
 
+import os
+
+
+def shown(path: str | os.PathLike) -> str:
+    """A path as a message shows it: a file name that is not UTF-8 (its bytes came in as
+    surrogates) gets `\\xff` escapes, so the message can be printed and saved anywhere."""
+    return os.fspath(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
 
 class CnnLessonError(Exception):
     """Base class of every error the course raises on purpose."""
@@ -36,3 +44,12 @@ class BackupError(OutputError):
 
 class LessonOrderError(CnnLessonError):
     """A cell was run before the cell whose result it needs (cells run out of order)."""
+
+
+class SettingsError(CnnLessonError, ValueError):
+    """An environment variable of the course (CNN_LESSON_SEED, CNN_LESSON_QUICK, ...) or an
+    argument holds a value that means nothing there; the message names it and the values
+    allowed. Also a `ValueError`, which the settings raised before.
+
+    Used by every lesson's setup cell (`settings()`) and the command line.
+    """

@@ -16,7 +16,8 @@ from typing import NamedTuple
 import keras
 import numpy as np
 
-from cnn_lesson.errors import ModelFileError
+from cnn_lesson.config import MAX_SEED
+from cnn_lesson.errors import DataError, ModelFileError, OutputError, SettingsError
 from cnn_lesson.files import atomic_path
 from cnn_lesson.precision import float32_copy
 
@@ -87,10 +88,20 @@ def load_model(path: str | os.PathLike) -> keras.Model:
     from cnn_lesson.training import compile_model  # training imports nothing from here
 
     file = Path(path)
+    if file.is_dir():
+        raise ModelFileError(f"{file} is a folder, not a saved model. {HOW_TO_MAKE_A_MODEL}")
     if not file.is_file():
         raise ModelFileError(f"No saved model at {file}. {HOW_TO_MAKE_A_MODEL}")
     if file.suffix not in (".keras", ".h5"):
         raise ModelFileError(f"{file} is not a .keras or .h5 model file. {HOW_TO_MAKE_A_MODEL}")
+    try:
+        with open(file, "rb"):
+            pass
+    except OSError as error:  # zipfile.is_zipfile would call it "truncated"
+        raise ModelFileError(
+            f"{file} cannot be read ({error}). If the model is yours, make the file readable "
+            "(e.g. `chmod u+r`); otherwise train your own. The file was left as it is."
+        ) from None
     if file.suffix == ".keras" and not zipfile.is_zipfile(file):
         raise ModelFileError(
             f"{file} is not a complete .keras model (truncated or not a model). "
@@ -140,6 +151,12 @@ def load_history(output_dir: str | os.PathLike) -> dict[str, list[float]]:
         raise ModelFileError(f"{path} is damaged ({error}). {HOW_TO_MAKE_A_MODEL}") from error
     if not isinstance(values, dict) or "accuracy" not in values:
         raise ModelFileError(f"{path} holds no training history. {HOW_TO_MAKE_A_MODEL}")
+    for key, series in values.items():
+        if not isinstance(series, list) or not all(
+            isinstance(value, (int, float)) and not isinstance(value, bool) for value in series
+        ):
+            raise ModelFileError(f"{path} is damaged: {key!r} is not a list of numbers, one "
+                                 f"per epoch. {HOW_TO_MAKE_A_MODEL}")
     return values
 
 
@@ -185,6 +202,22 @@ def _epochs(history: dict[str, list[float]]) -> str:
     return f"{count} epoch{'' if count == 1 else 's'}"
 
 
+def _check_train_data(train_data) -> None:
+    """`(train_images, train_labels)` as `load_cifar10` gives them, or a `DataError`."""
+    shapes = "uint8 images of shape (N, 32, 32, 3) and N labels 0..9"
+    try:
+        images, labels = (np.asarray(part) for part in train_data)
+    except (TypeError, ValueError):
+        raise DataError(f"train_data must be (train_images, train_labels): {shapes}, as "
+                        "load_cifar10 returns them.") from None
+    if images.ndim != 4 or images.shape[1:] != (32, 32, 3) or len(images) < 2 \
+            or labels.size != len(images) or not np.issubdtype(labels.dtype, np.integer) \
+            or labels.min() < 0 or labels.max() > 9:
+        raise DataError(f"train_data holds images of shape {images.shape} and labels of shape "
+                        f"{labels.shape}; the stand-in needs {shapes} (N at least 2), as "
+                        "load_cifar10 returns them.")
+
+
 def load_trained_model(
     output_dir: str | os.PathLike,
     train_data: tuple[np.ndarray, np.ndarray],
@@ -215,7 +248,9 @@ def load_trained_model(
 
     Raises:
         ModelFileError: lesson 3's model or history exists but cannot be loaded.
-        OutputError: the stand-in's folder cannot be written.
+        OutputError: `output_dir` is a file, or the stand-in's folder cannot be written.
+        DataError: the stand-in is needed and `train_data` is not CIFAR-10-shaped.
+        SettingsError: `seed` or `quick_images` is out of range.
     """
     from cnn_lesson.files import prepare_output_dir
     from cnn_lesson.model import create_model
@@ -223,7 +258,19 @@ def load_trained_model(
         compile_model, one_cycle_schedule, split_validation, steps_per_epoch, train,
     )
 
+    if not isinstance(output_dir, (str, os.PathLike)):
+        raise OutputError(f"output_dir must be a folder's path, not {type(output_dir).__name__} "
+                          f"{output_dir!r}: pass settings().output_dir.")
     folder = Path(output_dir)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{folder} is a file, not the output folder. Pass the folder lesson 3 "
+                          "saved into (settings().output_dir, CNN_LESSON_OUTPUT).")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) \
+            or not 0 <= seed <= MAX_SEED:
+        raise SettingsError(f"seed={seed!r}: use a whole number from 0 to {MAX_SEED:,}.")
+    if isinstance(quick_images, bool) or not isinstance(quick_images, (int, np.integer)) \
+            or quick_images < 1:
+        raise SettingsError(f"quick_images={quick_images!r}: use a whole number of at least 1.")
     if (folder / MODEL_FILES[0]).exists() or (folder / HISTORY_FILE).exists():
         model, history = load_model(folder / MODEL_FILES[0]), load_history(folder)
         description = (f"Loaded {MODEL_FILES[0]} from the output folder: lesson 3's model, "
@@ -231,6 +278,7 @@ def load_trained_model(
         print(description)
         return TrainedModel(model, history, folder, False, description)
 
+    _check_train_data(train_data)
     keras.utils.set_random_seed(seed)
     train_part, validation_part = split_validation(*train_data, seed=seed,
                                                    max_train_images=quick_images)

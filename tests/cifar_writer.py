@@ -81,6 +81,26 @@ def py2_pickle(obj) -> bytes:
     return b"".join(out)
 
 
+def zero_stride_bomb(rows: int) -> bytes:
+    """A batch of a few bytes that asks numpy for `rows` images over a 1-byte buffer.
+
+    `numpy.ndarray(shape, dtype, buffer, offset, strides)` with strides of 0: each batch
+    file is under 150 bytes, and a reader that lets the pickle call `numpy.ndarray` holds
+    `rows` x 3,072 bytes as soon as it copies the array.
+    """
+    def array(shape):
+        out = [b"cnumpy\nndarray\n("]
+        _emit(tuple(shape), out)
+        out.append(b"cnumpy\ndtype\nU\x02u1K\x00K\x01\x87R")  # dtype('u1', 0, 1)
+        for item in (b"\0", 0, (0,) * len(shape)):  # buffer, offset, strides
+            _emit(item, out)
+        out.append(b"tR")
+        return b"".join(out)
+
+    return (b"\x80\x02}(U\x04data" + array((rows, 3072)) + b"U\x06labels" + array((rows,))
+            + b"u.")
+
+
 def make_split(per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Random images, `per_class` of each class, in shuffled order."""
     rng = np.random.default_rng(seed)

@@ -1,8 +1,15 @@
 """Small things the package tests share."""
 
+import warnings
+from pathlib import Path
+
 import keras
 import nbformat
 import numpy as np
+import pytest
+
+from cnn_lesson.data import UnofficialDataWarning, load_cifar10
+from cnn_lesson.errors import DataError
 
 
 def random_images(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -37,3 +44,33 @@ def exercise_pairs(path) -> list:
     cells = nbformat.read(path, as_version=4).cells
     return [(cell, cells[index + 1]) for index, cell in enumerate(cells)
             if "exercise" in cell.metadata.get("tags", [])]
+
+
+def _content(path: Path):
+    try:
+        return path.read_bytes()
+    except PermissionError:  # the tests of unreadable files: their size and time then
+        info = path.stat()
+        return ("unreadable", info.st_size, info.st_mtime_ns, info.st_mode)
+
+
+def snapshot(root) -> dict:
+    """Every file under `root` (or `root` itself) with its bytes."""
+    root = Path(root)
+    if root.is_file():
+        return {str(root): _content(root)}
+    return {str(path): _content(path) for path in sorted(root.rglob("*")) if path.is_file()}
+
+
+def refused(source, match: str, **kwargs) -> str:
+    """Load `source`, expect a DataError whose message contains `match`; return it.
+
+    The user's files must be left as they were.
+    """
+    before = snapshot(source)
+    with pytest.raises(DataError) as caught, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnofficialDataWarning)  # allowed in some tests
+        load_cifar10(source, **kwargs)
+    assert match in str(caught.value)
+    assert snapshot(source) == before, "the user's files must be left as they were"
+    return str(caught.value)

@@ -21,6 +21,7 @@ import pytest
 from PIL import Image
 
 import cifar_writer as writer
+from tests.helpers import refused
 from cnn_lesson.data import (
     CLASS_NAMES,
     SyntheticDataWarning,
@@ -55,25 +56,6 @@ def assert_same(loaded, expected):
         assert got.dtype == np.uint8
         assert got.shape == want.shape
         np.testing.assert_array_equal(got, want)
-
-
-def snapshot(root: Path) -> dict[str, bytes]:
-    """Every file under `root` (or `root` itself) with its bytes."""
-    root = Path(root)
-    if root.is_file():
-        return {str(root): root.read_bytes()}
-    return {str(path): path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file()}
-
-
-def refused(source, match: str, **kwargs) -> str:
-    """Load `source`, expect a DataError whose message contains `match`; return it."""
-    before = snapshot(source)
-    with pytest.raises(DataError) as caught, warnings.catch_warnings():
-        warnings.simplefilter("ignore", UnofficialDataWarning)  # allowed in some tests
-        load_cifar10(source, **kwargs)
-    assert match in str(caught.value)
-    assert snapshot(source) == before, "the user's files must be left as they were"
-    return str(caught.value)
 
 
 def md5(path: Path) -> str:

@@ -18,7 +18,7 @@ import numpy as np
 
 from cnn_lesson.data.cache import Arrays
 from cnn_lesson.data.notices import warn_caller
-from cnn_lesson.data.safe_pickle import read_batch
+from cnn_lesson.data.safe_pickle import MAX_BATCH_BYTES, read_batch
 from cnn_lesson.errors import DataError
 
 ARCHIVE_NAME = "cifar-10-python.tar.gz"
@@ -29,6 +29,11 @@ OFFICIAL_PAGE = "https://www.cs.toronto.edu/~kriz/cifar.html"
 TRAIN_BATCHES = tuple(f"data_batch_{number}" for number in range(1, 6))
 TEST_BATCH = "test_batch"
 BATCH_NAMES = (*TRAIN_BATCHES, TEST_BATCH)
+# The official archive holds 9 entries (the folder, 6 batches, batches.meta, readme.html).
+MAX_ARCHIVE_ENTRIES = 1_000
+
+CANNOT_READ = ("If it is yours, make it readable (e.g. `chmod -R u+rX` on the data); otherwise "
+               "copy the data to a folder of yours and point CNN_LESSON_DATA at the copy.")
 
 
 class UnofficialDataWarning(UserWarning):
@@ -60,7 +65,10 @@ def check_archive(path: Path, allow_unofficial: bool) -> bool:
     Raises:
         DataError: it is not the official archive and `allow_unofficial` is False.
     """
-    actual = md5_of(path)
+    try:
+        actual = md5_of(path)
+    except OSError as error:
+        raise DataError(f"{path} cannot be read ({error}). {CANNOT_READ}") from None
     if actual == OFFICIAL_MD5:
         return True
     if allow_unofficial:
@@ -84,6 +92,21 @@ def check_archive(path: Path, allow_unofficial: bool) -> bool:
     )
 
 
+def _check_member(path: Path, member: tarfile.TarInfo, count: int) -> None:
+    """Refuse an entry larger than a batch, or more entries than CIFAR-10 has, before any
+    of it is decompressed (a few MB of gzip can unpack to many GB)."""
+    how = (f"The official `{ARCHIVE_NAME}` holds {BATCHES_FOLDER}/ with six batches of "
+           f"about 31 MB each: download it again from {OFFICIAL_PAGE}. The file was left as "
+           "it is.")
+    if member.size > MAX_BATCH_BYTES:
+        raise DataError(f"{path} holds {member.name}, {member.size:,} bytes unpacked: larger "
+                        f"than any file of CIFAR-10 (at most {MAX_BATCH_BYTES:,} here), so it "
+                        f"was not unpacked. {how}")
+    if count > MAX_ARCHIVE_ENTRIES:
+        raise DataError(f"{path} holds more than {MAX_ARCHIVE_ENTRIES:,} entries; CIFAR-10's "
+                        f"archive has 9. {how}")
+
+
 def read_archive(path: Path) -> Arrays:
     """Parse `cifar-10-python.tar.gz` in memory (call `check_archive` first).
 
@@ -93,7 +116,8 @@ def read_archive(path: Path) -> Arrays:
     found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     try:
         with tarfile.open(path, mode="r:*") as archive:
-            for member in archive:
+            for count, member in enumerate(archive, start=1):
+                _check_member(path, member, count)
                 name = member.name.rsplit("/", 1)[-1]
                 if member.isfile() and name in BATCH_NAMES and name not in found:
                     payload = archive.extractfile(member).read()
@@ -142,8 +166,14 @@ def read_batches_folder(folder: Path) -> Arrays:
     found = {}
     for file in batch_files(folder):
         try:
+            size = file.stat().st_size
+            if size > MAX_BATCH_BYTES:  # refused unread: it would fill the memory
+                raise DataError(
+                    f"{file} is {size:,} bytes; a CIFAR-10 batch is about 31 MB (at most "
+                    f"{MAX_BATCH_BYTES:,} here). Extract the official `{ARCHIVE_NAME}` again."
+                )
             payload = file.read_bytes()
         except OSError as error:
-            raise DataError(f"{file} cannot be read ({error}).") from None
+            raise DataError(f"{file} cannot be read ({error}). {CANNOT_READ}") from None
         found[file.name] = read_batch(payload, str(file))
     return _assemble(found)

@@ -18,16 +18,39 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from cnn_lesson.data.cache import Arrays
 from cnn_lesson.data.classes import CLASS_NAMES, IMAGE_SHAPE
-from cnn_lesson.errors import DataError
+from cnn_lesson.errors import DataError, shown
 
 SPLITS = ("train", "test")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 _FORMATS = ("PNG", "JPEG")
 _CHUNK = 500
+_PERMISSION = ("you cannot read it (permission denied). Make it readable (e.g. `chmod -R u+rX` "
+               "on the data folder) or copy the data to a folder of yours.")
+
+
+def _scan(folder: Path) -> list[os.DirEntry]:
+    """The entries of a folder, or a `DataError` that says why it cannot be listed."""
+    try:
+        with os.scandir(folder) as entries:
+            return list(entries)
+    except PermissionError:
+        raise DataError(f"{shown(folder)} cannot be listed: {_PERMISSION}") from None
+    except OSError as error:
+        raise DataError(f"{shown(folder)} cannot be listed ({error}).") from None
+
+
+def _dangling(entry: os.DirEntry) -> bool:
+    """A symbolic link whose target is missing or leads back to itself (a loop)."""
+    return entry.is_symlink() and not os.path.exists(entry.path)
+
+
+def _dangling_message(path: str) -> str:
+    return (f"{shown(path)} is a symbolic link to nothing (a loop, or its target was moved "
+            "or deleted). Remove it, or point it at what it stands for.")
 
 
 def looks_like_image_folders(folder: Path) -> bool:
@@ -38,19 +61,24 @@ def looks_like_image_folders(folder: Path) -> bool:
 def _list_class(class_folder: Path) -> tuple[list[str], str]:
     """The image files of one class folder (sorted) and a line for the cache identity."""
     found = []
-    with os.scandir(class_folder) as entries:
-        for entry in entries:
-            if entry.name.startswith("."):  # .DS_Store, ._x.jpg and other hidden files
-                continue
-            if not entry.is_file() or not entry.name.lower().endswith(IMAGE_SUFFIXES):
-                raise DataError(
-                    f"{entry.path} is not a PNG or JPEG image; a class folder may hold only "
-                    f"images ({', '.join(IMAGE_SUFFIXES)}). Move it out of the data folder."
-                )
+    for entry in _scan(class_folder):
+        if entry.name.startswith("."):  # .DS_Store, ._x.jpg and other hidden files
+            continue
+        if _dangling(entry):
+            raise DataError(_dangling_message(entry.path))
+        if not entry.is_file() or not entry.name.lower().endswith(IMAGE_SUFFIXES):
+            raise DataError(
+                f"{shown(entry.path)} is not a PNG or JPEG image; a class folder may hold "
+                f"only images ({', '.join(IMAGE_SUFFIXES)}). Move it out of the data folder."
+            )
+        try:
             info = entry.stat()
-            found.append((entry.path, info.st_size, info.st_mtime_ns))
+        except OSError as error:
+            raise DataError(f"{shown(entry.path)} cannot be read ({error}).") from None
+        found.append((entry.path, info.st_size, info.st_mtime_ns))
     if not found:
-        raise DataError(f"{class_folder} holds no images; each class needs at least one.")
+        raise DataError(f"{shown(class_folder)} holds no images; each class needs at least "
+                        "one (PNG or JPEG, 32x32 RGB).")
     found.sort()
     return [path for path, _, _ in found], repr(found)
 
@@ -76,8 +104,7 @@ def list_image_folders(root: Path) -> tuple[dict[str, list[list[str]]], str]:
                 f"{root} has no `{split}/` folder; an image-folder copy of CIFAR-10 needs "
                 f"`train/<class>/` and `test/<class>/` with the classes {expected}."
             )
-        present = {entry.name for entry in os.scandir(split_folder)
-                   if not entry.name.startswith(".")}
+        present = {entry.name for entry in _scan(split_folder) if not entry.name.startswith(".")}
         missing = [name for name in CLASS_NAMES if name not in present]
         extra = sorted(present - set(CLASS_NAMES))
         if missing or extra:
@@ -85,7 +112,7 @@ def list_image_folders(root: Path) -> tuple[dict[str, list[list[str]]], str]:
             if missing:
                 problems.append(f"missing class folders: {', '.join(missing)}")
             if extra:
-                problems.append(f"unexpected entries: {', '.join(extra)}")
+                problems.append(f"unexpected entries: {', '.join(map(shown, extra))}")
             raise DataError(
                 f"{split_folder} has {' and '.join(problems)}. It must hold exactly one "
                 f"folder per CIFAR-10 class, named {expected}. Rename or move the folders "
@@ -93,6 +120,8 @@ def list_image_folders(root: Path) -> tuple[dict[str, list[list[str]]], str]:
             )
         class_folders = [split_folder / class_name for class_name in CLASS_NAMES]
         for class_folder in class_folders:
+            if class_folder.is_symlink() and not class_folder.exists():
+                raise DataError(_dangling_message(str(class_folder)))
             if not class_folder.is_dir():
                 raise DataError(f"{class_folder} is a file; it must be a folder of images.")
         with ThreadPoolExecutor(max_workers=4) as pool:  # stat() waits on the disk
@@ -120,21 +149,32 @@ def _decode_into(images: np.ndarray, files: list[str], start: int) -> None:
             with Image.open(file) as image:
                 if image.format not in _FORMATS:
                     raise DataError(
-                        f"{file} is a {image.format} image; only PNG and JPEG are read. "
-                        "Convert it to PNG."
+                        f"{shown(file)} is a {image.format} image; only PNG and JPEG are "
+                        "read. Convert it to PNG."
                     )
                 if image.size != IMAGE_SHAPE[:2] or image.mode != "RGB":
                     raise DataError(
-                        f"{file} is {image.size[0]}x{image.size[1]} {image.mode}; CIFAR-10 "
-                        "images must be 32x32 RGB. Nothing is resized or converted "
+                        f"{shown(file)} is {image.size[0]}x{image.size[1]} {image.mode}; "
+                        "CIFAR-10 images must be 32x32 RGB. Nothing is resized or converted "
                         "silently: convert the file (e.g. with Pillow: "
                         "`image.convert('RGB').resize((32, 32))`) or remove it."
                     )
                 images[start + offset] = np.asarray(image)
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        except DataError:
+            raise
+        except PermissionError:
+            raise DataError(f"{shown(file)} cannot be read: {_PERMISSION}") from None
+        except Image.DecompressionBombError as error:
+            # Pillow refuses it in Image.open, before decoding: over 2 x MAX_IMAGE_PIXELS.
             raise DataError(
-                f"{file} cannot be read as an image ({type(error).__name__}: {error}); it "
-                "may be truncated or not an image at all. Replace or remove it."
+                f"{shown(file)} claims to be far larger than a 32x32 image ({error}); it was "
+                "not decoded. CIFAR-10 images must be 32x32 RGB: replace or remove it."
+            ) from None
+        except Exception as error:  # Pillow raises many types for damaged files (OSError,
+            # UnidentifiedImageError, SyntaxError, ValueError, struct.error, ...)
+            raise DataError(
+                f"{shown(file)} cannot be read as an image ({type(error).__name__}: {error}); "
+                "it may be truncated or not an image at all. Replace or remove it."
             ) from None
 
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+
 from cnn_lesson.data import archive, cache, folders
 from cnn_lesson.data.cache import Arrays
 from cnn_lesson.data.classes import LOCAL_FORMS
 from cnn_lesson.data.download import CIFAR10_URL, download_archive
 from cnn_lesson.data.synthetic import SYNTHETIC, SYNTHETIC_LABEL, generate, warn_synthetic
-from cnn_lesson.errors import DataError
+from cnn_lesson.errors import DataError, SettingsError, shown
 
 Source = str | os.PathLike | None
 
@@ -50,8 +52,32 @@ def _kind(path: Path) -> tuple[str, Path]:
     """What a local path holds: ("archive" | "batches" | "folders", the path to read).
 
     Raises:
-        DataError: nothing is there, or it is none of the local forms.
+        DataError: nothing is there, it cannot be read, or it is none of the local forms.
     """
+    try:
+        return _probe(path)
+    except PermissionError:
+        raise DataError(
+            f"{shown(path)} (from CNN_LESSON_DATA or `source=`) cannot be read: permission "
+            "denied. Make it readable (e.g. `chmod -R u+rX` on it) or copy the data to a "
+            "folder of yours."
+        ) from None
+    except (OSError, ValueError) as error:  # a name too long, a NUL character, ...
+        raise DataError(
+            f"{shown(path)!r} (from CNN_LESSON_DATA or `source=`) is not a usable path "
+            f"({error}). Check it."
+        ) from None
+
+
+def _probe(path: Path) -> tuple[str, Path]:
+    if "\0" in str(path):  # pathlib answers "no such file" for it
+        raise ValueError("it holds a NUL character, which no file name can")
+    if path.is_symlink() and not path.exists():
+        raise DataError(
+            f"{shown(path)} (from CNN_LESSON_DATA or `source=`) is a symbolic link to "
+            "nothing (a loop, or its target was moved or deleted). Point it at the data, or "
+            "use the data's own path."
+        )
     if path.is_file():
         return "archive", path
     if not path.exists():
@@ -94,10 +120,9 @@ def source_label(source: Source = None) -> str:
         return "CIFAR-10 (official download)"
     if _names_synthetic(chosen):
         return SYNTHETIC_LABEL
-    path = Path(chosen).expanduser()
     try:
-        kind, _ = _kind(path)
-    except (DataError, OSError):
+        kind, _ = _kind(Path(chosen).expanduser())
+    except (DataError, OSError, TypeError):
         return "CIFAR-10 (local copy)"
     names = {"archive": "archive", "batches": "batches folder",
              "folders": "image folders"}
@@ -184,15 +209,26 @@ def load_cifar10(
 
     Raises:
         DataError: the data cannot be had; the message says why and what to do.
+        SettingsError: `seed` is not a whole number of at least 0 (also a ValueError).
 
     Warns:
         SyntheticDataWarning: every time the synthetic set is loaded.
         UnofficialDataWarning: an unofficial archive was accepted.
     """
+    if source is not None and not isinstance(source, (str, os.PathLike)):
+        raise DataError(
+            f"source must be a path (text or a pathlib.Path) or 'synthetic', not "
+            f"{type(source).__name__} {source!r}. CIFAR-10 may be:\n" + LOCAL_FORMS
+        )
     chosen = _chosen(source)
     if _names_synthetic(chosen):
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise SettingsError(f"seed={seed!r}: use a whole number of at least 0.")
         warn_synthetic()
         return generate(seed, 5000, 1000)
+    if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
+        raise DataError(f"cache_dir must be a folder's path or None, not "
+                        f"{type(cache_dir).__name__} {cache_dir!r}.")
     cache_root = Path(cache_dir).expanduser() if cache_dir else cache.default_cache_dir()
     if chosen is None:
         path = download_archive(url, cache_root, check_hash=not allow_unofficial_archive)
