@@ -107,11 +107,14 @@ def load_model(path: str | os.PathLike) -> keras.Model:
             f"{file} is not a complete .keras model (truncated or not a model). "
             f"{HOW_TO_MAKE_A_MODEL}"
         )
-    import cnn_lesson.further  # noqa: F401  registers lesson 5's loss: its models load too
+    # Lesson 5's models are compiled with the package's own loss: Keras finds it by name.
+    from cnn_lesson.further import SmoothedSparseCrossentropy
+
     try:
         if file.suffix == ".h5":
             return compile_model(keras.models.load_model(file, compile=False))
-        return keras.models.load_model(file)
+        return keras.models.load_model(file, custom_objects={
+            "cnn_lesson>SmoothedSparseCrossentropy": SmoothedSparseCrossentropy})
     except Exception as error:  # Keras raises many types for a damaged file
         raise ModelFileError(
             f"{file} could not be loaded as a Keras model ({type(error).__name__}: "

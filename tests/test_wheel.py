@@ -17,7 +17,6 @@ import sys
 import sysconfig
 from pathlib import Path
 
-import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
