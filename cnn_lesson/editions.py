@@ -110,7 +110,7 @@ def write_student_edition(out_dir: str | Path, lessons: Sequence[Path], force: b
     """
     import nbformat
 
-    out_dir = Path(out_dir).expanduser()
+    out_dir = _target_folder(out_dir, lessons)
     plans = []
     for path in lessons:
         student, solutions = student_edition(nbformat.read(path, as_version=4))
@@ -134,9 +134,29 @@ def copy_lessons(out_dir: str | Path, lessons: Sequence[Path], force: bool = Fal
     Raises:
         CnnLessonError: a changed copy is there and `force` is not set (nothing is written).
     """
-    out_dir = Path(out_dir).expanduser()
+    out_dir = _target_folder(out_dir, lessons)
     return _write_all(out_dir, [(out_dir / path.name, path.read_text(encoding="utf-8"))
                                 for path in lessons], force)
+
+
+def _target_folder(out_dir: str | Path, lessons: Sequence[Path]) -> Path:
+    """`out_dir` as a Path, refused when empty or when it is where the lessons come from
+    (writing there, even with `force`, would replace the instructor edition itself)."""
+    if not str(out_dir).strip():
+        raise CnnLessonError("No folder given: name the folder for the lessons, e.g. my-lessons.")
+    try:
+        folder = Path(out_dir).expanduser()
+        sources = {path.resolve().parent for path in lessons}
+        same = folder.resolve() in sources
+    except (OSError, RuntimeError) as error:  # a name too long, ~nosuchuser
+        raise OutputError(f"{out_dir} cannot be used as a folder ({error}): choose another "
+                          "folder.") from None
+    if same:
+        raise CnnLessonError(
+            f"{out_dir} is where the lessons come from: writing there would replace them, "
+            "--force or not. Choose another folder, e.g. my-lessons."
+        )
+    return folder
 
 
 def _write_all(out_dir: Path, plans: Sequence[tuple[Path, str]], force: bool) -> list[Path]:
@@ -144,10 +164,15 @@ def _write_all(out_dir: Path, plans: Sequence[tuple[Path, str]], force: bool) ->
     (perhaps a learner's work) stop everything unless `force`. Returns the files written."""
     from cnn_lesson.files import atomic_path
 
-    if out_dir.exists() and not out_dir.is_dir():
-        raise CnnLessonError(f"{out_dir} is a file, not a folder: choose a folder for the lessons.")
-    changed = [target for target, text in plans
-               if target.exists() and _read_or_none(target) != text]
+    try:
+        if out_dir.exists() and not out_dir.is_dir():
+            raise CnnLessonError(f"{out_dir} is a file, not a folder: choose a folder for the "
+                                 "lessons.")
+        changed = [target for target, text in plans
+                   if target.exists() and _read_or_none(target) != text]
+    except OSError as error:  # e.g. a name too long for the file system
+        raise OutputError(f"{out_dir} cannot be used as a folder ({error.strerror or error}): "
+                          "choose another folder.") from None
     if changed and not force:
         raise CnnLessonError(
             f"{len(changed)} file(s) in {out_dir} differ from the lessons (e.g. "

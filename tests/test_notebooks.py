@@ -163,6 +163,22 @@ def test_copy_writes_the_lessons_and_refuses_a_changed_copy_or_a_file(tmp_path, 
     assert main(["notebooks", "copy"]) == 2
 
 
+@pytest.mark.parametrize("action", ["copy", "student"])
+def test_the_lessons_own_folder_is_never_written_even_with_force(action, capsys):
+    from cnn_lesson.cli import main
+
+    before = {path: path.read_bytes() for path in LESSONS}
+    for target in (str(ROOT / "notebooks"), str(ROOT / "notebooks" / ".." / "notebooks")):
+        assert main(["notebooks", action, target, "--force"]) == 1
+        assert "where the lessons come from" in capsys.readouterr().err
+    assert {path: path.read_bytes() for path in LESSONS} == before
+    assert not (ROOT / "notebooks" / "solutions").exists()
+    assert main(["notebooks", action, ""]) == 1
+    assert "No folder given" in capsys.readouterr().err
+    assert main(["notebooks", action, "/tmp/" + "x" * 300]) == 1  # a name too long
+    assert "cannot be used as a folder" in capsys.readouterr().err
+
+
 def test_every_name_a_lesson_imports_from_the_package_is_public():
     import re
 
