@@ -15,7 +15,8 @@ import tensorflow as tf
 
 from cnn_lesson.backup import resumable_training
 from cnn_lesson.backup.saved import data_fingerprint
-from cnn_lesson.errors import LessonOrderError
+from cnn_lesson.data.classes import NUM_CLASSES
+from cnn_lesson.errors import DataError, LessonOrderError, SettingsError
 
 BATCH_SIZE = 128
 PEAK_LEARNING_RATE = 2e-3
@@ -122,11 +123,16 @@ def make_dataset(
     Returns:
         A `tf.data.Dataset` of `(float32 images, labels)` batches.
     """
+    images, labels = checked_images_and_labels(images, labels)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size < 1:
+        raise SettingsError(f"batch_size={batch_size!r}: use a whole number of at least 1.")
+    scale = 1 / 255.0 if np.issubdtype(images.dtype, np.integer) else 1.0  # floats: 0..1
     dataset = tf.data.Dataset.from_tensor_slices((images, labels))
     if shuffle:
         dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size)
-    dataset = dataset.map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y))
+    dataset = dataset.map(lambda x, y: (tf.cast(x, tf.float32) * scale, y))
     # Fixed settings instead of tf.data's autotuning: scaling a batch is cheap, and two
     # batches ready ahead keep 2 CPU cores busy. Autotuning cost nothing per step, but every
     # time an iterator ended (at each epoch Keras makes new ones, and at the end of `fit`)
@@ -216,6 +222,39 @@ def build_model(
 def steps_per_epoch(image_count: int, batch_size: int = BATCH_SIZE) -> int:
     """How many batches one pass over `image_count` images takes."""
     return -(-image_count // batch_size)
+
+
+def checked_images_and_labels(images, labels) -> tuple[np.ndarray, np.ndarray]:
+    """The images and labels as arrays, or a DataError that says what is wrong with them.
+
+    Images are uint8 (0..255, scaled to 0..1 batch by batch) or floats already in 0..1
+    (`normalize_images`), with one label from 0 to 9 per image. Checked here because
+    TensorFlow's own errors for these mistakes arrive mid-training and name none of them;
+    float images in 0..1 were divided by 255 again before, and trained on black pictures.
+    """
+    images, labels = np.asarray(images), np.asarray(labels)
+    if images.ndim != 4 or len(images) == 0:
+        raise DataError(f"The images have shape {images.shape}; expected (N, height, width, "
+                        "channels) with N of at least 1, as `load_cifar10` gives them.")
+    if len(labels) != len(images):
+        raise DataError(f"{len(images):,} images but {len(labels):,} labels: they must pair "
+                        "up (take both from the same `load_cifar10`, `split_validation` or "
+                        "`take_subset` result).")
+    if not np.issubdtype(images.dtype, np.integer):
+        if not np.issubdtype(images.dtype, np.floating):
+            raise DataError(f"The images are of type {images.dtype}; expected uint8 pixels.")
+        if float(images.max()) > 1.0 + 1e-6 or float(images.min()) < -1e-6:
+            raise DataError("These float images are not in 0..1: pass the uint8 images, or "
+                            "normalize_images(images).")
+    if not np.issubdtype(labels.dtype, np.integer) or labels.size != len(labels) \
+            or labels.min() < 0 or labels.max() >= NUM_CLASSES:
+        raise DataError(f"The labels must be one class number from 0 to {NUM_CLASSES - 1} per "
+                        f"image (shape (N,) or (N, 1)); these have shape {labels.shape}, type "
+                        f"{labels.dtype}" + (f", values {labels.min()} to {labels.max()}."
+                                             if labels.size and np.issubdtype(labels.dtype,
+                                                                              np.number)
+                                             else "."))
+    return images, labels
 
 
 def _require_arrays(**arrays) -> None:
@@ -318,6 +357,10 @@ def evaluate(
         `(test_loss, test_accuracy)`.
     """
     _require_arrays(test_images=test_images, test_labels=test_labels)
+    if not getattr(model, "compiled", False):
+        raise LessonOrderError("The model is not compiled, so it has no loss or accuracy to "
+                               "measure: run the cell with `compile_model(model)` first (a "
+                               "model from `load_model` is compiled already).")
     loss, accuracy = model.evaluate(
         make_dataset(test_images, test_labels, batch_size), verbose=0
     )

@@ -223,3 +223,43 @@ def test_datasets_do_not_autotune():
     # tf.data's autotuning thread stalled every epoch's end on 2 CPU cores (see make_dataset).
     images, labels = random_images(8)
     assert make_dataset(images, labels).options().autotune.enabled is False
+
+
+def test_normalised_float_images_are_not_scaled_twice():
+    """Lesson 1 teaches normalize_images; its 0..1 floats were divided by 255 again before,
+    so `train` and `evaluate` saw black pictures (predict took them right)."""
+    from cnn_lesson.training import normalize_images
+
+    images, labels = random_images(20)
+    as_loaded = next(iter(make_dataset(images, labels, 20)))[0].numpy()
+    normalised = next(iter(make_dataset(normalize_images(images), labels, 20)))[0].numpy()
+    np.testing.assert_allclose(normalised, as_loaded, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", ["fewer labels", "floats above 1", "labels 10-19", "one-hot",
+                                  "no images", "float labels", "one image", "batch 0"])
+def test_bad_images_labels_or_batch_size_say_what_is_wrong_before_tensorflow(case):
+    from cnn_lesson.errors import DataError, SettingsError
+
+    images, labels = random_images(20)
+    bad = {"fewer labels": (images, labels[:3]),
+           "floats above 1": (images.astype("float32"), labels),
+           "labels 10-19": (images, labels + 10),
+           "one-hot": (images, np.eye(10, dtype=np.uint8)[labels.ravel()]),
+           "no images": (images[:0], labels[:0]),
+           "float labels": (images, labels.astype("float32")),
+           "one image": (images[0], labels[:1])}
+    if case == "batch 0":
+        with pytest.raises(SettingsError, match="batch_size=0"):
+            make_dataset(images, labels, batch_size=0)
+        return
+    with pytest.raises(DataError) as error:
+        make_dataset(*bad[case])
+    assert "Traceback" not in str(error.value) and len(str(error.value)) > 30
+
+
+def test_evaluating_an_uncompiled_model_says_which_cell_to_run():
+    from cnn_lesson.training import evaluate
+
+    with pytest.raises(LessonOrderError, match="compile_model"):
+        evaluate(create_model(), *random_images(10))
