@@ -34,6 +34,18 @@ def positive_int(text: str) -> int:
     return value
 
 
+MAX_EPOCHS = 1_000  # the lesson trains 10; a thousand epochs would take days on 2 cores
+
+
+def epoch_count(text: str) -> int:
+    """argparse type: epochs, 1 to MAX_EPOCHS (a typo such as 100000 is refused at once)."""
+    value = positive_int(text)
+    if value > MAX_EPOCHS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_EPOCHS:,} (the lesson trains 10), "
+                                         f"got {value:,}")
+    return value
+
+
 def _seed(text: str) -> int:
     """argparse type: a seed, 0 to 4,294,967,295 (what `keras.utils.set_random_seed` takes)."""
     from cnn_lesson.errors import SettingsError
@@ -58,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train the reference CNN and write sample_images.png, "
         "training_history.png, model.keras, model.h5 and metrics.json.",
     )
-    train.add_argument("--epochs", type=positive_int, help="epochs (default 10, quick mode 1)")
+    train.add_argument("--epochs", type=epoch_count,
+                       help=f"epochs, 1 to {MAX_EPOCHS:,} (default 10, quick mode 1)")
     train.add_argument(
         "--data",
         metavar="SOURCE",

@@ -47,6 +47,7 @@ def test_quick_training_run_writes_every_artifact(tmp_path):
 @pytest.mark.parametrize("args", [
     ["train", "--epochs", "0"],
     ["train", "--epochs", "ten"],
+    ["train", "--epochs", "99999999999999999999"],  # reached TensorFlow before, after the data
     ["train", "--seed", "x"],
     ["train", "--bogus"],
     ["train", "--precision", "float16"],

@@ -87,7 +87,9 @@ def check_archive(path: Path, allow_unofficial: bool) -> bool:
         f"{path} does not match the official CIFAR-10 checksum (MD5 {actual}, expected "
         f"{OFFICIAL_MD5}; {why}). If you downloaded it, the download was cut short or "
         f"altered: download `{ARCHIVE_NAME}` again from {OFFICIAL_PAGE}. If you made this "
-        "archive yourself in the official format, pass allow_unofficial_archive=True. "
+        "archive yourself in the official format, load it with "
+        "`load_cifar10(path, allow_unofficial_archive=True)` (on the command line, extract it "
+        "and give its cifar-10-batches-py folder). "
         "The file was left as it is."
     )
 
