@@ -117,7 +117,7 @@ def settings(environ: dict[str, str] | None = None) -> Settings:
     return Settings(
         data_source=env.get("CNN_LESSON_DATA", "").strip() or None,
         quick=_parse_bool("CNN_LESSON_QUICK", env.get("CNN_LESSON_QUICK", "")),
-        output_dir=Path(output).expanduser() if output else default_output(),
+        output_dir=user_path(output, "CNN_LESSON_OUTPUT") if output else default_output(),
         seed=parse_seed(seed_text) if seed_text else DEFAULT_SEED,
     )
 
@@ -126,3 +126,23 @@ def default_output() -> Path:
     """The output folder when CNN_LESSON_OUTPUT is unset: the checkout's `output/`, or, for a
     package installed from a wheel, `output/` in the current folder."""
     return DEFAULT_OUTPUT if IN_CHECKOUT else Path.cwd() / "output"
+
+
+def user_path(value: str | os.PathLike, what: str, error: type[Exception] = SettingsError) -> Path:
+    """`Path(value).expanduser()`, with `error` instead of Python's RuntimeError for a `~name`
+    that names no user (a typo such as `~cifar` for `~/cifar`) or a home folder Python
+    cannot find.
+
+    Args:
+        value: the path as the user gave it.
+        what: what it is, for the message: "CNN_LESSON_OUTPUT", "--output", "the data source".
+        error: the package's error class to raise (a SettingsError, DataError, OutputError).
+    """
+    try:
+        return Path(value).expanduser()
+    except RuntimeError:
+        raise error(
+            f"{what} {str(value)!r} starts with ~, which Python could not turn into a home "
+            "folder (~name means the home folder of the user called name): write the path in "
+            "full, or start it with ~/ for your own home folder."
+        ) from None

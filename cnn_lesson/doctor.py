@@ -233,28 +233,45 @@ def check_data(source: str | None, cache_dir: str | os.PathLike) -> Check:
     """
     from cnn_lesson.data.archive import ARCHIVE_NAME
     from cnn_lesson.data.download import CIFAR10_URL, DOWNLOADS
+    from cnn_lesson.config import user_path
     from cnn_lesson.data.sources import _kind, is_synthetic
     from cnn_lesson.errors import DataError
 
     if source is None:
-        archive = Path(cache_dir).expanduser() / DOWNLOADS / ARCHIVE_NAME
+        archive = Path(cache_dir) / DOWNLOADS / ARCHIVE_NAME
         if archive.is_file():
-            return Check(OK, "data", f"the official download, already in {archive}")
+            return _archive_size_check(archive, f"the official download, already in {archive}")
         return Check(OK, "data", f"the official download, still to do: lesson 1 fetches "
                      f"about 170 MB from {CIFAR10_URL} into {archive.parent}. Offline? Set "
                      "CNN_LESSON_DATA to a copy of CIFAR-10 (see the README)")
     if is_synthetic(source):
         return Check(WARNING, "data", "CNN_LESSON_DATA=synthetic: the generated stand-in, not "
                      "CIFAR-10. Unset CNN_LESSON_DATA or point it at real data")
-    path = Path(source).expanduser()
     try:
-        kind, where = _kind(path)
+        kind, where = _kind(user_path(source, "CNN_LESSON_DATA", DataError))
     except DataError as error:
         first = str(error).splitlines()[0]
         return Check(PROBLEM, "data", f"CNN_LESSON_DATA={source}: {first}")
     names = {"archive": "an archive", "batches": "a batches folder",
              "folders": "an image-folder tree"}
-    return Check(OK, "data", f"CNN_LESSON_DATA={source}: {names[kind]} at {where}")
+    text = f"CNN_LESSON_DATA={source}: {names[kind]} at {where}"
+    return _archive_size_check(Path(where), text) if kind == "archive" else Check(OK, "data", text)
+
+
+def _archive_size_check(archive: Path, text: str) -> Check:
+    """ok for an archive of the official size; a warning for another size (a download cut
+    short, or another file): loading checks its checksum and says what to do."""
+    from cnn_lesson.data.archive import OFFICIAL_SIZE
+
+    try:
+        size = archive.stat().st_size
+    except OSError:
+        return Check(PROBLEM, "data", f"{text}, but it cannot be read")
+    if size == OFFICIAL_SIZE:
+        return Check(OK, "data", text)
+    return Check(WARNING, "data", f"{text}, but it is {size:,} bytes where the official "
+                 f"archive has {OFFICIAL_SIZE:,}: a download cut short, or another file. "
+                 "Loading it checks its checksum and says what to do")
 
 
 def _existing_parent(folder: Path) -> Path:
@@ -273,11 +290,18 @@ def check_output(folder: str | os.PathLike,
     """
     from cnn_lesson.files import MIN_FREE_BYTES
 
-    folder = Path(folder).expanduser()
-    if folder.exists() and not folder.is_dir():
-        return Check(PROBLEM, "output", f"{folder} is a file, not a folder: set "
+    try:
+        folder = Path(folder).expanduser()
+        if folder.exists() and not folder.is_dir():
+            return Check(PROBLEM, "output", f"{folder} is a file, not a folder: set "
+                         "CNN_LESSON_OUTPUT (or --output) to a folder")
+        where = _existing_parent(folder)
+    except (OSError, RuntimeError) as error:  # a name too long; ~nosuchuser
+        return Check(PROBLEM, "output", f"{folder} cannot be used ({error}): set "
+                     "CNN_LESSON_OUTPUT (or --output) to a folder you can write to")
+    if not where.is_dir():
+        return Check(PROBLEM, "output", f"{folder} lies under {where}, which is a file: set "
                      "CNN_LESSON_OUTPUT (or --output) to a folder")
-    where = _existing_parent(folder)
     if not os.access(where, os.W_OK):
         return Check(PROBLEM, "output", f"cannot write to {where}: set CNN_LESSON_OUTPUT "
                      "(or --output) to a folder you can write to")
@@ -328,9 +352,14 @@ def run_checks() -> list[Check]:
         setting_checks = [Check(PROBLEM, "settings", str(error))]
         data_source = os.environ.get("CNN_LESSON_DATA", "").strip() or None
         output_dir = config.default_output()
+    try:
+        cache_dir = default_cache_dir()
+    except ValueError as error:  # CNN_LESSON_CACHE=~nosuchuser (a SettingsError)
+        setting_checks.append(Check(PROBLEM, "settings", str(error)))
+        cache_dir = Path(os.devnull)  # the download's place is unknown: reported as missing
     checks = [check_python(), *check_packages(), check_widgets(), check_cpu(cpu_flags()),
               check_precision(), check_gpus(), *setting_checks,
-              check_data(data_source, default_cache_dir()), check_output(output_dir)]
+              check_data(data_source, cache_dir), check_output(output_dir)]
     return checks
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from cnn_lesson.data import CLASS_NAMES
+from cnn_lesson.config import user_path
 from cnn_lesson.errors import DataError, SettingsError
 from cnn_lesson.evaluation import predict
 
@@ -26,7 +27,7 @@ def _readable_file(path: str | os.PathLike) -> Path:
     if not isinstance(path, (str, os.PathLike)):
         raise DataError(f"The image's path must be a file name (text or a pathlib.Path), not "
                         f"{type(path).__name__} {path!r}.")
-    file = Path(path).expanduser()
+    file = user_path(path, "The image's path", DataError)
     try:
         if "\0" in str(file):  # pathlib answers "no such file" for it
             raise ValueError("it holds a NUL character, which no file name can")

@@ -587,3 +587,24 @@ def test_an_unreadable_saved_model(tmp_path):
             load_model(file)
     finally:
         file.chmod(0o644)
+
+
+def test_a_tilde_naming_no_user_is_our_error_not_a_runtime_error(tmp_path, monkeypatch):
+    """`~cifar` for `~/cifar`: Python's expanduser raises RuntimeError("Could not determine
+    home directory"), which reached every setup cell and command before."""
+    from cnn_lesson.cli import main
+    from cnn_lesson.data.cache import default_cache_dir
+
+    typo = "~nosuchuser_cnn/cifar"
+    with pytest.raises(SettingsError, match="CNN_LESSON_OUTPUT"):
+        settings({"CNN_LESSON_OUTPUT": typo})
+    with pytest.raises(DataError, match="starts with ~"):
+        load_cifar10(typo)
+    with pytest.raises(DataError, match="starts with ~"):
+        load_cifar10("synthetic-not", cache_dir=typo)
+    with pytest.raises(SettingsError, match="CNN_LESSON_CACHE"):
+        default_cache_dir({"CNN_LESSON_CACHE": typo})
+    with pytest.raises(DataError, match="starts with ~"):
+        load_image_file(typo + ".png")
+    monkeypatch.setenv("CNN_LESSON_OUTPUT", typo)
+    assert main(["train", "--quick", "--data", "synthetic"]) == 1

@@ -159,9 +159,27 @@ def test_data_download_still_to_do_and_done(tmp_path):
     check = doctor.check_data(None, tmp_path)
     assert check.status == OK and "still to do" in check.message and "170 MB" in check.message
     (tmp_path / "downloads").mkdir()
-    (tmp_path / "downloads" / "cifar-10-python.tar.gz").write_bytes(b"archive")
+    archive = tmp_path / "downloads" / "cifar-10-python.tar.gz"
+    archive.write_bytes(b"archive")  # a download cut short
+    check = doctor.check_data(None, tmp_path)
+    assert check.status == WARNING and "already in" in check.message
+    assert "7 bytes where the official archive has 170,498,071" in check.message
+    with archive.open("r+b") as file:  # the official size (sparse: no 170 MB written)
+        file.truncate(170_498_071)
     check = doctor.check_data(None, tmp_path)
     assert check.status == OK and "already in" in check.message
+
+
+def test_paths_doctor_cannot_use_are_problems_not_tracebacks(tmp_path, monkeypatch):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    assert doctor.check_output(a_file / "sub").status == PROBLEM  # a folder under a file
+    assert doctor.check_output(tmp_path / ("x" * 300)).status == PROBLEM  # a name too long
+    assert doctor.check_data("~nosuchuser_cnn/cifar", tmp_path).status == PROBLEM
+    monkeypatch.setenv("CNN_LESSON_CACHE", "~nosuchuser_cnn/cache")
+    monkeypatch.setenv("CNN_LESSON_OUTPUT", "~nosuchuser_cnn/out")
+    checks = {check.name: check for check in doctor.run_checks()}
+    assert checks["settings"].status == PROBLEM and "~" in checks["settings"].message
 
 
 def test_data_local_path_present_or_missing(tmp_path):

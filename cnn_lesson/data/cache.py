@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from cnn_lesson.data.classes import IMAGE_SHAPE, NUM_CLASSES
+from cnn_lesson.config import user_path
 from cnn_lesson.data.notices import warn_caller
 
 CACHE_VERSION = 1
@@ -40,7 +41,9 @@ def default_cache_dir(environ: dict[str, str] | None = None) -> Path:
     """
     env = os.environ if environ is None else environ
     chosen = env.get("CNN_LESSON_CACHE", "").strip()
-    return Path(chosen).expanduser() if chosen else Path.home() / ".cache" / "cnn_lesson"
+    if chosen:
+        return user_path(chosen, "CNN_LESSON_CACHE")
+    return Path.home() / ".cache" / "cnn_lesson"
 
 
 def _digest(text: str) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from cnn_lesson.data.archive import ARCHIVE_NAME, OFFICIAL_MD5
 from cnn_lesson.data.classes import LOCAL_FORMS
+from cnn_lesson.config import user_path
 from cnn_lesson.errors import DataError
 
 # The file `keras.datasets.cifar10` downloads: the official archive, mirrored by Google.
@@ -48,7 +49,7 @@ def download_archive(url: str, cache_dir: Path, check_hash: bool) -> Path:
     """
     from keras.utils import get_file  # imported here: keras is slow to import
 
-    cache_dir = Path(cache_dir).expanduser()
+    cache_dir = user_path(cache_dir, "cache_dir", DataError)
     try:
         # Keras falls back to /tmp/.keras when the folder is missing or not writable.
         (cache_dir / DOWNLOADS).mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ from cnn_lesson.data.cache import Arrays
 from cnn_lesson.data.classes import LOCAL_FORMS
 from cnn_lesson.data.download import CIFAR10_URL, download_archive
 from cnn_lesson.data.synthetic import SYNTHETIC, SYNTHETIC_LABEL, generate, warn_synthetic
+from cnn_lesson.config import user_path
 from cnn_lesson.errors import DataError, SettingsError, shown
 
 Source = str | os.PathLike | None
@@ -122,7 +123,7 @@ def source_label(source: Source = None) -> str:
         return SYNTHETIC_LABEL
     try:
         kind, _ = _kind(Path(chosen).expanduser())
-    except (DataError, OSError, TypeError):
+    except (DataError, OSError, TypeError, RuntimeError):  # RuntimeError: ~nosuchuser
         return "CIFAR-10 (local copy)"
     names = {"archive": "archive", "batches": "batches folder",
              "folders": "image folders"}
@@ -229,8 +230,10 @@ def load_cifar10(
     if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
         raise DataError(f"cache_dir must be a folder's path or None, not "
                         f"{type(cache_dir).__name__} {cache_dir!r}.")
-    cache_root = Path(cache_dir).expanduser() if cache_dir else cache.default_cache_dir()
+    cache_root = (user_path(cache_dir, "cache_dir", DataError) if cache_dir
+                  else cache.default_cache_dir())
     if chosen is None:
         path = download_archive(url, cache_root, check_hash=not allow_unofficial_archive)
         return _load_archive(path.resolve(), cache_root, allow_unofficial_archive)
-    return _load_local(Path(chosen).expanduser(), cache_root, allow_unofficial_archive)
+    return _load_local(user_path(chosen, "The data source", DataError), cache_root,
+                       allow_unofficial_archive)
