@@ -7,6 +7,7 @@ the CNN, report the test accuracy once, plot the history and save the model.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -188,6 +189,48 @@ def run_training(arguments: argparse.Namespace) -> dict:
         return _train_and_report(arguments, quick, epochs, seed, source, output_dir)
 
 
+IDENTITY = ("data_source", "quick", "seed", "precision", "epochs")
+
+
+def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
+    """Refuse, before training, to replace a trained model of another run without `--fresh`.
+
+    A model this command wrote records its run in `metrics.json`: the same run again replaces
+    it (nothing is lost), another run is refused. A model without it (lesson 3's, in the
+    default `output/`) is only refused to a smoke run (quick mode or the synthetic set),
+    which would otherwise pass for it in lesson 4; a full run on real data trains the same
+    recipe, so it replaces it.
+
+    Raises:
+        OutputError: the folder holds another run's model and `fresh` is not set.
+    """
+    from cnn_lesson.data.synthetic import SYNTHETIC_LABEL
+    from cnn_lesson.errors import OutputError
+
+    if fresh or not (output_dir / "model.keras").exists():
+        return
+    try:
+        recorded = json.loads((output_dir / "metrics.json").read_text(encoding="utf-8"))
+        recorded = {key: recorded[key] for key in IDENTITY}
+    except (OSError, ValueError, KeyError, TypeError):
+        recorded = None
+    smoke = run["quick"] or run["data_source"] == SYNTHETIC_LABEL
+    if recorded == run or (recorded is None and not smoke):
+        return
+    if recorded is None:
+        theirs = "a model with no metrics.json beside it, such as lesson 3's"
+    else:
+        theirs = ", ".join(f"{key.replace('_', ' ')} {recorded[key]}" for key in IDENTITY
+                           if recorded[key] != run[key]) + " (metrics.json)"
+    ours = ", ".join(f"{key.replace('_', ' ')} {run[key]}" for key in IDENTITY
+                     if recorded is None or recorded[key] != run[key])
+    raise OutputError(
+        f"{output_dir} already holds a trained model.keras of another run: {theirs}; this run "
+        f"has {ours}. To keep it, choose another folder with --output; to replace it, add "
+        "--fresh."
+    )
+
+
 def _train_and_report(arguments: argparse.Namespace, quick: bool, epochs: int, seed: int,
                       source, output_dir: Path) -> dict:
     """`run_training`'s work, in an output folder it holds."""
@@ -223,6 +266,8 @@ def _train_and_report(arguments: argparse.Namespace, quick: bool, epochs: int, s
 
     precision = lesson.fast_precision() if arguments.precision == "auto" else arguments.precision
     print(f"Precision: {precision}")
+    check_replacing(output_dir, {"data_source": label, "quick": quick, "seed": seed,
+                                 "precision": precision, "epochs": epochs}, arguments.fresh)
     keras.utils.set_random_seed(seed)
     model = lesson.create_model(precision=precision)
     model.summary()

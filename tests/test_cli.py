@@ -166,3 +166,30 @@ def test_a_folder_in_use_or_holding_another_runs_backup_is_refused(tmp_path):
     assert "Resuming" not in other.stdout and "Epoch" not in other.stdout
     assert not (output / "metrics.json").exists()
     assert {path: path.read_bytes() for path in (output / "training_backup").iterdir()} == backup
+
+
+def test_a_trained_model_of_another_run_is_never_replaced_without_fresh(tmp_path):
+    """A quick or synthetic run replaced the folder's model silently before: lesson 4 then
+    showed a one-epoch synthetic model as lesson 3's."""
+    import json
+
+    from cnn_lesson.cli import check_replacing
+    from cnn_lesson.data.synthetic import SYNTHETIC_LABEL
+    from cnn_lesson.errors import OutputError
+
+    real = {"data_source": "CIFAR-10 (image folders)", "quick": False, "seed": 42,
+            "precision": "mixed_bfloat16", "epochs": 10}
+    smoke = dict(real, data_source=SYNTHETIC_LABEL, quick=True, epochs=1)
+    check_replacing(tmp_path, smoke, fresh=False)  # no model: nothing to lose
+    (tmp_path / "model.keras").write_bytes(b"lesson 3's model")
+    with pytest.raises(OutputError, match="such as lesson 3's") as refused:
+        check_replacing(tmp_path, smoke, fresh=False)
+    assert "--fresh" in str(refused.value) and "--output" in str(refused.value)
+    check_replacing(tmp_path, real, fresh=False)  # the same recipe in full replaces it
+    (tmp_path / "metrics.json").write_text(json.dumps({**real, "test_accuracy": 0.7}))
+    check_replacing(tmp_path, real, fresh=False)  # the same run again
+    for other in (smoke, dict(real, epochs=3), dict(real, seed=1)):
+        with pytest.raises(OutputError, match="another run"):
+            check_replacing(tmp_path, other, fresh=False)
+        check_replacing(tmp_path, other, fresh=True)
+    assert (tmp_path / "model.keras").read_bytes() == b"lesson 3's model"
