@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from cnn_lesson.errors import OutputError, shown
 
@@ -87,6 +87,24 @@ def prepare_output_dir(path: str | os.PathLike, min_free_bytes: int = MIN_FREE_B
             f"{min_free_bytes / 1e6:.0f} MB. Free some space or choose another folder."
         )
     return folder
+
+
+def refuse_folders_in_the_way(folder: Path, names: Iterable[str]) -> None:
+    """Make sure no folder has the name of a file a run will write in `folder`, before it runs.
+
+    Used by `resumable_training` (lesson 3, lesson 5 and the command line) before training:
+    otherwise the run would train for an hour and then fail to save its model.
+
+    Raises:
+        OutputError: one of `names` in `folder` is a folder; the message names it.
+    """
+    for name in names:
+        if os.path.isdir(folder / name):
+            raise OutputError(
+                f"{shown(folder / name)} is a folder, where training saves its file {name}. "
+                "Nothing was trained: move that folder away or choose another output folder "
+                "(--output DIR, or another output_dir), then run again."
+            )
 
 
 @contextlib.contextmanager

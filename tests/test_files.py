@@ -99,5 +99,6 @@ def test_a_failed_write_advises_by_its_errno(tmp_path, number, advice):
 
 
 def test_an_over_long_output_folder_is_an_output_error(tmp_path):
-    with pytest.raises(OutputError, match="File name too long. The path or a name in it is too long"):
+    with pytest.raises(OutputError,
+                       match="File name too long. The path or a name in it is too long"):
         prepare_output_dir(tmp_path / ("c" * 300))

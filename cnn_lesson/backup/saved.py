@@ -157,6 +157,8 @@ def read_saved_run(output_dir: Path) -> SavedRun | None:
     backup_dir = output_dir / BACKUP_FOLDER
     log_path = output_dir / EPOCH_LOG_FILE
     log: Any = None
+    if backup_dir.exists() and not backup_dir.is_dir():
+        raise _damaged(backup_dir, f"{BACKUP_FOLDER} is a file, not Keras' backup folder")
     if log_path.exists():
         try:
             log = _read_json(log_path)
