@@ -151,6 +151,46 @@ def test_an_epoch_logged_but_not_backed_up_is_trained_again(backup):
     assert len(history.history["loss"]) == 3 and 99.0 not in history.history["loss"]
 
 
+def _change_log(path: Path, **changes) -> None:
+    log = json.loads(path.read_text())
+    history = {**log["history"], **changes.pop("history", {})}
+    path.write_text(json.dumps({**log, **changes, "history": history}))
+
+
+@pytest.mark.parametrize("damage, shown", [
+    (lambda log: _change_log(log, finished=True, history={"loss": 5}),
+     "'loss' in training_backup_history.json is not a list of numbers"),
+    (lambda log: _change_log(log, run="abc"), "the run in training_backup_history.json is not"),
+    (lambda log: _change_log(log, run=[1, 2]), "the run in training_backup_history.json is not"),
+    (lambda log: _change_log(log, run=None), "the run in training_backup_history.json is not"),
+    (lambda log: _change_log(log, finished=True, run="abc"), "the run in"),
+    (lambda log: _change_log(log, history={"seconds": ["x", "y"]}), "'seconds' in"),
+    (lambda log: _change_log(log, history={"val_accuracy": ["x", "y"]}), "'val_accuracy' in"),
+    (lambda log: (log.parent / BACKUP_FOLDER / "training_metadata.json").write_text(
+        '{"epoch": -1}'), "training_metadata.json is missing or broken"),
+    (lambda log: (log.parent / BACKUP_FOLDER / "training_metadata.json").write_text(
+        '{"epoch": 0.5}'), "training_metadata.json is missing or broken"),
+    (lambda log: (log.parent / BACKUP_FOLDER / "training_metadata.json").write_text(
+        '{"epoch": true}'), "training_metadata.json is missing or broken"),
+], ids=["finished loss=5", "run str", "run list", "run null", "finished run str",
+        "seconds str", "val_accuracy str", "epoch -1", "epoch 0.5", "epoch true"])
+def test_a_backup_of_the_wrong_shape_is_damaged_and_kept(backup, damage, shown):
+    """Hostile test, item E: valid JSON of the wrong shape is a damaged backup too."""
+    damage(backup / EPOCH_LOG_FILE)
+    before = _files(backup)
+    with pytest.raises(BackupError) as refused:
+        _run(backup)
+    message = str(refused.value)
+    assert "is damaged" in message and shown in message and "--fresh" in message
+    assert _files(backup) == before
+
+
+def test_fresh_starts_over_from_a_log_of_the_wrong_shape(backup):
+    _change_log(backup / EPOCH_LOG_FILE, finished=True, history={"loss": 5})
+    history = _run(backup, fresh=True)[1]
+    assert len(history.history["loss"]) == len(history.history["seconds"]) == 3
+
+
 # Two runs at once on one folder.
 
 def test_a_folder_in_use_by_another_process_is_refused_until_that_process_ends(tmp_path):
