@@ -9,13 +9,39 @@ and renamed over the old one only when complete (a rename within a folder is ato
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
-from cnn_lesson.errors import OutputError
+from cnn_lesson.errors import OutputError, shown
+
+# What to do about a failed write, by its errno; anything else gets the generic advice.
+_FULL = "The disk is full: free some disk space or choose another output folder."
+_NOT_WRITABLE = ("That folder is not writable: choose a folder you can write to (--output DIR "
+                 "or CNN_LESSON_OUTPUT), or make it writable.")
+_ADVICE = {
+    errno.ENOSPC: _FULL,
+    errno.EDQUOT: _FULL,
+    errno.ENOTDIR: ("A part of the path is a file, not a folder: move that file away or choose "
+                    "another output folder."),
+    errno.EACCES: _NOT_WRITABLE,
+    errno.EPERM: _NOT_WRITABLE,
+    errno.EROFS: _NOT_WRITABLE,
+    errno.ENAMETOOLONG: "The path or a name in it is too long: choose a shorter one.",
+}
+_GENERIC = "Free some disk space or choose another output folder."
+
+
+def advice(error: OSError, path: str | os.PathLike, otherwise: str = _GENERIC) -> str:
+    """What to do about `error`, raised while writing `path`: one sentence, by its errno
+    (`otherwise` for an errno without its own advice)."""
+    if error.errno == errno.EISDIR:
+        return f"{shown(path)} is a folder: move it away or choose another output folder."
+    return _ADVICE.get(error.errno, otherwise)
+
 
 # A full training run writes two models (~2 MB each), two plots and a backup: 50 MB is ample.
 MIN_FREE_BYTES = 50 * 1024 * 1024
@@ -38,28 +64,47 @@ def prepare_output_dir(path: str | os.PathLike, min_free_bytes: int = MIN_FREE_B
         OutputError: the path is a file, cannot be created or written, or the disk is full.
     """
     folder = Path(path).expanduser()
-    if folder.exists() and not folder.is_dir():
-        raise OutputError(
-            f"The output path {folder} is a file, not a folder. Choose another folder "
-            "(--output DIR or CNN_LESSON_OUTPUT), or move that file away."
-        )
     try:
+        if folder.exists() and not folder.is_dir():
+            raise OutputError(
+                f"The output path {shown(folder)} is a file, not a folder. Choose another folder "
+                "(--output DIR or CNN_LESSON_OUTPUT), or move that file away."
+            )
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / f".write-test-{os.getpid()}"
         probe.write_bytes(b"ok")
         probe.unlink()
+        free = shutil.disk_usage(folder).free
     except OSError as error:
         raise OutputError(
-            f"Cannot write to the output folder {folder}: {error.strerror or error}. "
-            "Choose a folder you can write to (--output DIR or CNN_LESSON_OUTPUT)."
+            f"Cannot write to the output folder {shown(folder)}: {error.strerror or error}. "
+            + advice(error, folder, "Choose a folder you can write to (--output DIR or "
+                                    "CNN_LESSON_OUTPUT).")
         ) from error
-    free = shutil.disk_usage(folder).free
     if free < min_free_bytes:
         raise OutputError(
             f"The disk holding {folder} has only {free / 1e6:.1f} MB free; the lesson needs "
             f"{min_free_bytes / 1e6:.0f} MB. Free some space or choose another folder."
         )
     return folder
+
+
+def refuse_folders_in_the_way(folder: Path, names: Iterable[str]) -> None:
+    """Make sure no folder has the name of a file a run will write in `folder`, before it runs.
+
+    Used by `resumable_training` (lesson 3, lesson 5 and the command line) before training:
+    otherwise the run would train for an hour and then fail to save its model.
+
+    Raises:
+        OutputError: one of `names` in `folder` is a folder; the message names it.
+    """
+    for name in names:
+        if os.path.isdir(folder / name):
+            raise OutputError(
+                f"{shown(folder / name)} is a folder, where training saves its file {name}. "
+                "Nothing was trained: move that folder away or choose another output folder "
+                "(--output DIR, or another output_dir), then run again."
+            )
 
 
 @contextlib.contextmanager
@@ -85,11 +130,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         os.replace(temporary, final)
     except OSError as error:
         raise OutputError(
-            f"Could not write {final}: {error.strerror or error}. The previous version, if "
-            "any, is unchanged. Free some disk space or choose another output folder."
+            f"Could not write {shown(final)}: {error.strerror or error}. The previous version, "
+            "if any, is unchanged. " + advice(error, final)
         ) from error
     finally:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):  # e.g. never made: a part of the path is a file
             temporary.unlink()
 
 

@@ -7,6 +7,7 @@ only when given a `path`. Used by lesson 1 (sample grid) and lessons 3 and 4 (hi
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -15,11 +16,26 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from cnn_lesson.data import CLASS_NAMES
+from cnn_lesson.errors import OutputError, SettingsError, shown
 from cnn_lesson.files import atomic_path
 
 
 def save_figure(figure: Figure, path: str | os.PathLike) -> None:
-    """Save a figure as PNG, atomically (an interrupted save keeps the previous file)."""
+    """Save a figure as PNG, atomically (an interrupted save keeps the previous file).
+
+    The format follows the suffix of `path` (`.png`, `.pdf`, `.svg`, ...).
+
+    Raises:
+        OutputError: `path` is a folder, or cannot be written.
+        SettingsError: `path` has no image suffix matplotlib knows.
+    """
+    if os.path.isdir(path):
+        raise OutputError(f"{shown(path)} is a folder: give a file name such as "
+                          f"{shown(Path(path) / 'plot.png')}.")
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in figure.canvas.get_supported_filetypes():
+        raise SettingsError(f"Cannot save the figure as {shown(path)}: the path needs an image "
+                            "suffix such as .png (or .pdf, .svg).")
     with atomic_path(path) as temporary:
         figure.savefig(temporary, dpi=100, bbox_inches="tight")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import zipfile
 from pathlib import Path
@@ -17,7 +18,7 @@ import keras
 import numpy as np
 
 from cnn_lesson.config import MAX_SEED
-from cnn_lesson.errors import DataError, ModelFileError, OutputError, SettingsError
+from cnn_lesson.errors import DataError, ModelFileError, OutputError, SettingsError, shown
 from cnn_lesson.files import atomic_path
 from cnn_lesson.precision import float32_copy
 
@@ -88,9 +89,14 @@ def load_model(path: str | os.PathLike) -> keras.Model:
     from cnn_lesson.training import compile_model  # training imports nothing from here
 
     file = Path(path)
-    if file.is_dir():
+    try:
+        is_folder, is_file = file.is_dir(), file.is_file()
+    except OSError as error:  # e.g. a name too long for the file system
+        raise ModelFileError(f"No saved model can be at {shown(file)}: "
+                             f"{error.strerror or error}. {HOW_TO_MAKE_A_MODEL}") from None
+    if is_folder:
         raise ModelFileError(f"{file} is a folder, not a saved model. {HOW_TO_MAKE_A_MODEL}")
-    if not file.is_file():
+    if not is_file:
         raise ModelFileError(f"No saved model at {file}. {HOW_TO_MAKE_A_MODEL}")
     if file.suffix not in (".keras", ".h5"):
         raise ModelFileError(f"{file} is not a .keras or .h5 model file. {HOW_TO_MAKE_A_MODEL}")
@@ -123,6 +129,8 @@ def load_model(path: str | os.PathLike) -> keras.Model:
 
 
 HISTORY_FILE = "history.json"
+# The metrics lessons 4 and 5 draw from it, when present; `loss` and `accuracy` always are.
+PER_EPOCH = ("loss", "accuracy", "val_loss", "val_accuracy", "seconds")
 
 
 def save_history(history, output_dir: str | os.PathLike) -> Path:
@@ -152,15 +160,37 @@ def load_history(output_dir: str | os.PathLike) -> dict[str, list[float]]:
         raise ModelFileError(f"No training history at {path}. {HOW_TO_MAKE_A_MODEL}") from None
     except (OSError, ValueError) as error:
         raise ModelFileError(f"{path} is damaged ({error}). {HOW_TO_MAKE_A_MODEL}") from error
-    if not isinstance(values, dict) or "accuracy" not in values:
+    if not isinstance(values, dict):
         raise ModelFileError(f"{path} holds no training history. {HOW_TO_MAKE_A_MODEL}")
+    problem = _history_problem(values)
+    if problem:
+        raise ModelFileError(f"{path} is damaged: {problem}. {HOW_TO_MAKE_A_MODEL}")
+    return values
+
+
+def _history_problem(values: dict) -> str | None:
+    """What is wrong with a loaded history, or None: every metric a list of numbers; `loss`,
+    `accuracy` and the other metrics the lessons draw (when present) one finite value per
+    epoch each."""
     for key, series in values.items():
         if not isinstance(series, list) or not all(
             isinstance(value, (int, float)) and not isinstance(value, bool) for value in series
         ):
-            raise ModelFileError(f"{path} is damaged: {key!r} is not a list of numbers, one "
-                                 f"per epoch. {HOW_TO_MAKE_A_MODEL}")
-    return values
+            return f"{key!r} is not a list of numbers, one per epoch"
+    for key in ("loss", "accuracy"):
+        if key not in values:
+            return f"it has no {key!r}"
+    epochs = len(values["loss"])
+    for key in (key for key in PER_EPOCH if key in values):
+        series = values[key]
+        if not series:
+            return f"{key!r} holds no epochs"
+        if len(series) != epochs:
+            return f"{key!r} has {len(series)} value(s) and 'loss' {epochs}: one per epoch each"
+        if not all(isinstance(value, int) or math.isfinite(value) for value in series):
+            return (f"{key!r} holds NaN or an infinite value (the training diverged, or the "
+                    "file was changed)")
+    return None
 
 
 STAND_IN_FOLDER = "stand_in"
@@ -276,6 +306,11 @@ def load_trained_model(
         raise SettingsError(f"quick_images={quick_images!r}: use a whole number of at least 1.")
     if (folder / MODEL_FILES[0]).exists() or (folder / HISTORY_FILE).exists():
         model, history = load_model(folder / MODEL_FILES[0]), load_history(folder)
+        missing = [key for key in ("val_loss", "val_accuracy") if key not in history]
+        if missing:  # lesson 4 plots and compares them
+            raise ModelFileError(
+                f"{folder / HISTORY_FILE} is damaged: it has no {' or '.join(map(repr, missing))}"
+                f", which lesson 4 shows. {HOW_TO_MAKE_A_MODEL}")
         description = (f"Loaded {MODEL_FILES[0]} from the output folder: lesson 3's model, "
                        f"{_epochs(history)} of training.")
         print(description)

@@ -15,9 +15,11 @@ import keras
 import nbformat
 import pytest
 
-from cnn_lesson.backup import BACKUP_FOLDER, BEST_MODEL_FILE, EPOCH_LOG_FILE, resumable_training
+from cnn_lesson.backup import (
+    BACKUP_FOLDER, BEST_MODEL_FILE, EPOCH_LOG_FILE, RUN_FILES, resumable_training,
+)
 from cnn_lesson.backup.lock import LOCK_FILE
-from cnn_lesson.errors import BackupError
+from cnn_lesson.errors import BackupError, OutputError
 from cnn_lesson.live_plot import live_training_plot
 from cnn_lesson.model import create_model
 from cnn_lesson.training import compile_model, make_dataset, train
@@ -149,6 +151,46 @@ def test_an_epoch_logged_but_not_backed_up_is_trained_again(backup):
     assert len(history.history["loss"]) == 3 and 99.0 not in history.history["loss"]
 
 
+def _change_log(path: Path, **changes) -> None:
+    log = json.loads(path.read_text())
+    history = {**log["history"], **changes.pop("history", {})}
+    path.write_text(json.dumps({**log, **changes, "history": history}))
+
+
+@pytest.mark.parametrize("damage, shown", [
+    (lambda log: _change_log(log, finished=True, history={"loss": 5}),
+     "'loss' in training_backup_history.json is not a list of numbers"),
+    (lambda log: _change_log(log, run="abc"), "the run in training_backup_history.json is not"),
+    (lambda log: _change_log(log, run=[1, 2]), "the run in training_backup_history.json is not"),
+    (lambda log: _change_log(log, run=None), "the run in training_backup_history.json is not"),
+    (lambda log: _change_log(log, finished=True, run="abc"), "the run in"),
+    (lambda log: _change_log(log, history={"seconds": ["x", "y"]}), "'seconds' in"),
+    (lambda log: _change_log(log, history={"val_accuracy": ["x", "y"]}), "'val_accuracy' in"),
+    (lambda log: (log.parent / BACKUP_FOLDER / "training_metadata.json").write_text(
+        '{"epoch": -1}'), "training_metadata.json is missing or broken"),
+    (lambda log: (log.parent / BACKUP_FOLDER / "training_metadata.json").write_text(
+        '{"epoch": 0.5}'), "training_metadata.json is missing or broken"),
+    (lambda log: (log.parent / BACKUP_FOLDER / "training_metadata.json").write_text(
+        '{"epoch": true}'), "training_metadata.json is missing or broken"),
+], ids=["finished loss=5", "run str", "run list", "run null", "finished run str",
+        "seconds str", "val_accuracy str", "epoch -1", "epoch 0.5", "epoch true"])
+def test_a_backup_of_the_wrong_shape_is_damaged_and_kept(backup, damage, shown):
+    """Hostile test, item E: valid JSON of the wrong shape is a damaged backup too."""
+    damage(backup / EPOCH_LOG_FILE)
+    before = _files(backup)
+    with pytest.raises(BackupError) as refused:
+        _run(backup)
+    message = str(refused.value)
+    assert "is damaged" in message and shown in message and "--fresh" in message
+    assert _files(backup) == before
+
+
+def test_fresh_starts_over_from_a_log_of_the_wrong_shape(backup):
+    _change_log(backup / EPOCH_LOG_FILE, finished=True, history={"loss": 5})
+    history = _run(backup, fresh=True)[1]
+    assert len(history.history["loss"]) == len(history.history["seconds"]) == 3
+
+
 # Two runs at once on one folder.
 
 def test_a_folder_in_use_by_another_process_is_refused_until_that_process_ends(tmp_path):
@@ -223,3 +265,39 @@ def test_lesson_3s_training_cell_run_again_after_a_finished_run_trains_nothing(t
     assert "already finished" not in capsys.readouterr().out
     assert namespace["model"].optimizer.iterations.numpy() == 4
     assert len(namespace["history"].history["loss"]) == 2
+
+
+# Hostile test, item D: a bad state of the output folder is reported before any training.
+
+def test_a_file_named_like_the_backup_is_damaged_and_fresh_removes_it(tmp_path):
+    (tmp_path / BACKUP_FOLDER).write_text("not a backup")
+    with pytest.raises(BackupError, match=f"damaged \\({BACKUP_FOLDER} is a file"):
+        _run(tmp_path, epochs=1)
+    assert (tmp_path / BACKUP_FOLDER).read_text() == "not a backup"  # kept without --fresh
+    model, history = _run(tmp_path, epochs=1, fresh=True)
+    assert len(history.history["loss"]) == 1 and model.optimizer.iterations.numpy() == 2
+    assert not (tmp_path / BACKUP_FOLDER).exists()  # removed, as a finished run's backup
+
+
+def test_a_folder_named_like_the_lock_file_is_named_in_the_error(tmp_path):
+    (tmp_path / LOCK_FILE).mkdir()
+    (tmp_path / LOCK_FILE / "something").write_text("kept")
+    with pytest.raises(BackupError, match=rf"{LOCK_FILE} is a folder, in the way of the lock "
+                                          "file.*remove it"):
+        resumable_training(tmp_path)
+    assert (tmp_path / LOCK_FILE / "something").read_text() == "kept"
+
+
+@pytest.mark.parametrize("name", RUN_FILES)
+def test_a_folder_named_like_a_file_the_run_writes_stops_it_before_training(tmp_path, name):
+    (tmp_path / name).mkdir()
+    started = []
+
+    class Started(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            started.append(True)
+
+    with pytest.raises(OutputError, match=rf"{name} is a folder, where training saves its file "
+                                          rf"{name}\. Nothing was trained: move that folder"):
+        _run(tmp_path, epochs=1, callbacks=[Started()])
+    assert not started and sorted(path.name for path in tmp_path.iterdir()) == [name]

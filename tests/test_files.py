@@ -66,3 +66,39 @@ def test_disk_full_while_writing_keeps_the_old_file(tmp_path):
             temporary.write_text("{par")
             raise OSError(28, "No space left on device")
     assert json.loads(target.read_text()) == {"v": 1}
+
+
+# Hostile test, items A and B: every failed write says what was wrong, by its errno.
+
+def test_a_file_given_as_the_folder_gets_output_error_not_a_raw_traceback(tmp_path):
+    (tmp_path / "model.keras").write_text("precious")
+    with pytest.raises(OutputError, match="A part of the path is a file, not a folder"):
+        write_json(tmp_path / "model.keras" / "metrics.json", {"v": 1})
+    assert (tmp_path / "model.keras").read_text() == "precious"
+
+
+def test_a_folder_where_the_file_should_be_is_named(tmp_path):
+    (tmp_path / "metrics.json").mkdir()
+    with pytest.raises(OutputError, match=r"metrics.json is a folder: move it away") as refused:
+        write_json(tmp_path / "metrics.json", {"v": 1})
+    assert "disk space" not in str(refused.value)
+    assert (tmp_path / "metrics.json").is_dir()
+
+
+@pytest.mark.parametrize("number, advice", [
+    (28, "The disk is full"),
+    (13, "not writable"),
+    (30, "not writable"),
+    (36, "too long"),
+    (5, "Free some disk space"),  # EIO: the generic advice
+])
+def test_a_failed_write_advises_by_its_errno(tmp_path, number, advice):
+    with pytest.raises(OutputError, match=advice):
+        with atomic_path(tmp_path / "metrics.json"):
+            raise OSError(number, os.strerror(number))
+
+
+def test_an_over_long_output_folder_is_an_output_error(tmp_path):
+    with pytest.raises(OutputError,
+                       match="File name too long. The path or a name in it is too long"):
+        prepare_output_dir(tmp_path / ("c" * 300))

@@ -6,6 +6,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from cnn_lesson.data import CLASS_NAMES  # noqa: E402
+from cnn_lesson.errors import OutputError, SettingsError  # noqa: E402
 from cnn_lesson.plots import (  # noqa: E402
     plot_accuracy_against_time,
     plot_augmentations,
@@ -182,4 +183,29 @@ def test_first_layer_filters_are_colour_pictures_on_one_scale_beside_the_edge_fi
     dense = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(2)])
     with pytest.raises(ValueError, match="no Conv2D"):
         plot_first_layer_filters(dense)
+    plt.close("all")
+
+
+# Hostile test, item C: a plot saved where no image file can go says so, without the
+# temporary file's name.
+
+def test_a_plot_path_without_an_image_suffix_is_refused(tmp_path):
+    images, labels = random_images(30)
+    with pytest.raises(SettingsError, match="needs an image suffix such as .png") as refused:
+        plot_sample_images(images, labels, path=tmp_path / "samples")
+    assert "partial" not in str(refused.value)
+    assert list(tmp_path.iterdir()) == []
+    plt.close("all")
+
+
+def test_a_plot_path_that_is_a_folder_is_refused(tmp_path):
+    images, labels = random_images(30)
+    history = {"accuracy": [0.3, 0.5], "loss": [1.9, 1.4]}
+    (tmp_path / "plots.png").mkdir()
+    for draw, folder in [(lambda path: plot_sample_images(images, labels, path=path), tmp_path),
+                         (lambda path: plot_history(history, path=path), tmp_path / "plots.png")]:
+        with pytest.raises(OutputError, match=r"is a folder: give a file name such as .*plot\.png"):
+            draw(folder)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["plots.png"]
+    assert list((tmp_path / "plots.png").iterdir()) == []
     plt.close("all")

@@ -96,6 +96,42 @@ def test_history_round_trip_and_errors(tmp_path):
         load_history(tmp_path)
 
 
+@pytest.mark.parametrize("history, shown", [
+    ({"accuracy": []}, "it has no 'loss'"),
+    ({"accuracy": [0.5]}, "it has no 'loss'"),
+    ({"accuracy": [], "loss": []}, "'loss' holds no epochs"),
+    ({"accuracy": [1, 2], "loss": [1]}, "'accuracy' has 2 value(s) and 'loss' 1"),
+    ({"accuracy": [0.5], "loss": [1.0], "val_loss": [1.0, 2.0]}, "'val_loss' has 2 value(s)"),
+    ({"accuracy": [0.5], "loss": [float("nan")]}, "'loss' holds NaN or an infinite value"),
+], ids=["empty", "no loss", "no epochs", "unequal", "unequal val_loss", "nan"])
+def test_a_history_that_lessons_4_and_5_cannot_draw_is_damaged(tmp_path, history, shown):
+    """Hostile test, item F: lesson 4 would fail later with a KeyError or in matplotlib."""
+    import json
+
+    from cnn_lesson.saving import load_history
+
+    (tmp_path / "history.json").write_text(json.dumps(history))
+    with pytest.raises(ModelFileError) as refused:
+        load_history(tmp_path)
+    message = str(refused.value)
+    assert "history.json is damaged: " + shown in message and "03_training" in message
+
+
+def test_lesson_4_needs_the_validation_history(trained, tmp_path):
+    from cnn_lesson.saving import load_trained_model, save_history
+
+    save_model(trained[0], tmp_path)
+    save_history({"accuracy": [0.5], "loss": [1.0], "val_loss": [1.1]}, tmp_path)
+    with pytest.raises(ModelFileError, match="damaged: it has no 'val_accuracy', which lesson 4 "
+                                             "shows.*03_training"):
+        load_trained_model(tmp_path, random_images(20))
+
+
+def test_a_model_path_too_long_for_the_file_system(tmp_path):
+    with pytest.raises(ModelFileError, match="File name too long.*03_training"):
+        load_model(tmp_path / ("c" * 300 + ".keras"))
+
+
 def _same_predictions(first, second, images):
     np.testing.assert_allclose(first.predict(normalize_images(images), verbose=0),
                                second.predict(normalize_images(images), verbose=0), atol=1e-5)
@@ -128,7 +164,8 @@ def test_lesson_3s_model_is_loaded_as_such(trained, tmp_path, capsys):
 
     model, sample = trained
     save_model(model, tmp_path)
-    save_history({"accuracy": [0.3, 0.5], "loss": [2.0, 1.5]}, tmp_path)
+    save_history({"accuracy": [0.3, 0.5], "loss": [2.0, 1.5], "val_accuracy": [0.3, 0.4],
+                  "val_loss": [2.1, 1.7]}, tmp_path)
     (tmp_path / "stand_in").mkdir()  # an earlier stand-in does not matter any more
     result = load_trained_model(tmp_path, random_images(20))
     said = capsys.readouterr().out

@@ -31,11 +31,17 @@ from cnn_lesson.backup.saved import (
     weights_fingerprint,
 )
 from cnn_lesson.errors import BackupError
-from cnn_lesson.files import atomic_path, prepare_output_dir, write_json
+from cnn_lesson.files import atomic_path, prepare_output_dir, refuse_folders_in_the_way, write_json
 from cnn_lesson.precision import float32_copy
+from cnn_lesson.saving import HISTORY_FILE, MODEL_FILES
 
-__all__ = ["BACKUP_FOLDER", "BEST_MODEL_FILE", "EPOCH_LOG_FILE", "ResumableTraining",
-           "holding_folder", "resumable_training", "resume_callbacks"]
+__all__ = ["BACKUP_FOLDER", "BEST_MODEL_FILE", "EPOCH_LOG_FILE", "RUN_FILES",
+           "ResumableTraining", "holding_folder", "resumable_training", "resume_callbacks"]
+
+# The files a run writes in its output folder: the backup's, then those lesson 3, lesson 4
+# and the command line save after it. None of them may be a folder when the run begins.
+RUN_FILES = (BEST_MODEL_FILE, EPOCH_LOG_FILE, *MODEL_FILES, HISTORY_FILE, "metrics.json",
+             "training_history.png")
 
 
 class _EpochLog(keras.callbacks.Callback):
@@ -257,7 +263,8 @@ def resumable_training(
         A `ResumableTraining`: pass its `callbacks` to `fit`, then call its `finish()`.
 
     Raises:
-        OutputError: `output_dir` is a file, cannot be written, or its disk is full.
+        OutputError: `output_dir` is a file, cannot be written, or its disk is full; or a
+            folder has the name of a file the run writes (`RUN_FILES`).
         BackupError: another run is using `output_dir` now, or its backup is damaged
             (here); the backup belongs to another run (when `fit` begins).
     """
@@ -265,6 +272,7 @@ def resumable_training(
         epoch_log = _EpochLog(None, {})
         return ResumableTraining(epoch_log, [epoch_log], 0)
     output_dir = prepare_output_dir(output_dir)  # created if missing; a bad folder fails now
+    refuse_folders_in_the_way(output_dir, RUN_FILES)  # not an hour later, when saving
     owner = object()
     locked = lock_folder(output_dir, owner)  # before reading: another run may be writing
     try:
@@ -275,6 +283,14 @@ def resumable_training(
         raise
     resumed = saved.done if saved is not None and not saved.finished else 0
     return ResumableTraining(epoch_log, callbacks, resumed, (output_dir, owner) if locked else None)
+
+
+def _remove_backup(path: Path) -> None:
+    """Remove Keras' backup folder, or a file or link that has its name (the course's own)."""
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def resume_callbacks(
@@ -291,7 +307,7 @@ def resume_callbacks(
         BackupError: the backup is damaged or from an older version of the course.
     """
     if fresh:
-        shutil.rmtree(output_dir / BACKUP_FOLDER, ignore_errors=True)
+        _remove_backup(output_dir / BACKUP_FOLDER)
         (output_dir / EPOCH_LOG_FILE).unlink(missing_ok=True)
     saved = read_saved_run(output_dir)
     previous = saved.history if saved is not None else {}

@@ -13,7 +13,8 @@ import os
 from pathlib import Path
 from typing import IO, Iterator
 
-from cnn_lesson.errors import BackupError
+from cnn_lesson.errors import BackupError, shown
+from cnn_lesson.files import advice
 
 try:
     import fcntl
@@ -53,6 +54,19 @@ def _other_pid(path: Path) -> str:
     return ""
 
 
+def _open_lock_file(path: Path) -> IO:
+    try:
+        return open(path, "a+", encoding="utf-8")
+    except IsADirectoryError:
+        raise BackupError(
+            f"{shown(path)} is a folder, in the way of the lock file that training keeps there. "
+            "The course never makes a folder of that name: remove it, then run again."
+        ) from None
+    except OSError as error:
+        raise BackupError(f"Cannot open the lock file {shown(path)}: "
+                          f"{error.strerror or error}. " + advice(error, path)) from error
+
+
 def lock_folder(folder: Path, owner: object) -> bool:
     """Take the output folder's training lock for `owner`.
 
@@ -65,7 +79,8 @@ def lock_folder(folder: Path, owner: object) -> bool:
         command already (then that command releases it).
 
     Raises:
-        BackupError: another process holds the lock.
+        BackupError: another process holds the lock, or the lock file cannot be opened (e.g.
+            a folder has its name).
     """
     key = folder.resolve()
     if key in _held:
@@ -75,7 +90,7 @@ def lock_folder(folder: Path, owner: object) -> bool:
         return True
     path = key / LOCK_FILE
     while True:
-        file = open(path, "a+", encoding="utf-8")
+        file = _open_lock_file(path)
         if not _try_lock(file):
             file.close()
             raise BackupError(

@@ -157,6 +157,8 @@ def read_saved_run(output_dir: Path) -> SavedRun | None:
     backup_dir = output_dir / BACKUP_FOLDER
     log_path = output_dir / EPOCH_LOG_FILE
     log: Any = None
+    if backup_dir.exists() and not backup_dir.is_dir():
+        raise _damaged(backup_dir, f"{BACKUP_FOLDER} is a file, not Keras' backup folder")
     if log_path.exists():
         try:
             log = _read_json(log_path)
@@ -165,6 +167,7 @@ def read_saved_run(output_dir: Path) -> SavedRun | None:
                 raise _damaged(backup_dir, f"{EPOCH_LOG_FILE} cannot be read") from None
     if isinstance(log, dict) and log.get("finished") and isinstance(log.get("history"), dict):
         history = log["history"]
+        _check_log(backup_dir, log, run_required=False)
         return SavedRun(log.get("run") or {}, history, _epochs_logged(history), True,
                         log.get("weights"))
     if not backup_dir.exists():
@@ -177,10 +180,13 @@ def read_saved_run(output_dir: Path) -> SavedRun | None:
             "course and does not say which run it belongs to, so it is not continued. "
             + WAY_OUT
         )
+    _check_log(backup_dir, log, run_required=True)
     try:
-        done = int(_read_json(backup_dir / METADATA_FILE)["epoch"])
+        done = _read_json(backup_dir / METADATA_FILE)["epoch"]
     except (OSError, ValueError, KeyError, TypeError):
-        raise _damaged(backup_dir, f"{BACKUP_FOLDER}/{METADATA_FILE} is missing or broken") from None
+        done = None
+    if isinstance(done, bool) or not isinstance(done, int) or done < 1:  # Keras counts from 1
+        raise _damaged(backup_dir, f"{BACKUP_FOLDER}/{METADATA_FILE} is missing or broken")
     if not _readable_weights(backup_dir / WEIGHTS_FILE):
         raise _damaged(backup_dir, f"{BACKUP_FOLDER}/{WEIGHTS_FILE} is missing or truncated")
     history = log["history"]
@@ -188,6 +194,19 @@ def read_saved_run(output_dir: Path) -> SavedRun | None:
         raise _damaged(backup_dir, f"{EPOCH_LOG_FILE} holds {_epochs_logged(history)} "
                                    f"epoch(s), the backup {done}")
     return SavedRun(log["run"], {key: values[:done] for key, values in history.items()}, done)
+
+
+def _check_log(backup_dir: Path, log: Mapping[str, Any], run_required: bool) -> None:
+    """Raise the "damaged" error unless the epoch log has the shape `_EpochLog` writes: `run`
+    a dict (or, in a finished log, missing), `history` a list of numbers per metric."""
+    run = log.get("run")
+    if not isinstance(run, dict) and (run_required or run is not None):
+        raise _damaged(backup_dir, f"the run in {EPOCH_LOG_FILE} is not a description")
+    for key, values in log["history"].items():
+        if not isinstance(values, list) or not all(
+            isinstance(value, (int, float)) and not isinstance(value, bool) for value in values
+        ):
+            raise _damaged(backup_dir, f"{key!r} in {EPOCH_LOG_FILE} is not a list of numbers")
 
 
 def _readable_weights(path: Path) -> bool:
