@@ -63,7 +63,9 @@ def prepare_output_dir(path: str | os.PathLike, min_free_bytes: int = MIN_FREE_B
     Raises:
         OutputError: the path is a file, cannot be created or written, or the disk is full.
     """
-    folder = Path(path).expanduser()
+    from cnn_lesson.config import user_path  # here: config is read once, files everywhere
+
+    folder = user_path(path, "The output folder", OutputError)
     try:
         if folder.exists() and not folder.is_dir():
             raise OutputError(

@@ -608,3 +608,5 @@ def test_a_tilde_naming_no_user_is_our_error_not_a_runtime_error(tmp_path, monke
         load_image_file(typo + ".png")
     monkeypatch.setenv("CNN_LESSON_OUTPUT", typo)
     assert main(["train", "--quick", "--data", "synthetic"]) == 1
+    monkeypatch.delenv("CNN_LESSON_OUTPUT")
+    assert main(["train", "--quick", "--data", "synthetic", "--output", typo]) == 1
