@@ -252,6 +252,10 @@ def _train_and_report(arguments: argparse.Namespace, quick: bool, epochs: int, s
             "at the full CIFAR-10."
         )
     print(f"Data: {label}: {len(train_images):,} training and {len(test_images):,} test images")
+    precision = lesson.fast_precision() if arguments.precision == "auto" else arguments.precision
+    # Before the first file is written: a refused run leaves the folder as it found it.
+    check_replacing(output_dir, {"data_source": label, "quick": quick, "seed": seed,
+                                 "precision": precision, "epochs": epochs}, arguments.fresh)
     figure = lesson.plot_sample_images(
         train_images, train_labels, seed=seed, title=label, path=output_dir / "sample_images.png"
     )
@@ -264,10 +268,7 @@ def _train_and_report(arguments: argparse.Namespace, quick: bool, epochs: int, s
     print(f"Training on {len(train_data[0]):,} images for {epochs} epoch(s), validating on "
           f"{len(validation_data[0]):,}" + (" (quick mode)." if quick else "."))
 
-    precision = lesson.fast_precision() if arguments.precision == "auto" else arguments.precision
     print(f"Precision: {precision}")
-    check_replacing(output_dir, {"data_source": label, "quick": quick, "seed": seed,
-                                 "precision": precision, "epochs": epochs}, arguments.fresh)
     keras.utils.set_random_seed(seed)
     model = lesson.create_model(precision=precision)
     model.summary()

@@ -193,3 +193,11 @@ def test_a_trained_model_of_another_run_is_never_replaced_without_fresh(tmp_path
             check_replacing(tmp_path, other, fresh=False)
         check_replacing(tmp_path, other, fresh=True)
     assert (tmp_path / "model.keras").read_bytes() == b"lesson 3's model"
+
+
+def test_a_refused_run_writes_nothing(tmp_path):
+    from cnn_lesson.cli import main
+
+    (tmp_path / "model.keras").write_bytes(b"lesson 3's model")
+    assert main(["train", "--quick", "--data", "synthetic", "--output", str(tmp_path)]) == 1
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model.keras"]
