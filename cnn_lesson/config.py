@@ -146,3 +146,13 @@ def user_path(value: str | os.PathLike, what: str, error: type[Exception] = Sett
             "folder (~name means the home folder of the user called name): write the path in "
             "full, or start it with ~/ for your own home folder."
         ) from None
+
+
+def whole_number(name: str, value, minimum: int = 1) -> int:
+    """`value` as an int, or a SettingsError (also a ValueError) naming the argument: for the
+    counts and seeds the package's functions take (`2.5` images, `"10"` steps, `True`)."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise SettingsError(f"{name}={value!r}: use a whole number of at least {minimum:,}.")
+    return int(value)

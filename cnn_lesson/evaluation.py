@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from cnn_lesson.checkpoints import CheckpointError
 from cnn_lesson.data import CLASS_NAMES
+from cnn_lesson.errors import DataError, SettingsError
 from cnn_lesson.plots import save_figure
 from cnn_lesson.tables import Table
 from cnn_lesson.training import normalize_images
@@ -46,7 +47,13 @@ def predict(model: keras.Model, images: np.ndarray, batch_size: int = 256) -> np
     Raises:
         ValueError: float images that are not in 0..1 (normalise them, or pass the uint8 ones).
     """
+    if not callable(getattr(model, "predict", None)):
+        raise SettingsError(f"predict needs a Keras model, not {type(model).__name__} (from "
+                            "load_trained_model, pass its .model).")
     images = np.asarray(images)
+    if images.ndim != 4 or len(images) == 0:
+        raise DataError(f"The images have shape {images.shape}; predict needs (N, 32, 32, 3) "
+                        "with N of at least 1 (one image: images[:1], not images[0]).")
     if np.issubdtype(images.dtype, np.integer):
         images = normalize_images(images)
     elif images.size and float(images.max()) > 1.0 + 1e-6:

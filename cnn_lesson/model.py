@@ -10,6 +10,7 @@ import keras
 from keras import layers
 
 from cnn_lesson.data import IMAGE_SHAPE, NUM_CLASSES
+from cnn_lesson.errors import SettingsError
 from cnn_lesson.precision import FLOAT32, fast_precision, layers_computing_in
 
 
@@ -70,9 +71,24 @@ def create_model(
         An uncompiled `keras.Sequential` model (compile it with
         `cnn_lesson.training.compile_model`).
     """
-    if len(filters) != 3 or min(filters) < 1 or dense_units < 1:
-        raise ValueError(f"create_model needs three positive filter counts and positive "
-                         f"dense_units, got filters={filters}, dense_units={dense_units}.")
+    import numbers
+
+    if isinstance(filters, (str, bytes)) or not hasattr(filters, "__len__") \
+            or len(filters) != 3 or not all(isinstance(count, numbers.Integral)
+                                            and not isinstance(count, bool) and count >= 1
+                                            for count in filters) \
+            or isinstance(dense_units, bool) or not isinstance(dense_units, numbers.Integral) \
+            or dense_units < 1:
+        raise SettingsError(f"create_model needs three positive filter counts (whole numbers), e.g. "
+                            f"filters=(32, 64, 128), and a positive whole dense_units; got "
+                            f"filters={filters!r}, dense_units={dense_units!r}.")
+    if not isinstance(name, str) or not name or "/" in name:
+        raise SettingsError(f"name={name!r}: use a text without /, e.g. \"my_model\" (Keras "
+                            "refuses a / in names).")
+    if isinstance(batchnorm_momentum, bool) or not isinstance(batchnorm_momentum, (int, float)) \
+            or not 0 <= batchnorm_momentum < 1:
+        raise SettingsError(f"batchnorm_momentum={batchnorm_momentum!r}: use a share from 0 up "
+                            "to (not including) 1, such as 0.9.")
     with layers_computing_in(precision or fast_precision()):
         return _sequential(tuple(filters), dense_units, dropout, name, batchnorm_momentum)
 

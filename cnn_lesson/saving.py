@@ -58,6 +58,12 @@ def save_model(model: keras.Model, output_dir: str | os.PathLike) -> dict[str, P
     Returns:
         `{"keras": path, "h5": path}`.
     """
+    if not isinstance(model, keras.Model):
+        raise SettingsError(f"save_model needs the trained Keras model, not "
+                            f"{type(model).__name__} {model!r:.80}.")
+    if not isinstance(output_dir, (str, os.PathLike)):
+        raise SettingsError(f"save_model needs the folder's path, not "
+                            f"{type(output_dir).__name__} {output_dir!r:.80}.")
     folder = Path(output_dir)
     model = float32_copy(model)  # the same model if it already computes in float32
     copy = keras.models.clone_model(model)
@@ -88,6 +94,9 @@ def load_model(path: str | os.PathLike) -> keras.Model:
     """
     from cnn_lesson.training import compile_model  # training imports nothing from here
 
+    if not isinstance(path, (str, os.PathLike)):
+        raise SettingsError(f"load_model needs a file's path, e.g. output_dir / \"model.keras\", "
+                            f"not {type(path).__name__} {path!r}.")
     file = Path(path)
     try:
         is_folder, is_file = file.is_dir(), file.is_file()
@@ -153,6 +162,9 @@ def load_history(output_dir: str | os.PathLike) -> dict[str, list[float]]:
     """
     import json
 
+    if not isinstance(output_dir, (str, os.PathLike)):
+        raise SettingsError(f"load_history needs the folder's path, not "
+                            f"{type(output_dir).__name__} {output_dir!r:.80}.")
     path = Path(output_dir) / HISTORY_FILE
     try:
         values = json.loads(path.read_text(encoding="utf-8"))
@@ -311,6 +323,12 @@ def load_trained_model(
             raise ModelFileError(
                 f"{folder / HISTORY_FILE} is damaged: it has no {' or '.join(map(repr, missing))}"
                 f", which lesson 4 shows. {HOW_TO_MAKE_A_MODEL}")
+        shapes = (tuple(model.input_shape[1:]), tuple(model.output_shape[1:]))
+        if shapes != ((32, 32, 3), (10,)):
+            raise ModelFileError(
+                f"{folder / MODEL_FILES[0]} is a model for other data: it takes {shapes[0]} and "
+                f"answers {shapes[1]}, where lesson 4 needs a CIFAR-10 model, (32, 32, 3) to 10 "
+                f"classes. It was left as it is. {HOW_TO_MAKE_A_MODEL}")
         description = (f"Loaded {MODEL_FILES[0]} from the output folder: lesson 3's model, "
                        f"{_epochs(history)} of training.")
         print(description)

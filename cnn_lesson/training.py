@@ -16,6 +16,7 @@ import tensorflow as tf
 from cnn_lesson.backup import resumable_training
 from cnn_lesson.backup.saved import data_fingerprint
 from cnn_lesson.data.classes import NUM_CLASSES
+from cnn_lesson.config import whole_number
 from cnn_lesson.errors import DataError, LessonOrderError, SettingsError
 
 BATCH_SIZE = 128
@@ -65,16 +66,21 @@ def split_validation(
     Raises:
         ValueError: `fraction` is not between 0 and 1, or the sizes disagree.
     """
-    if not 0.0 < fraction < 1.0:
-        raise ValueError(f"fraction must be between 0 and 1 (exclusive), got {fraction}.")
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) \
+            or not 0.0 < fraction < 1.0:
+        raise SettingsError(f"fraction must be between 0 and 1 (exclusive), got {fraction!r}.")
+    seed = whole_number("seed", seed, 0)
+    images, labels = np.asarray(images), np.asarray(labels)
     if len(images) != len(labels):
-        raise ValueError(f"{len(images)} images but {len(labels)} labels.")
+        raise DataError(f"{len(images):,} images but {len(labels):,} labels: they must pair up.")
+    if len(images) < 2:
+        raise DataError(f"{len(images)} image(s): a validation set and a training set need at "
+                        "least 2.")
     order = np.random.default_rng(seed).permutation(len(images))
     held_out = max(1, int(round(len(images) * fraction)))
     validation, train = order[:held_out], order[held_out:]
     if max_train_images is not None:
-        if max_train_images < 1:
-            raise ValueError(f"max_train_images must be at least 1, got {max_train_images}.")
+        whole_number("max_train_images", max_train_images)
         train = np.sort(train[:max_train_images])
     return (images[train], labels[train]), (images[validation], labels[validation])
 
@@ -93,8 +99,9 @@ def take_subset(
     Returns:
         `(images, labels)` of the subset, in a random order.
     """
-    if count <= 0:
-        raise ValueError(f"count must be positive, got {count}.")
+    count, seed = whole_number("count", count), whole_number("seed", seed, 0)
+    if len(images) != len(labels):
+        raise DataError(f"{len(images):,} images but {len(labels):,} labels: they must pair up.")
     if count >= len(images):
         return images, labels
     chosen = np.sort(np.random.default_rng(seed).choice(len(images), size=count, replace=False))
@@ -158,8 +165,15 @@ def one_cycle_schedule(
     Returns:
         A schedule to pass as `learning_rate` to `compile_model`.
     """
-    if total_steps < 1:
-        raise ValueError(f"total_steps must be at least 1, got {total_steps}.")
+    total_steps = whole_number("total_steps", total_steps)
+    if isinstance(peak_learning_rate, bool) or not isinstance(peak_learning_rate, (int, float)) \
+            or not peak_learning_rate > 0:
+        raise SettingsError(f"peak_learning_rate={peak_learning_rate!r}: use a positive number "
+                            "such as 2e-3.")
+    if isinstance(warmup_fraction, bool) or not isinstance(warmup_fraction, (int, float)) \
+            or not 0 <= warmup_fraction < 1:
+        raise SettingsError(f"warmup_fraction={warmup_fraction!r}: use a share from 0 up to "
+                            "(not including) 1, such as 0.3.")
     warmup_steps = int(total_steps * warmup_fraction)
     return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=peak_learning_rate / 10,
@@ -221,7 +235,8 @@ def build_model(
 
 def steps_per_epoch(image_count: int, batch_size: int = BATCH_SIZE) -> int:
     """How many batches one pass over `image_count` images takes."""
-    return -(-image_count // batch_size)
+    image_count = whole_number("image_count", image_count)
+    return -(-image_count // whole_number("batch_size", batch_size))
 
 
 def checked_images_and_labels(images, labels) -> tuple[np.ndarray, np.ndarray]:
@@ -320,8 +335,11 @@ def train(
         raise LessonOrderError(
             "The model is not compiled: run the cell with `compile_model(model)` first."
         )
-    if epochs < 1 or batch_size < 1:
-        raise ValueError(f"epochs and batch_size must be at least 1 (got {epochs}, {batch_size}).")
+    epochs, batch_size = whole_number("epochs", epochs), whole_number("batch_size", batch_size)
+    seed = whole_number("seed", seed, 0)
+    if output_dir is not None and not isinstance(output_dir, (str, os.PathLike)):
+        raise SettingsError(f"output_dir must be a folder's path or None, not "
+                            f"{type(output_dir).__name__} {output_dir!r}.")
     train_images, train_labels = train_data
     validation_images, validation_labels = validation_data
     training_set = make_dataset(train_images, train_labels, batch_size, shuffle=True, seed=seed)

@@ -240,3 +240,36 @@ def test_lesson_5s_model_loads_in_a_fresh_process(tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "SmoothedSparseCrossentropy"
+
+
+def test_a_model_for_other_data_is_not_shown_as_lesson_3s(tmp_path):
+    import keras
+
+    from cnn_lesson.saving import load_trained_model, save_history
+
+    other = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3)])
+    other.compile(optimizer="adam", loss="mse")
+    other.save(tmp_path / "model.keras")
+    save_history({"accuracy": [0.5], "loss": [1.0], "val_accuracy": [0.5], "val_loss": [1.0]},
+                 tmp_path)
+    with pytest.raises(ModelFileError, match="a model for other data"):
+        load_trained_model(tmp_path, random_images(20))
+
+
+@pytest.mark.parametrize("call", [lambda: save_model(None, "output"),
+                                  lambda: save_model("m", "output"),
+                                  lambda: load_model(5), lambda: load_model(None)],
+                         ids=["save None", "save a name", "load 5", "load None"])
+def test_wrong_arguments_of_saving_name_what_to_pass(call):
+    from cnn_lesson.errors import SettingsError
+
+    with pytest.raises(SettingsError, match="needs"):
+        call()
+
+
+def test_load_history_of_a_number_names_what_to_pass():
+    from cnn_lesson.errors import SettingsError
+    from cnn_lesson.saving import load_history
+
+    with pytest.raises(SettingsError, match="folder's path"):
+        load_history(5)

@@ -263,3 +263,38 @@ def test_evaluating_an_uncompiled_model_says_which_cell_to_run():
 
     with pytest.raises(LessonOrderError, match="compile_model"):
         evaluate(create_model(), *random_images(10))
+
+
+@pytest.mark.parametrize("call", [
+    lambda: split_validation(*random_images(1)),
+    lambda: split_validation(*random_images(20), seed=-1),
+    lambda: split_validation(list(range(5)), [0] * 4),
+    lambda: take_subset(*random_images(20)[:1], random_images(3)[1], 10),
+    lambda: take_subset(*random_images(20), 2.5),
+    lambda: steps_per_epoch(100, 0),
+    lambda: steps_per_epoch(0),
+    lambda: one_cycle_schedule("10"),
+    lambda: one_cycle_schedule(10, warmup_fraction=2),
+    lambda: create_model(filters=32),
+    lambda: create_model(filters=(32.5, 64, 128)),
+    lambda: create_model(name="a b/c"),
+    lambda: create_model(batchnorm_momentum=5),
+], ids=["1 image", "seed -1", "lists of other lengths", "subset of mismatched arrays",
+        "2.5 images", "batch 0", "0 images", "steps as text", "warm-up twice the run",
+        "filters a number", "filters fractional", "name with /", "momentum 5"])
+def test_wrong_arguments_get_the_packages_error_naming_the_argument(call):
+    from cnn_lesson.errors import CnnLessonError
+
+    with pytest.raises(CnnLessonError):
+        call()
+
+
+def test_predicting_no_images_or_with_a_trained_model_tuple_says_what_to_pass():
+    from cnn_lesson.errors import DataError, SettingsError
+    from cnn_lesson.evaluation import predict
+
+    images, _ = random_images(4)
+    with pytest.raises(DataError, match="images\\[:1\\]"):
+        predict(create_model(), images[:0])
+    with pytest.raises(SettingsError, match=".model"):
+        predict(("a", "tuple"), images)
