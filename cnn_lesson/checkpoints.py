@@ -31,6 +31,26 @@ class CheckpointError(CnnLessonError):
     """A lesson's checkpoint found a value that a correct run does not produce."""
 
 
+def reads_its_input(check):
+    """Decorator for a checkpoint: an input it cannot even read (None from a cell that has not
+    run, a string, an array of another shape) is a CheckpointError saying so, not a
+    TypeError from inside the check."""
+    import functools
+
+    @functools.wraps(check)
+    def run(*args, **kwargs):
+        try:
+            return check(*args, **kwargs)
+        except (TypeError, AttributeError, KeyError, IndexError, ValueError) as error:
+            raise CheckpointError(
+                f"{check.__name__} could not read what it was given ({type(error).__name__}: "
+                f"{str(error)[:120]}): probably a cell above it has not run, or a name holds "
+                "something else. " + WHAT_TO_DO
+            ) from error
+
+    return run
+
+
 def _percent(value: float) -> None:
     return f"{100 * value:.1f}%"
 
@@ -96,6 +116,7 @@ def check_accuracy(
     print(line)
 
 
+@reads_its_input
 def check_history(history, epochs: int) -> None:
     """Check that a training history holds `epochs` epochs of finite losses.
 
@@ -126,6 +147,7 @@ def check_history(history, epochs: int) -> None:
     print(line)
 
 
+@reads_its_input
 def check_normalized(normalized: np.ndarray, original: np.ndarray) -> None:
     """Check lesson 1's normalised images: float32, in 0..1, and the same picture x 255.
 
@@ -154,6 +176,7 @@ def check_normalized(normalized: np.ndarray, original: np.ndarray) -> None:
     print(line)
 
 
+@reads_its_input
 def check_split(train_data, validation_data, total: int, max_train_images: int | None) -> None:
     """Check lesson 3's split: a tenth held out, the rest (or quick mode's subset) to train on.
 

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from cnn_lesson.checkpoints import CheckpointError
+from cnn_lesson.checkpoints import CheckpointError, reads_its_input
 from cnn_lesson.data import CLASS_NAMES
 from cnn_lesson.errors import DataError, SettingsError
 from cnn_lesson.plots import save_figure
@@ -95,6 +95,7 @@ def confusion_matrix(
     return counts.reshape(num_classes, num_classes)
 
 
+@reads_its_input
 def check_confusion_matrix(
     matrix: np.ndarray, test_labels: np.ndarray, test_accuracy: float, tolerance: int = 5
 ) -> None:

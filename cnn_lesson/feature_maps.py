@@ -14,6 +14,7 @@ import keras
 import matplotlib
 import numpy as np
 
+from cnn_lesson.errors import SettingsError
 from cnn_lesson.training import normalize_images
 from cnn_lesson.widgets import SHOWN_SIZE, png_bytes
 
@@ -95,6 +96,8 @@ def layer_explorer(
     Raises:
         ValueError: the image is not one (H, W, 3) image, or the model has no such layer.
     """
+    if not isinstance(model, keras.Model):
+        raise SettingsError(f"layer_explorer needs a Keras model, not {type(model).__name__}.")
     image = np.asarray(image)
     if image.ndim == 4 and len(image) == 1:
         image = image[0]

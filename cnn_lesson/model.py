@@ -123,6 +123,9 @@ def explain_parameters(model: keras.Model) -> list[tuple[str, str, int]]:
     Returns:
         One row per layer: its name, the arithmetic behind its count, and the count.
     """
+    if not isinstance(model, keras.Model):
+        raise SettingsError(f"explain_parameters needs a Keras model (create_model()), not "
+                            f"{type(model).__name__}.")
     rows = []
     for layer in model.layers:
         count = layer.count_params()

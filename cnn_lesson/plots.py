@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from cnn_lesson.data import CLASS_NAMES
-from cnn_lesson.errors import OutputError, SettingsError, shown
+from cnn_lesson.errors import DataError, OutputError, SettingsError, shown
 from cnn_lesson.files import atomic_path
 
 
@@ -72,6 +72,10 @@ def plot_sample_images(
         raise ValueError(f"Need at least {count} images for a {rows}x{columns} grid.")
     chosen = np.random.default_rng(seed).choice(len(images), size=count, replace=False)
     flat_labels = np.asarray(labels).reshape(-1)
+    if len(flat_labels) != len(images) or not np.issubdtype(flat_labels.dtype, np.integer) \
+            or flat_labels.min() < 0 or flat_labels.max() >= len(class_names):
+        raise DataError(f"The labels must be one class number from 0 to {len(class_names) - 1} "
+                        f"per image ({len(images):,} images, {len(flat_labels):,} labels).")
     figure, axes = plt.subplots(rows, columns, figsize=(columns * 1.6, rows * 1.75))
     for axis, index in zip(np.ravel(axes), chosen):
         axis.imshow(images[index])
@@ -102,6 +106,9 @@ def plot_history(
         The `Figure`, with two axes: accuracy and loss.
     """
     values = getattr(history, "history", history)
+    if not isinstance(values, Mapping):
+        raise SettingsError(f"plot_history needs model.fit's History or its .history dict, "
+                            f"not {type(history).__name__}.")
     for key in ("accuracy", "loss"):
         if key not in values:
             raise ValueError(f"The history has no {key!r}: pass model.fit's History or its .history.")

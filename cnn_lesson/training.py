@@ -342,6 +342,16 @@ def train(
                             f"{type(output_dir).__name__} {output_dir!r}.")
     train_images, train_labels = train_data
     validation_images, validation_labels = validation_data
+    expected = tuple(model.input_shape[1:])
+    for name, images in (("training", train_images), ("validation", validation_images)):
+        if tuple(np.shape(images)[1:]) != expected:
+            raise DataError(f"The {name} images have shape {np.shape(images)}, but the model "
+                            f"takes images of shape {expected}: give it the images the model "
+                            "was built for (CIFAR-10: 32 x 32 pixels, 3 colours).")
+    if run is not None and not all(isinstance(value, (str, int, float, bool, type(None)))
+                                   for value in dict(run).values()):
+        raise SettingsError("run must map names to text or numbers (it is written to the "
+                            f"backup as JSON), got {run!r:.120}.")
     training_set = make_dataset(train_images, train_labels, batch_size, shuffle=True, seed=seed)
     validation_set = make_dataset(validation_images, validation_labels, batch_size)
 

@@ -79,3 +79,18 @@ def test_split_sizes_must_add_up(capsys):
     assert "quick mode trains on 20 of the 90" in capsys.readouterr().out
     with pytest.raises(CheckpointError, match="expected 90 and 10"):
         check_split((images[:50], None), (images[:10], None), total=100, max_train_images=None)
+
+
+def test_a_checkpoint_given_what_it_cannot_read_says_so():
+    """None (a cell that has not run) or a string used to reach the learner as TypeError or
+    AttributeError from inside the check."""
+    from cnn_lesson.checkpoints import check_history, check_normalized, check_split
+    from cnn_lesson.evaluation import check_confusion_matrix
+
+    calls = [lambda: check_history(None, 10), lambda: check_history({"loss": ["x"]}, 1),
+             lambda: check_normalized(None, np.zeros((2, 2))),
+             lambda: check_split(None, None, 10, None),
+             lambda: check_confusion_matrix(None, None, None)]
+    for call in calls:
+        with pytest.raises(CheckpointError, match="could not read|not a number"):
+            call()

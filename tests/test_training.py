@@ -298,3 +298,33 @@ def test_predicting_no_images_or_with_a_trained_model_tuple_says_what_to_pass():
         predict(create_model(), images[:0])
     with pytest.raises(SettingsError, match=".model"):
         predict(("a", "tuple"), images)
+
+
+def test_images_of_another_size_and_an_unwritable_run_are_refused_before_training(tmp_path):
+    from cnn_lesson.errors import DataError, SettingsError
+
+    model = compile_model(create_model(precision="float32"))
+    images, labels = random_images(20)
+    small = images[:, :28, :28]
+    with pytest.raises(DataError, match="shape"):
+        train(model, (small, labels), (small, labels), epochs=1, verbose=0)
+    with pytest.raises(SettingsError, match="run must map"):
+        train(model, (images, labels), (images, labels), epochs=1, verbose=0,
+              output_dir=tmp_path, run={"x": object()})
+
+
+def test_plots_and_explorers_name_what_they_need():
+    from cnn_lesson.errors import DataError, SettingsError
+    from cnn_lesson.feature_maps import layer_explorer
+    from cnn_lesson.model import explain_parameters
+    from cnn_lesson.plots import plot_history, plot_sample_images
+
+    images, labels = random_images(30)
+    with pytest.raises(SettingsError):
+        plot_history(None)
+    with pytest.raises(DataError, match="class number"):
+        plot_sample_images(images, labels + 40)
+    with pytest.raises(SettingsError):
+        explain_parameters("m")
+    with pytest.raises(SettingsError):
+        layer_explorer("m", images[0])
