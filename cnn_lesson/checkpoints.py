@@ -44,8 +44,9 @@ def reads_its_input(check):
         except (TypeError, AttributeError, KeyError, IndexError, ValueError) as error:
             raise CheckpointError(
                 f"{check.__name__} could not read what it was given ({type(error).__name__}: "
-                f"{str(error)[:120]}): probably a cell above it has not run, or a name holds "
-                "something else. " + WHAT_TO_DO
+                f"{str(error)[:120]}). Perhaps a cell above it has not run, or a name holds "
+                "something else (if every cell above has run, the value itself is wrong). "
+                + WHAT_TO_DO
             ) from error
 
     return run
@@ -55,6 +56,7 @@ def _percent(value: float) -> None:
     return f"{100 * value:.1f}%"
 
 
+@reads_its_input
 def check_accuracy(
     accuracy: float,
     what: str,

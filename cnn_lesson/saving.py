@@ -277,7 +277,7 @@ def load_trained_model(
     `quick_images` training images, so the lesson can still be followed, and saved in the
     `stand_in/` subfolder: never as the output folder's `model.keras`, so it can never pass
     for lesson 3's model. Every later call without lesson 3's model trains the stand-in again
-    (under half a minute on 2 cores), and says so again. Either way, one line on stdout says
+    (about half a minute on 2 cores), and says so again. Either way, one line on stdout says
     what the model is.
 
     Used by lesson 4 (`04_results.ipynb`).
@@ -286,7 +286,8 @@ def load_trained_model(
         output_dir: the lessons' output folder.
         train_data: `(train_images, train_labels)` for the stand-in.
         seed: the random seed of the stand-in.
-        quick_images: how many images the stand-in trains on.
+        quick_images: how many images the stand-in trains on (in quick mode at most 2,000,
+            `Settings.training_images`, like every training of the course).
 
     Returns:
         A `TrainedModel` (model, history, folder, stand_in, description).
@@ -316,6 +317,9 @@ def load_trained_model(
     if isinstance(quick_images, bool) or not isinstance(quick_images, (int, np.integer)) \
             or quick_images < 1:
         raise SettingsError(f"quick_images={quick_images!r}: use a whole number of at least 1.")
+    from cnn_lesson.config import settings
+
+    quick_images = settings().training_images(quick_images)
     if (folder / MODEL_FILES[0]).exists() or (folder / HISTORY_FILE).exists():
         model, history = load_model(folder / MODEL_FILES[0]), load_history(folder)
         missing = [key for key in ("val_loss", "val_accuracy") if key not in history]

@@ -261,8 +261,11 @@ def checked_images_and_labels(images, labels) -> tuple[np.ndarray, np.ndarray]:
         if float(images.max()) > 1.0 + 1e-6 or float(images.min()) < -1e-6:
             raise DataError("These float images are not in 0..1: pass the uint8 images, or "
                             "normalize_images(images).")
-    if not np.issubdtype(labels.dtype, np.integer) or labels.size != len(labels) \
-            or labels.min() < 0 or labels.max() >= NUM_CLASSES:
+    whole = np.issubdtype(labels.dtype, np.integer) or (
+        np.issubdtype(labels.dtype, np.floating) and labels.size > 0
+        and bool(np.all(np.isfinite(labels))) and bool(np.all(labels == np.round(labels))))
+    if not whole or labels.size != len(labels) or labels.min() < 0 \
+            or labels.max() >= NUM_CLASSES:
         raise DataError(f"The labels must be one class number from 0 to {NUM_CLASSES - 1} per "
                         f"image (shape (N,) or (N, 1)); these have shape {labels.shape}, type "
                         f"{labels.dtype}" + (f", values {labels.min()} to {labels.max()}."
@@ -342,9 +345,14 @@ def train(
                             f"{type(output_dir).__name__} {output_dir!r}.")
     train_images, train_labels = train_data
     validation_images, validation_labels = validation_data
-    expected = tuple(model.input_shape[1:])
+    try:  # a model without an Input layer has no shape yet: fit builds it from the data
+        expected = tuple(model.input_shape[1:])
+    except (AttributeError, ValueError):
+        expected = None
     for name, images in (("training", train_images), ("validation", validation_images)):
-        if tuple(np.shape(images)[1:]) != expected:
+        given = tuple(np.shape(images)[1:])
+        if expected is not None and (len(given) != len(expected) or any(
+                size is not None and size != got for size, got in zip(expected, given))):
             raise DataError(f"The {name} images have shape {np.shape(images)}, but the model "
                             f"takes images of shape {expected}: give it the images the model "
                             "was built for (CIFAR-10: 32 x 32 pixels, 3 colours).")

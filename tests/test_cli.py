@@ -126,6 +126,19 @@ def _wait_for_epochs(process, log: Path, epochs: int, seconds: float = 240) -> N
     raise AssertionError("the run ended, or took too long, before it could be killed")
 
 
+def _wait_for_backup_epoch(process, metadata: Path, epoch: int, seconds: float = 240) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if json.loads(metadata.read_text()).get("epoch", 0) >= epoch:
+                return
+        except (OSError, ValueError, AttributeError):  # not there yet, or being written
+            pass
+        time.sleep(0.02)
+    raise AssertionError("the run ended, or took too long, before its backup reached "
+                         f"epoch {epoch}")
+
+
 def test_a_folder_in_use_or_holding_another_runs_backup_is_refused(tmp_path):
     """Issue 17, item 1, as reported: a run killed after epoch 2, then one on other data.
 
@@ -150,6 +163,9 @@ def test_a_folder_in_use_or_holding_another_runs_backup_is_refused(tmp_path):
         assert f"error: Another training run (process {first.pid}) is using" in second.stderr
         assert "Epoch" not in second.stdout and "Data:" not in second.stdout
         _wait_for_epochs(first, output / "training_backup_history.json", 2)
+        # Keras writes its backup after our epoch log, weights first, metadata last: kill only
+        # once the metadata says epoch 2, so the backup is whole (not "damaged") when killed.
+        _wait_for_backup_epoch(first, output / "training_backup" / "training_metadata.json", 2)
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=30)
     finally:
