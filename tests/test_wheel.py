@@ -124,17 +124,23 @@ def test_a_copied_lesson_runs_and_writes_beside_itself(installed):
     lessons = work / "run"
     code, log = _run([python, "-m", "cnn_lesson", "notebooks", "copy", str(lessons)], work, env)
     assert code == 0, log
+    # The last cell reports where the kernel's Python lives: a kernelspec of the host (a
+    # user's ~/.local/share/jupyter) must not run the lesson outside the wheel's venv.
     script = (
         "import nbformat, sys\n"
         "from nbclient import NotebookClient\n"
         "notebook = nbformat.read(sys.argv[1], as_version=4)\n"
+        "notebook.cells.append(nbformat.v4.new_code_cell('import sys; print(sys.prefix)'))\n"
         "NotebookClient(notebook, timeout=600, kernel_name='python3',\n"
         "               resources={'metadata': {'path': sys.argv[2]}}).execute()\n"
+        "print('KERNEL', notebook.cells[-1].outputs[0]['text'].strip())\n"
     )
     run_env = {**env, "CNN_LESSON_QUICK": "1", "CNN_LESSON_DATA": "synthetic"}
     code, log = _run([python, "-c", script, str(lessons / LESSONS[0]), str(lessons)], work,
                      run_env, timeout=900)
     assert code == 0, log[-3000:]
+    (kernel,) = [line for line in log.splitlines() if line.startswith("KERNEL ")]
+    assert kernel == f"KERNEL {python.parent.parent}", kernel
     written = sorted(path.name for path in (lessons / "output").iterdir())
     assert written, "lesson 1 wrote nothing to output/ beside the lessons"
     site = python.parent.parent
