@@ -55,10 +55,20 @@ def test_quick_training_run_writes_every_artifact(tmp_path):
     [],
     ["notebooks", "polish"],
 ])
-def test_bad_arguments_exit_2_with_usage(args):
-    result = run_cli(*args)
-    assert result.returncode == 2
-    assert "usage:" in result.stderr
+def test_bad_arguments_exit_2_with_usage(args, capsys):
+    # In this process: argparse exits the same way, without importing TensorFlow anew for
+    # each case (7 s each as subprocesses). The command itself is run once below.
+    from cnn_lesson.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    assert exited.value.code == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_the_command_exits_2_with_usage_for_bad_arguments():
+    result = run_cli("fly")
+    assert result.returncode == 2 and "usage:" in result.stderr
 
 
 def test_a_file_where_the_output_folder_should_be_fails_before_training(tmp_path):
