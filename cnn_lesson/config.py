@@ -156,3 +156,12 @@ def whole_number(name: str, value, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise SettingsError(f"{name}={value!r}: use a whole number of at least {minimum:,}.")
     return int(value)
+
+
+def share(name: str, value, example: float) -> float:
+    """`value` as a float from 0 up to (not including) 1, or a SettingsError (also a
+    ValueError) naming the argument: for the fractions the package's functions take."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise SettingsError(f"{name}={value!r}: use a share from 0 up to (not including) 1, "
+                            f"such as {example}.")
+    return float(value)

@@ -10,6 +10,7 @@ import keras
 from keras import layers
 
 from cnn_lesson.data import IMAGE_SHAPE, NUM_CLASSES
+from cnn_lesson.config import share
 from cnn_lesson.errors import SettingsError
 from cnn_lesson.precision import FLOAT32, fast_precision, layers_computing_in
 
@@ -85,10 +86,7 @@ def create_model(
     if not isinstance(name, str) or not name or "/" in name:
         raise SettingsError(f"name={name!r}: use a text without /, e.g. \"my_model\" (Keras "
                             "refuses a / in names).")
-    if isinstance(batchnorm_momentum, bool) or not isinstance(batchnorm_momentum, (int, float)) \
-            or not 0 <= batchnorm_momentum < 1:
-        raise SettingsError(f"batchnorm_momentum={batchnorm_momentum!r}: use a share from 0 up "
-                            "to (not including) 1, such as 0.9.")
+    share("batchnorm_momentum", batchnorm_momentum, 0.9)
     with layers_computing_in(precision or fast_precision()):
         return _sequential(tuple(filters), dense_units, dropout, name, batchnorm_momentum)
 

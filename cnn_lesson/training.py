@@ -16,7 +16,7 @@ import tensorflow as tf
 from cnn_lesson.backup import resumable_training
 from cnn_lesson.backup.saved import data_fingerprint
 from cnn_lesson.data.classes import NUM_CLASSES
-from cnn_lesson.config import whole_number
+from cnn_lesson.config import share, whole_number
 from cnn_lesson.errors import DataError, LessonOrderError, SettingsError
 
 BATCH_SIZE = 128
@@ -170,10 +170,7 @@ def one_cycle_schedule(
             or not peak_learning_rate > 0:
         raise SettingsError(f"peak_learning_rate={peak_learning_rate!r}: use a positive number "
                             "such as 2e-3.")
-    if isinstance(warmup_fraction, bool) or not isinstance(warmup_fraction, (int, float)) \
-            or not 0 <= warmup_fraction < 1:
-        raise SettingsError(f"warmup_fraction={warmup_fraction!r}: use a share from 0 up to "
-                            "(not including) 1, such as 0.3.")
+    share("warmup_fraction", warmup_fraction, 0.3)
     warmup_steps = int(total_steps * warmup_fraction)
     return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=peak_learning_rate / 10,
