@@ -28,8 +28,24 @@ ANIMALS = ("bird", "cat", "deer", "dog", "frog", "horse")  # the other four are 
 
 
 def flat_labels(labels: np.ndarray) -> np.ndarray:
-    """Labels of shape (N, 1) or (N,) as a flat int64 array (N,)."""
-    return np.asarray(labels).reshape(-1).astype(np.int64)
+    """Labels of shape (N, 1) or (N,) as a flat int64 array (N,).
+
+    Raises:
+        DataError: the labels are not whole numbers (None, text, 2.5, ...).
+    """
+    array = np.asarray(labels)
+    whole = np.issubdtype(array.dtype, np.integer) or (
+        np.issubdtype(array.dtype, np.floating) and bool(np.all(np.mod(array, 1) == 0)))
+    if array.ndim == 0 or not whole:
+        raise DataError(f"Labels must be an array of class numbers (whole numbers from 0), not "
+                        f"{type(labels).__name__} {_short(labels)}: pass the label array, "
+                        "e.g. `test_labels` or `probabilities.argmax(axis=1)`.")
+    return array.reshape(-1).astype(np.int64)
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def predict(model: keras.Model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:

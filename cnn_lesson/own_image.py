@@ -38,8 +38,11 @@ def _readable_file(path: str | os.PathLike) -> Path:
         if not file.exists():
             raise DataError(f"No file at {file}. Check the path (it is relative to the "
                             "notebook's folder) and the file name.")
-        if not file.is_file():
+        if file.is_dir():
             raise DataError(f"{file} is a folder, not an image file.")
+        if not file.is_file():  # a device such as /dev/zero, a pipe, a socket
+            raise DataError(f"{file} is not a regular file (a device, a pipe or a socket). "
+                            "Save the picture as a file and give its path.")
         with open(file, "rb"):
             pass
     except PermissionError:

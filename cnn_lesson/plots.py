@@ -29,6 +29,12 @@ def save_figure(figure: Figure, path: str | os.PathLike) -> None:
         OutputError: `path` is a folder, or cannot be written.
         SettingsError: `path` has no image suffix matplotlib knows.
     """
+    if not isinstance(figure, Figure):
+        raise DataError(f"save_figure needs a matplotlib Figure, not {type(figure).__name__}: "
+                        "pass the figure a plot function returned.")
+    if not isinstance(path, (str, os.PathLike)):
+        raise SettingsError(f"The figure's path must be a file name such as 'plot.png', not "
+                            f"{type(path).__name__} {path!r}.")
     if os.path.isdir(path):
         raise OutputError(f"{shown(path)} is a folder: give a file name such as "
                           f"{shown(Path(path) / 'plot.png')}.")

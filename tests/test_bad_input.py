@@ -284,6 +284,23 @@ def test_symlink_loops(image_folders, cache_dir, tmp_path):
             "symbolic link to nothing", cache_dir=cache_dir)
 
 
+def test_one_folder_through_symbolic_links_is_refused(image_folders, cache_dir):
+    """A test folder linked to the training folder would measure memorised images; a class
+    folder linked to another would give the same images two labels."""
+    import shutil
+
+    shutil.rmtree(image_folders / "test")
+    (image_folders / "test").symlink_to(image_folders / "train", target_is_directory=True)
+    refused(image_folders, "The test accuracy would be measured on training images",
+            cache_dir=cache_dir)
+    (image_folders / "test").unlink()
+    shutil.copytree(image_folders / "train", image_folders / "test")
+    shutil.rmtree(image_folders / "train" / "dog")
+    (image_folders / "train" / "dog").symlink_to("cat", target_is_directory=True)
+    message = refused(image_folders, "are the same folder", cache_dir=cache_dir)
+    assert "training images" not in message  # two classes of one split, not a leak
+
+
 def test_non_utf8_file_names(image_folders, cache_dir):
     """Names in another encoding (e.g. Latin-1 from an old archive) load; in messages they
     show as \\xe9 escapes, so the message can be printed anywhere."""
@@ -492,6 +509,8 @@ def test_bad_picture_paths(tmp_path):
         load_image_file(symlink_loop(tmp_path / "loop.jpg"))
     with pytest.raises(DataError, match="is not a usable file name"):
         load_image_file("photo\0.jpg")
+    with pytest.raises(DataError, match="/dev/zero is not a regular file"):
+        load_image_file("/dev/zero")  # it used to be called a folder
 
 
 @ROOT_READS_EVERYTHING
@@ -610,3 +629,27 @@ def test_a_tilde_naming_no_user_is_our_error_not_a_runtime_error(tmp_path, monke
     assert main(["train", "--quick", "--data", "synthetic"]) == 1
     monkeypatch.delenv("CNN_LESSON_OUTPUT")
     assert main(["train", "--quick", "--data", "synthetic", "--output", typo]) == 1
+
+
+def test_labels_that_are_not_class_numbers_get_a_data_error():
+    from cnn_lesson.evaluation import confusion_matrix, per_class_accuracy
+
+    for bad in (None, ["cat", "dog"], [1.5, 2.0], 3):
+        with pytest.raises(DataError, match="Labels must be an array of class numbers"):
+            per_class_accuracy(bad, [1, 2])
+    # Whole-valued floats (e.g. from a float array of labels) are class numbers.
+    assert confusion_matrix(np.array([[1.0], [2.0]]), [1, 2])[2, 2] == 1
+
+
+def test_save_figure_without_a_figure_or_a_path():
+    import matplotlib.pyplot as plt
+    from cnn_lesson.plots import save_figure
+
+    with pytest.raises(DataError, match="save_figure needs a matplotlib Figure, not NoneType"):
+        save_figure(None, "plot.png")
+    figure = plt.figure()
+    try:
+        with pytest.raises(SettingsError, match="must be a file name such as 'plot.png'"):
+            save_figure(figure, None)
+    finally:
+        plt.close(figure)

@@ -83,6 +83,20 @@ def _list_class(class_folder: Path) -> tuple[list[str], str]:
     return [path for path, _, _ in found], repr(found)
 
 
+def _check_not_seen(class_folder: Path, seen: dict[Path, Path]) -> None:
+    """Refuse two class folders that are one folder (through symbolic links): the same images
+    would count for two classes, or for training and testing both."""
+    real = class_folder.resolve()
+    if real in seen:
+        first = seen[real]
+        leak = (" The test accuracy would be measured on training images."
+                if first.parent.name != class_folder.parent.name else "")
+        raise DataError(f"{class_folder} and {first} are the same folder ({real}), through a "
+                        f"symbolic link.{leak} Each class of each split needs its own folder "
+                        "of images.")
+    seen[real] = class_folder
+
+
 def list_image_folders(root: Path) -> tuple[dict[str, list[list[str]]], str]:
     """Check the layout and list the images.
 
@@ -97,6 +111,7 @@ def list_image_folders(root: Path) -> tuple[dict[str, list[list[str]]], str]:
     listing: dict[str, list[list[str]]] = {}
     identity = hashlib.sha256()
     expected = ", ".join(CLASS_NAMES)
+    seen: dict[Path, Path] = {}  # a real folder -> the first class folder that led to it
     for split in SPLITS:
         split_folder = root / split
         if not split_folder.is_dir():
@@ -124,6 +139,7 @@ def list_image_folders(root: Path) -> tuple[dict[str, list[list[str]]], str]:
                 raise DataError(_dangling_message(str(class_folder)))
             if not class_folder.is_dir():
                 raise DataError(f"{class_folder} is a file; it must be a folder of images.")
+            _check_not_seen(class_folder, seen)
         with ThreadPoolExecutor(max_workers=4) as pool:  # stat() waits on the disk
             listed = list(pool.map(_list_class, class_folders))
         listing[split] = [files for files, _ in listed]
