@@ -209,6 +209,22 @@ def test_a_damaged_cache_entry_is_ignored_and_rebuilt(tmp_path, data, cache_dir)
             assert rebuilt["train_images"].shape == (100, 32, 32, 3)
 
 
+def test_a_well_formed_cache_entry_with_other_arrays_is_rebuilt(tmp_path, data, cache_dir):
+    """A valid .npz with fewer (or no) images than were stored is not taken for the data."""
+    folder = writer.write_batches_folder(tmp_path / "data", data)
+    load_cifar10(folder, cache_dir=cache_dir)
+    (entry,) = (cache_dir / "arrays").glob("*.npz")
+    with np.load(entry) as stored:
+        metadata = str(stored["metadata"])
+    for count in (0, 10):
+        np.savez(entry.with_suffix(""),  # np.savez adds the .npz
+                 **{f"{split}_{kind}": stored_array[:count]
+                    for split, arrays in (("train", data[0]), ("test", data[1]))
+                    for kind, stored_array in zip(("images", "labels"), arrays)},
+                 metadata=np.array(metadata))
+        assert_same(load_cifar10(folder, cache_dir=cache_dir), data)
+
+
 def test_a_cache_that_cannot_be_written_only_warns(tmp_path, data):
     folder = writer.write_batches_folder(tmp_path / "data", data)
     blocked = tmp_path / "a_file"

@@ -56,10 +56,18 @@ def entry_path(cache_dir: Path, kind: str, source: Path, identity: str) -> Path:
     return Path(cache_dir) / "arrays" / name
 
 
-def _valid(arrays: dict[str, np.ndarray]) -> bool:
+def _counts(arrays: dict[str, np.ndarray]) -> dict[str, int]:
+    return {split: int(len(arrays[f"{split}_images"])) for split in ("train", "test")}
+
+
+def _valid(arrays: dict[str, np.ndarray], metadata: dict) -> bool:
+    """The arrays have the right types and shapes, and as many images as were stored (an
+    entry replaced by another file, even a well-formed empty one, is rebuilt)."""
+    if metadata.get("counts") != _counts(arrays):
+        return False
     for split in ("train", "test"):
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
-        if images.dtype != np.uint8 or images.shape[1:] != IMAGE_SHAPE:
+        if not len(images) or images.dtype != np.uint8 or images.shape[1:] != IMAGE_SHAPE:
             return False
         if labels.dtype != np.uint8 or labels.shape != (len(images), 1):
             return False
@@ -82,7 +90,7 @@ def load(entry: Path) -> tuple[Arrays, dict] | None:
             metadata = json.loads(str(stored["metadata"]))
     except Exception:  # ours and damaged (truncated, not a zip, edited): rebuild it
         return None
-    if not isinstance(metadata, dict) or not _valid(arrays):
+    if not isinstance(metadata, dict) or not _valid(arrays, metadata):
         return None
     train = (arrays["train_images"], arrays["train_labels"])
     return (train, (arrays["test_images"], arrays["test_labels"])), metadata
@@ -106,7 +114,8 @@ def store(entry: Path, data: Arrays, metadata: dict) -> None:
                 train_labels=train_labels,
                 test_images=test_images,
                 test_labels=test_labels,
-                metadata=np.array(json.dumps(metadata)),
+                metadata=np.array(json.dumps({**metadata, "counts": _counts({
+                    "train_images": train_images, "test_images": test_images})})),
             )
         os.replace(temporary, entry)
         temporary = None
