@@ -168,6 +168,17 @@ def _write_all(out_dir: Path, plans: Sequence[tuple[Path, str]], force: bool) ->
         if out_dir.exists() and not out_dir.is_dir():
             raise CnnLessonError(f"{out_dir} is a file, not a folder: choose a folder for the "
                                  "lessons.")
+        # Checked before anything is written, so a refusal never leaves half an edition.
+        # --force overwrites files, never a folder (it may hold anything).
+        in_the_way = [path for target, _ in plans
+                      for path in (target, *target.parents) if path != out_dir
+                      and out_dir in path.parents
+                      and (path.is_dir() if path == target else path.is_file())]
+        if in_the_way:
+            kind = "a folder" if in_the_way[0].is_dir() else "a file"
+            raise OutputError(f"{in_the_way[0]} is {kind}, where the lessons need the other "
+                              "(even --force replaces only files): move it away, or choose "
+                              "another folder.")
         changed = [target for target, text in plans
                    if target.exists() and _read_or_none(target) != text]
     except OSError as error:  # e.g. a name too long for the file system

@@ -163,6 +163,24 @@ def test_copy_writes_the_lessons_and_refuses_a_changed_copy_or_a_file(tmp_path, 
     assert main(["notebooks", "copy"]) == 2
 
 
+def test_a_folder_in_the_way_stops_the_student_edition_before_anything_is_written(tmp_path,
+                                                                                 capsys):
+    from cnn_lesson.cli import main
+
+    out = tmp_path / "class"
+    (out / "solutions" / f"{LESSONS[-1].stem}_solutions.ipynb").mkdir(parents=True)
+    assert main(["notebooks", "student", str(out), "--force"]) == 1
+    error = capsys.readouterr().err
+    assert "_solutions.ipynb is a folder" in error and "even --force" in error
+    assert [path for path in out.rglob("*") if path.is_file()] == []  # nothing written
+    (out / "solutions" / f"{LESSONS[-1].stem}_solutions.ipynb").rmdir()
+    (out / "solutions").rmdir()
+    (out / "solutions").write_text("a file where the solutions folder goes")
+    assert main(["notebooks", "student", str(out), "--force"]) == 1
+    assert "solutions is a file" in capsys.readouterr().err
+    assert sorted(path.name for path in out.iterdir()) == ["solutions"]
+
+
 @pytest.mark.parametrize("action", ["copy", "student"])
 def test_the_lessons_own_folder_is_never_written_even_with_force(action, capsys):
     from cnn_lesson.cli import main
