@@ -128,7 +128,13 @@ def _drop_last_epoch(path: Path) -> None:
     (lambda folder: _drop_last_epoch(folder / EPOCH_LOG_FILE),
      f"{EPOCH_LOG_FILE} holds 1 epoch(s), the backup 2"),
     (lambda folder: (folder / EPOCH_LOG_FILE).unlink(), f"{EPOCH_LOG_FILE} is missing"),
-], ids=["truncated weights", "broken metadata", "broken log", "short log", "no log"])
+    # A kill between Keras' two writes: epoch 2's weights, the epoch number still 1.
+    (lambda folder: (folder / BACKUP_FOLDER / "training_metadata.json").write_text(
+        json.dumps({**json.loads((folder / BACKUP_FOLDER / "training_metadata.json")
+                                 .read_text()), "epoch": 1})),
+     "latest.weights.h5 does not hold the weights of epoch 1"),
+], ids=["truncated weights", "broken metadata", "broken log", "short log", "no log",
+        "weights ahead of the epoch number"])
 def test_a_damaged_backup_is_reported_kept_and_fresh_starts_over(backup, damage, shown):
     damage(backup)
     before = _files(backup)

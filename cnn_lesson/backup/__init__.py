@@ -23,8 +23,10 @@ from cnn_lesson.backup.saved import (
     BACKUP_FOLDER,
     BEST_MODEL_FILE,
     EPOCH_LOG_FILE,
+    EPOCH_WEIGHTS,
     WAY_OUT,
     SavedRun,
+    check_restored_weights,
     describe_run,
     differences,
     read_saved_run,
@@ -55,18 +57,21 @@ class _EpochLog(keras.callbacks.Callback):
     (the run's description), and once more when `fit` ends, marked finished.
     """
 
-    def __init__(self, path: Path | None, previous: dict[str, list[float]]):
+    def __init__(self, path: Path | None, previous: dict[str, list[float]],
+                 previous_weights: list[str] = ()):
         super().__init__()
         self.path = path
         self.run: dict[str, Any] | None = None
         self.skipped = False  # set when `fit` trains nothing: the run had finished
         self.history = {key: list(values) for key, values in previous.items()}
+        self.epoch_weights = list(previous_weights)  # see `saved.check_restored_weights`
         self._offset = (self.history.get("seconds") or [0.0])[-1]
         self._started = time.perf_counter()
 
     def start_over(self) -> None:
         """Forget the epochs of an earlier run (the same dict: `ResumableTraining.history`)."""
         self.history.clear()
+        self.epoch_weights.clear()
         self._offset = 0.0
 
     def on_train_begin(self, logs=None):
@@ -80,7 +85,9 @@ class _EpochLog(keras.callbacks.Callback):
         seconds = self._offset + time.perf_counter() - self._started
         self.history.setdefault("seconds", []).append(round(seconds, 2))
         if self.path is not None:
-            write_json(self.path, {"run": self.run, "history": self.history})
+            self.epoch_weights.append(weights_fingerprint(self.model))
+            write_json(self.path, {"run": self.run, "history": self.history,
+                                   EPOCH_WEIGHTS: self.epoch_weights})
 
     def on_train_end(self, logs=None):
         if self.path is not None and not self.skipped:
@@ -159,6 +166,8 @@ class _Backup(keras.callbacks.BackupAndRestore):
                 f"({error}). Start over with --fresh (fresh=True in Python), which discards "
                 "it, or choose another output folder."
             ) from error
+        if saved is not None:
+            check_restored_weights(self.model, saved, Path(self.backup_dir))
         if self.verbose and saved is not None and saved.done:
             print(f"Resuming from the backup in {self.output_dir.name}/{BACKUP_FOLDER}: "
                   f"{saved.done} epoch(s) already done.")
@@ -311,7 +320,8 @@ def resume_callbacks(
         (output_dir / EPOCH_LOG_FILE).unlink(missing_ok=True)
     saved = read_saved_run(output_dir)
     previous = saved.history if saved is not None else {}
-    epoch_log = _EpochLog(output_dir / EPOCH_LOG_FILE, previous)
+    epoch_log = _EpochLog(output_dir / EPOCH_LOG_FILE, previous,
+                          saved.epoch_weights if saved is not None and not saved.finished else [])
     best_model = _KeepBestModel(
         output_dir / BEST_MODEL_FILE,
         max(previous.get("val_accuracy", [-np.inf])) if saved and not saved.finished else -np.inf,

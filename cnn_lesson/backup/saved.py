@@ -2,7 +2,7 @@
 
 A backup is three things in the output folder: Keras' `training_backup/` (weights, optimizer
 state and the epoch number), the epoch log `training_backup_history.json` (the run's
-description and every finished epoch's metrics) and `best_model.keras`. The epoch log also
+description, every finished epoch's metrics and a fingerprint of its weights) and `best_model.keras`. The epoch log also
 stays after a run finishes, marked finished, so that running the same training again on the
 same model is recognised (lesson 3's cell run twice) and trains nothing.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -25,6 +25,7 @@ BEST_MODEL_FILE = "best_model.keras"
 EPOCH_LOG_FILE = "training_backup_history.json"
 WEIGHTS_FILE = "latest.weights.h5"  # the names Keras' BackupAndRestore gives its two files
 METADATA_FILE = "training_metadata.json"
+EPOCH_WEIGHTS = "epoch weights"  # the epoch log's key for `SavedRun.epoch_weights`
 
 # Facts shown in messages but not compared: the same images may come from an archive or a
 # folder; the "data" fingerprint compares the images themselves.
@@ -44,6 +45,8 @@ class SavedRun:
         done: epochs finished (and restored by the backup, when not `finished`).
         finished: its `fit` ended; then `weights` fingerprints the weights it ended with.
         weights: see `weights_fingerprint`.
+        epoch_weights: the fingerprint of the weights after each of the `done` epochs (empty
+            in a log written before the course recorded them).
     """
 
     run: dict[str, Any]
@@ -51,6 +54,7 @@ class SavedRun:
     done: int
     finished: bool = False
     weights: str | None = None
+    epoch_weights: list[str] = field(default_factory=list)
 
 
 def _digest(*parts: bytes) -> str:
@@ -193,7 +197,25 @@ def read_saved_run(output_dir: Path) -> SavedRun | None:
     if _epochs_logged(history) < done:
         raise _damaged(backup_dir, f"{EPOCH_LOG_FILE} holds {_epochs_logged(history)} "
                                    f"epoch(s), the backup {done}")
-    return SavedRun(log["run"], {key: values[:done] for key, values in history.items()}, done)
+    epoch_weights = log.get(EPOCH_WEIGHTS, [])
+    if not isinstance(epoch_weights, list) or not all(isinstance(f, str) for f in epoch_weights):
+        raise _damaged(backup_dir, f"{EPOCH_WEIGHTS!r} in {EPOCH_LOG_FILE} is not a list of "
+                                   "fingerprints")
+    return SavedRun(log["run"], {key: values[:done] for key, values in history.items()}, done,
+                    epoch_weights=epoch_weights[:done])
+
+
+def check_restored_weights(model: keras.Model, saved: SavedRun, backup_dir: Path) -> None:
+    """Raise the "damaged" error unless the weights Keras restored are those the epoch log
+    recorded for the backup's last epoch. Keras writes the weights, then the epoch number:
+    a kill between the two leaves epoch N's weights marked as epoch N-1's, which every other
+    check passes, and the run would train epoch N again on top of itself."""
+    if len(saved.epoch_weights) < saved.done:
+        return  # a log from before the fingerprints: nothing to compare
+    if weights_fingerprint(model) != saved.epoch_weights[saved.done - 1]:
+        raise _damaged(backup_dir, f"{BACKUP_FOLDER}/{WEIGHTS_FILE} does not hold the weights "
+                                   f"of epoch {saved.done}, the epoch its "
+                                   f"{METADATA_FILE} names")
 
 
 def _check_log(backup_dir: Path, log: Mapping[str, Any], run_required: bool) -> None:
