@@ -71,6 +71,18 @@ def test_the_command_exits_2_with_usage_for_bad_arguments():
     assert result.returncode == 2 and "usage:" in result.stderr
 
 
+def test_help_and_the_package_import_without_tensorflow():
+    """`import cnn_lesson` and the commands that train nothing do not wait seconds for
+    TensorFlow; a name that needs it imports it when first used."""
+    code = ("import sys, cnn_lesson; from cnn_lesson.cli import main\n"
+            "try: main(['--help'])\nexcept SystemExit: pass\n"
+            "print('before', 'tensorflow' in sys.modules)\n"
+            "cnn_lesson.create_model; print('after', 'tensorflow' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300)
+    assert "before False" in result.stdout and "after True" in result.stdout, result.stderr
+
+
 def test_a_file_where_the_output_folder_should_be_fails_before_training(tmp_path):
     blocker = tmp_path / "out"
     blocker.write_text("keep me")
