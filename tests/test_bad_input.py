@@ -9,6 +9,7 @@ and in little memory, and the learner's files are left as they were.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -35,16 +36,6 @@ from tests.helpers import refused
 ROOT = Path(__file__).resolve().parent.parent
 BOMB_ROWS = 100_000  # per batch file: 307 MB each once copied, 1.8 GB for the six
 GENUINE_BATCH_IMAGES = 10_000  # images in each batch of the official CIFAR-10
-
-
-@pytest.fixture
-def data():
-    return writer.make_data(per_class_per_batch=2, seed=0)
-
-
-@pytest.fixture
-def cache_dir(tmp_path):
-    return tmp_path / "cache"
 
 
 def batches_folder(folder: Path, data, **replaced: bytes) -> Path:
@@ -218,6 +209,17 @@ def symlink_loop(path: Path) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def unreadable(path: Path):
+    """`path` with no permissions inside the block; its mode is restored after it."""
+    mode = path.stat().st_mode
+    path.chmod(0)
+    try:
+        yield path
+    finally:
+        path.chmod(mode)
+
+
 ROOT_READS_EVERYTHING = pytest.mark.skipif(
     os.geteuid() == 0, reason="root reads every file: run as an unprivileged user")
 
@@ -319,44 +321,29 @@ def test_non_utf8_file_names(image_folders, cache_dir):
 @ROOT_READS_EVERYTHING
 def test_unreadable_class_folder_and_image(image_folders, cache_dir):
     cat = image_folders / "train" / "cat"
-    cat.chmod(0)
-    try:
+    with unreadable(cat):
         refused(image_folders, "cat cannot be listed: you cannot read it (permission denied)",
                 cache_dir=cache_dir)
-    finally:
-        cat.chmod(0o755)
     image = cat / "0000.png"
-    image.chmod(0)
-    try:
+    with unreadable(image):
         message = refused(image_folders, "0000.png cannot be read: you cannot read it",
                           cache_dir=cache_dir)
         assert "chmod" in message
-    finally:
-        image.chmod(0o644)
 
 
 @ROOT_READS_EVERYTHING
 def test_unreadable_archive_and_data_folder(tmp_path, data, cache_dir):
     path = writer.write_archive(tmp_path / "cifar-10-python.tar.gz", data)
-    path.chmod(0)
-    try:
+    with unreadable(path):
         refused(path, "cannot be read ([Errno 13] Permission denied", cache_dir=cache_dir)
-    finally:
-        path.chmod(0o644)
     folder = writer.write_batches_folder(tmp_path / "batches", data)
-    (folder / "test_batch").chmod(0)
-    try:
+    with unreadable(folder / "test_batch"):
         refused(folder, "test_batch cannot be read ([Errno 13]", cache_dir=cache_dir)
-    finally:
-        (folder / "test_batch").chmod(0o644)
     closed = tmp_path / "closed"
     writer.write_image_folders(closed / "cifar", data)
-    closed.chmod(0)
-    try:
+    with unreadable(closed):
         with pytest.raises(DataError, match="cannot be read: permission denied"):
             load_cifar10(closed / "cifar", cache_dir=cache_dir)
-    finally:
-        closed.chmod(0o755)
 
 
 # --- load_cifar10's arguments ------------------------------------------------------------
@@ -517,12 +504,9 @@ def test_bad_picture_paths(tmp_path):
 def test_an_unreadable_picture(tmp_path):
     file = tmp_path / "photo.png"
     file.write_bytes(valid_png())
-    file.chmod(0)
-    try:
+    with unreadable(file):
         with pytest.raises(DataError, match="cannot be read: permission denied"):
             load_image_file(file)
-    finally:
-        file.chmod(0o644)
 
 
 @pytest.fixture(scope="module")
@@ -600,12 +584,9 @@ def test_an_unreadable_saved_model(tmp_path):
 
     file = tmp_path / "model.keras"
     file.write_bytes(b"PK\x05\x06" + b"\0" * 18)  # an empty zip
-    file.chmod(0)
-    try:
+    with unreadable(file):
         with pytest.raises(ModelFileError, match="cannot be read .*Permission denied"):
             load_model(file)
-    finally:
-        file.chmod(0o644)
 
 
 def test_a_tilde_naming_no_user_is_our_error_not_a_runtime_error(tmp_path, monkeypatch):

@@ -38,16 +38,6 @@ from cnn_lesson.errors import DataError
 
 # --- helpers ------------------------------------------------------------------------------
 
-@pytest.fixture
-def data():
-    return writer.make_data(per_class_per_batch=2, seed=0)
-
-
-@pytest.fixture
-def cache_dir(tmp_path):
-    return tmp_path / "cache"
-
-
 def assert_same(loaded, expected):
     (train_images, train_labels), (test_images, test_labels) = loaded
     (want_train_images, want_train_labels), (want_test_images, want_test_labels) = expected
