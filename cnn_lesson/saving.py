@@ -249,18 +249,18 @@ def _epochs(history: dict[str, list[float]]) -> str:
 
 def _check_train_data(train_data) -> None:
     """`(train_images, train_labels)` as `load_cifar10` gives them, or a `DataError`."""
-    shapes = "uint8 images of shape (N, 32, 32, 3) and N labels 0..9"
+    from cnn_lesson.data import IMAGE_SHAPE
+    from cnn_lesson.data.checks import checked_images_and_labels
+
     try:
-        images, labels = (np.asarray(part) for part in train_data)
+        images, labels = train_data
     except (TypeError, ValueError):
-        raise DataError(f"train_data must be (train_images, train_labels): {shapes}, as "
-                        "load_cifar10 returns them.") from None
-    if images.ndim != 4 or images.shape[1:] != (32, 32, 3) or len(images) < 2 \
-            or labels.size != len(images) or not np.issubdtype(labels.dtype, np.integer) \
-            or labels.min() < 0 or labels.max() > 9:
-        raise DataError(f"train_data holds images of shape {images.shape} and labels of shape "
-                        f"{labels.shape}; the stand-in needs {shapes} (N at least 2), as "
-                        "load_cifar10 returns them.")
+        raise DataError("train_data must be (train_images, train_labels), as load_cifar10 "
+                        "returns them.") from None
+    try:
+        checked_images_and_labels(images, labels, image_shape=IMAGE_SHAPE, at_least=2)
+    except DataError as error:
+        raise DataError(f"train_data, for the stand-in: {error}") from None
 
 
 def load_trained_model(

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from cnn_lesson.backup import resumable_training
 from cnn_lesson.backup.saved import data_fingerprint
-from cnn_lesson.data.classes import NUM_CLASSES
+from cnn_lesson.data.checks import checked_images_and_labels
 from cnn_lesson.config import share, whole_number
 from cnn_lesson.errors import DataError, LessonOrderError, SettingsError
 
@@ -234,42 +234,6 @@ def steps_per_epoch(image_count: int, batch_size: int = BATCH_SIZE) -> int:
     """How many batches one pass over `image_count` images takes."""
     image_count = whole_number("image_count", image_count)
     return -(-image_count // whole_number("batch_size", batch_size))
-
-
-def checked_images_and_labels(images, labels) -> tuple[np.ndarray, np.ndarray]:
-    """The images and labels as arrays, or a DataError that says what is wrong with them.
-
-    Images are uint8 (0..255, scaled to 0..1 batch by batch) or floats already in 0..1
-    (`normalize_images`), with one label from 0 to 9 per image. Checked here because
-    TensorFlow's own errors for these mistakes arrive mid-training and name none of them;
-    float images in 0..1 were divided by 255 again before, and trained on black pictures.
-    """
-    images, labels = np.asarray(images), np.asarray(labels)
-    if images.ndim != 4 or len(images) == 0:
-        raise DataError(f"The images have shape {images.shape}; expected (N, height, width, "
-                        "channels) with N of at least 1, as `load_cifar10` gives them.")
-    if len(labels) != len(images):
-        raise DataError(f"{len(images):,} images but {len(labels):,} labels: they must pair "
-                        "up (take both from the same `load_cifar10`, `split_validation` or "
-                        "`take_subset` result).")
-    if not np.issubdtype(images.dtype, np.integer):
-        if not np.issubdtype(images.dtype, np.floating):
-            raise DataError(f"The images are of type {images.dtype}; expected uint8 pixels.")
-        if float(images.max()) > 1.0 + 1e-6 or float(images.min()) < -1e-6:
-            raise DataError("These float images are not in 0..1: pass the uint8 images, or "
-                            "normalize_images(images).")
-    whole = np.issubdtype(labels.dtype, np.integer) or (
-        np.issubdtype(labels.dtype, np.floating) and labels.size > 0
-        and bool(np.all(np.isfinite(labels))) and bool(np.all(labels == np.round(labels))))
-    if not whole or labels.size != len(labels) or labels.min() < 0 \
-            or labels.max() >= NUM_CLASSES:
-        raise DataError(f"The labels must be one class number from 0 to {NUM_CLASSES - 1} per "
-                        f"image (shape (N,) or (N, 1)); these have shape {labels.shape}, type "
-                        f"{labels.dtype}" + (f", values {labels.min()} to {labels.max()}."
-                                             if labels.size and np.issubdtype(labels.dtype,
-                                                                              np.number)
-                                             else "."))
-    return images, labels
 
 
 def _require_arrays(**arrays) -> None:
