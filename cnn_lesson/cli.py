@@ -189,15 +189,33 @@ def run_training(arguments: argparse.Namespace) -> dict:
         return _train_and_report(arguments, quick, epochs, seed, source, output_dir)
 
 
-IDENTITY = ("data_source", "quick", "seed", "precision", "epochs")
+IDENTITY = ("data_source", "data", "quick", "seed", "precision", "epochs")
+MODEL_DIGEST = "model.keras digest"  # metrics.json's record of the model file it describes
+
+
+def file_digest(path: Path) -> str | None:
+    """A short hash of a file's bytes (None if it cannot be read): tells whether the
+    model.keras beside a metrics.json is still the one that run saved."""
+    import hashlib
+
+    try:
+        return hashlib.blake2b(path.read_bytes(), digest_size=8).hexdigest()
+    except OSError:
+        return None
+
+
+def _shown_fact(key: str, value) -> str:
+    """One fact of a run, as `check_replacing` shows it (the data's fingerprint as words)."""
+    return "trained on other images" if key == "data" else f"{key.replace('_', ' ')} {value}"
 
 
 def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
     """Refuse, before training, to replace a trained model of another run without `--fresh`.
 
-    A model this command wrote records its run in `metrics.json`: the same run again replaces
-    it (nothing is lost), another run is refused. A model without it (lesson 3's, in the
-    default `output/`) is only refused to a smoke run (quick mode or the synthetic set),
+    A model this command wrote records its run in `metrics.json` (with a digest of the model
+    file, and a fingerprint of the data): the same run again replaces it (nothing is lost),
+    another run is refused. A model without it, or one saved since (lesson 3's, in the
+    default `output/`), is only refused to a smoke run (quick mode or the synthetic set),
     which would otherwise pass for it in lesson 4; a full run on real data trains the same
     recipe, so it replaces it.
 
@@ -210,24 +228,27 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
     if fresh or not (output_dir / "model.keras").exists():
         return
     try:
-        recorded = json.loads((output_dir / "metrics.json").read_text(encoding="utf-8"))
-        recorded = {key: recorded[key] for key in IDENTITY}
+        metrics = json.loads((output_dir / "metrics.json").read_text(encoding="utf-8"))
+        recorded = {key: metrics[key] for key in IDENTITY}
+        if metrics[MODEL_DIGEST] != file_digest(output_dir / "model.keras"):
+            recorded = None  # model.keras was saved since, e.g. by lesson 3
     except (OSError, ValueError, KeyError, TypeError):
         recorded = None
     smoke = run["quick"] or run["data_source"] == SYNTHETIC_LABEL
     if recorded == run or (recorded is None and not smoke):
         return
     if recorded is None:
-        theirs = "a model with no metrics.json beside it, such as lesson 3's"
+        theirs = "a model that no metrics.json of this command describes, such as lesson 3's"
+        differ = [key for key in IDENTITY if key != "data"]
     else:
-        theirs = ", ".join(f"{key.replace('_', ' ')} {recorded[key]}" for key in IDENTITY
-                           if recorded[key] != run[key]) + " (metrics.json)"
-    ours = ", ".join(f"{key.replace('_', ' ')} {run[key]}" for key in IDENTITY
-                     if recorded is None or recorded[key] != run[key])
+        differ = [key for key in IDENTITY if recorded[key] != run[key]]
+        theirs = "metrics.json says " + ", ".join(_shown_fact(key, recorded[key])
+                                                  for key in differ)
+    ours = ", ".join(_shown_fact(key, run[key]) for key in differ if key != "data")
     raise OutputError(
-        f"{output_dir} already holds a trained model.keras of another run: {theirs}; this run "
-        f"has {ours}. To keep it, choose another folder with --output; to replace it, add "
-        "--fresh."
+        f"{output_dir} already holds a trained model.keras of another run ({theirs}; this run: "
+        f"{ours or 'the same settings'}{', other images' if 'data' in differ else ''}). To "
+        "keep it, choose another folder with --output; to replace it, add --fresh."
     )
 
 
@@ -254,8 +275,13 @@ def _train_and_report(arguments: argparse.Namespace, quick: bool, epochs: int, s
     print(f"Data: {label}: {len(train_images):,} training and {len(test_images):,} test images")
     precision = lesson.fast_precision() if arguments.precision == "auto" else arguments.precision
     # Before the first file is written: a refused run leaves the folder as it found it.
-    check_replacing(output_dir, {"data_source": label, "quick": quick, "seed": seed,
-                                 "precision": precision, "epochs": epochs}, arguments.fresh)
+    from cnn_lesson.backup.saved import data_fingerprint
+
+    data = data_fingerprint(train_images, train_labels) + data_fingerprint(test_images,
+                                                                           test_labels)
+    check_replacing(output_dir, {"data_source": label, "data": data, "quick": quick,
+                                 "seed": seed, "precision": precision, "epochs": epochs},
+                    arguments.fresh)
     figure = lesson.plot_sample_images(
         train_images, train_labels, seed=seed, title=label, path=output_dir / "sample_images.png"
     )
@@ -288,6 +314,8 @@ def _train_and_report(arguments: argparse.Namespace, quick: bool, epochs: int, s
     save_history(history, output_dir)
     metrics = {
         "data_source": label,
+        "data": data,
+        MODEL_DIGEST: file_digest(output_dir / "model.keras"),
         "quick": quick,
         "seed": seed,
         "precision": precision,

@@ -211,26 +211,41 @@ def test_a_trained_model_of_another_run_is_never_replaced_without_fresh(tmp_path
     showed a one-epoch synthetic model as lesson 3's."""
     import json
 
-    from cnn_lesson.cli import check_replacing
+    from cnn_lesson.cli import MODEL_DIGEST, check_replacing, file_digest
     from cnn_lesson.data.synthetic import SYNTHETIC_LABEL
     from cnn_lesson.errors import OutputError
 
-    real = {"data_source": "CIFAR-10 (image folders)", "quick": False, "seed": 42,
-            "precision": "mixed_bfloat16", "epochs": 10}
-    smoke = dict(real, data_source=SYNTHETIC_LABEL, quick=True, epochs=1)
+    real = {"data_source": "CIFAR-10 (image folders)", "data": "a1b2", "quick": False,
+            "seed": 42, "precision": "mixed_bfloat16", "epochs": 10}
+    smoke = dict(real, data_source=SYNTHETIC_LABEL, data="c3d4", quick=True, epochs=1)
+    model = tmp_path / "model.keras"
     check_replacing(tmp_path, smoke, fresh=False)  # no model: nothing to lose
-    (tmp_path / "model.keras").write_bytes(b"lesson 3's model")
+    model.write_bytes(b"lesson 3's model")
     with pytest.raises(OutputError, match="such as lesson 3's") as refused:
         check_replacing(tmp_path, smoke, fresh=False)
     assert "--fresh" in str(refused.value) and "--output" in str(refused.value)
     check_replacing(tmp_path, real, fresh=False)  # the same recipe in full replaces it
-    (tmp_path / "metrics.json").write_text(json.dumps({**real, "test_accuracy": 0.7}))
+    model.write_bytes(b"this command's model")
+    (tmp_path / "metrics.json").write_text(json.dumps(
+        {**real, MODEL_DIGEST: file_digest(model), "test_accuracy": 0.7}))
     check_replacing(tmp_path, real, fresh=False)  # the same run again
-    for other in (smoke, dict(real, epochs=3), dict(real, seed=1)):
-        with pytest.raises(OutputError, match="another run"):
+    for other, shown in ((smoke, "quick True"), (dict(real, epochs=3), "epochs 3"),
+                         (dict(real, seed=1), "seed 1"),
+                         # another image folder, with the same label (the hostile pass)
+                         (dict(real, data="e5f6"), "this run: the same settings, other images")):
+        with pytest.raises(OutputError, match="another run") as refused:
             check_replacing(tmp_path, other, fresh=False)
+        assert shown in str(refused.value)
         check_replacing(tmp_path, other, fresh=True)
-    assert (tmp_path / "model.keras").read_bytes() == b"lesson 3's model"
+    # Lesson 3 saved its model over this command's since: its metrics.json no longer
+    # describes model.keras, and a smoke run that matches the old metrics.json is refused.
+    (tmp_path / "metrics.json").write_text(json.dumps(
+        {**smoke, MODEL_DIGEST: file_digest(model)}))
+    check_replacing(tmp_path, smoke, fresh=False)
+    model.write_bytes(b"lesson 3's newer model")
+    with pytest.raises(OutputError, match="such as lesson 3's"):
+        check_replacing(tmp_path, smoke, fresh=False)
+    assert model.read_bytes() == b"lesson 3's newer model"
 
 
 def test_a_refused_run_writes_nothing(tmp_path):
