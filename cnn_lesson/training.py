@@ -325,7 +325,10 @@ def train(
     validation_set = make_dataset(validation_images, validation_labels, batch_size)
 
     facts = {"seed": seed, "training images": len(train_images),
-             "data": data_fingerprint(validation_images, validation_labels), **(run or {})}
+             # Both sets: a backup made on other training images (same validation) is not
+             # continued either.
+             "data": data_fingerprint(validation_images, validation_labels)
+             + data_fingerprint(train_images, train_labels), **(run or {})}
     progress = resumable_training(output_dir, fresh, verbose, run=facts)
     if progress.resumed_epochs:  # plots start with the earlier epochs
         for callback in callbacks:

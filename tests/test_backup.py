@@ -29,9 +29,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _run(output_dir, epochs=3, seed=5, images=64, data_seed=1, precision="float32",
-         dropout=True, **kwargs):
-    """A small `train` run; each keyword changes one thing that makes a run itself."""
+         dropout=True, train_seed=None, **kwargs):
+    """A small `train` run; each keyword changes one thing that makes a run itself
+    (`train_seed` other training images, the validation images kept)."""
     all_images, labels = random_images(96, seed=data_seed)
+    if train_seed is not None:
+        all_images[:64] = random_images(64, seed=train_seed)[0]
     keras.utils.set_random_seed(seed)
     model = compile_model(create_model(dropout=dropout, precision=precision))
     history = train(model, (all_images[:images], labels[:images]),
@@ -66,10 +69,11 @@ def backup(interrupted, tmp_path):
     ({"seed": 6}, "seed: 5 (backup), 6 (this run)"),
     ({"images": 32}, "training images: 64 (backup), 32 (this run)"),  # e.g. quick mode
     ({"data_seed": 2}, "data: other images than the backup's"),
+    ({"train_seed": 3}, "data: other images than the backup's"),  # training images only
     ({"epochs": 4}, "epochs: 3 (backup), 4 (this run)"),
     ({"precision": "mixed_bfloat16"}, "precision: float32 (backup), mixed_bfloat16 (this run)"),
     ({"dropout": False}, "model: 161,610 parameters, layers"),
-], ids=["seed", "quick", "data", "epochs", "precision", "model"])
+], ids=["seed", "quick", "data", "training data", "epochs", "precision", "model"])
 def test_a_backup_of_another_run_is_refused_and_left_as_it_is(backup, change, shown):
     before = _files(backup)
     with pytest.raises(BackupError) as refused:

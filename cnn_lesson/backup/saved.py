@@ -73,8 +73,8 @@ def weights_fingerprint(model: keras.Model) -> str:
 def data_fingerprint(images: np.ndarray, labels: np.ndarray) -> str:
     """A short hash of an image set, from its labels and a sample of about 1,000 images.
 
-    `train` hashes the validation set: it is the same in quick mode and in a full run, so
-    the number of training images tells those two apart and this tells other data apart.
+    `train` hashes the validation set and the training set (each sampled), so that a backup
+    made on other images, or on training images changed since, is not continued.
     """
     step = max(1, len(images) // 1000)
     return _digest(str(np.shape(images)).encode(), np.ascontiguousarray(labels).tobytes(),
