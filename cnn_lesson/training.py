@@ -14,7 +14,6 @@ import numpy as np
 import tensorflow as tf
 
 from cnn_lesson.backup import resumable_training
-from cnn_lesson.backup.saved import data_fingerprint
 from cnn_lesson.data.checks import checked_images_and_labels
 from cnn_lesson.config import share, whole_number
 from cnn_lesson.errors import DataError, LessonOrderError, SettingsError
@@ -324,12 +323,9 @@ def train(
     training_set = make_dataset(train_images, train_labels, batch_size, shuffle=True, seed=seed)
     validation_set = make_dataset(validation_images, validation_labels, batch_size)
 
-    facts = {"seed": seed, "training images": len(train_images),
-             # Both sets: a backup made on other training images (same validation) is not
-             # continued either.
-             "data": data_fingerprint(validation_images, validation_labels)
-             + data_fingerprint(train_images, train_labels), **(run or {})}
-    progress = resumable_training(output_dir, fresh, verbose, run=facts)
+    progress = resumable_training(
+        output_dir, fresh, verbose, run={"batch size": batch_size, **(run or {})},
+        data=((train_images, train_labels), (validation_images, validation_labels)), seed=seed)
     if progress.resumed_epochs:  # plots start with the earlier epochs
         for callback in callbacks:
             if hasattr(callback, "show_earlier_epochs"):  # e.g. the live plot

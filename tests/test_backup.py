@@ -19,7 +19,7 @@ from cnn_lesson.backup import (
     BACKUP_FOLDER, BEST_MODEL_FILE, EPOCH_LOG_FILE, RUN_FILES, resumable_training,
 )
 from cnn_lesson.backup.lock import LOCK_FILE
-from cnn_lesson.errors import BackupError, OutputError
+from cnn_lesson.errors import BackupError, OutputError, SettingsError
 from cnn_lesson.live_plot import live_training_plot
 from cnn_lesson.model import create_model
 from cnn_lesson.training import compile_model, make_dataset, train
@@ -109,6 +109,32 @@ def test_model_fit_in_view_refuses_a_backup_of_other_batches(tmp_path):
     with pytest.raises(BackupError, match=r"batches per epoch: 2 \(backup\), 4 \(this run\)"):
         fit(16)
     assert len(fit(32).history["loss"]) == 3  # the same run continues
+
+
+def test_model_fit_in_view_with_data_and_seed_refuses_another_datas_or_seeds_backup(tmp_path):
+    """Lesson 3's cell passes its data and seed: synthetic and real CIFAR-10 both have 50,000
+    images (the same batches per epoch), so without them the hostile pass resumed one run
+    with the other's backup."""
+
+    def fit(data_seed=1, seed=5, callbacks=()):
+        images, labels = random_images(96, seed=data_seed)
+        train_data, validation_data = (images[:64], labels[:64]), (images[64:], labels[64:])
+        model = compile_model(create_model())
+        progress = resumable_training(tmp_path, verbose=0, data=(train_data, validation_data),
+                                      seed=seed)
+        model.fit(make_dataset(*train_data, 32), validation_data=make_dataset(*validation_data),
+                  epochs=3, callbacks=[*progress.callbacks, *callbacks], verbose=0)
+        return progress.finish()
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(callbacks=[InterruptAfter(1)])
+    with pytest.raises(BackupError, match="data: other images than the backup's"):
+        fit(data_seed=2)
+    with pytest.raises(BackupError, match=r"seed: 5 \(backup\), 6 \(this run\)"):
+        fit(seed=6)
+    with pytest.raises(SettingsError, match="data must be"):
+        resumable_training(tmp_path, data="images")
+    assert len(fit().history["loss"]) == 3  # the same run continues
 
 
 # Item 2: a damaged backup is reported, never half-used.
@@ -248,7 +274,8 @@ def test_lesson_3s_training_cell_run_again_after_a_finished_run_trains_nothing(t
     keras.utils.set_random_seed(0)
     namespace = {
         "resumable_training": resumable_training, "live_training_plot": live_training_plot,
-        "output_dir": tmp_path, "lesson": SimpleNamespace(epochs=2),
+        "output_dir": tmp_path, "lesson": SimpleNamespace(epochs=2, seed=0),
+        "train_data": (images[:64], labels[:64]), "validation_data": (images[64:], labels[64:]),
         "model": compile_model(create_model()),
         "training_set": make_dataset(images[:64], labels[:64], 32, shuffle=True, seed=0),
         "validation_set": make_dataset(images[64:], labels[64:], 32),

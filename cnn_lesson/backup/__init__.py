@@ -27,6 +27,7 @@ from cnn_lesson.backup.saved import (
     WAY_OUT,
     SavedRun,
     check_restored_weights,
+    data_facts,
     describe_run,
     differences,
     read_saved_run,
@@ -244,7 +245,7 @@ class ResumableTraining:
 
 def resumable_training(
     output_dir: str | Path | None, fresh: bool = False, verbose: int = 1,
-    run: Mapping[str, Any] | None = None,
+    run: Mapping[str, Any] | None = None, data=None, seed: int | None = None,
 ) -> ResumableTraining:
     """Prepare a `fit` that backs up after every epoch and continues after an interruption.
 
@@ -253,7 +254,8 @@ def resumable_training(
     and times of finished epochs; `best_model.keras` keeps the model with the best
     validation accuracy so far. Run the same code again after an interruption and `fit`
     continues from the last finished epoch, if it is the same run: the same model and
-    precision, the same epochs and batches per epoch, and the same `run` facts. A finished
+    precision, the same epochs and batches per epoch, and the same `data`, `seed` and `run`
+    facts (without `data` and `seed` it cannot tell other data or another seed). A finished
     run removes its backup (Keras does) and marks its log finished: the same `fit` again on
     the model it trained then trains nothing and says so (lesson 3's cell run twice).
 
@@ -265,8 +267,11 @@ def resumable_training(
         fresh: discard an existing backup and start over.
         verbose: nonzero prints a line when resuming or when the run had finished.
         run: more facts that make this run itself, compared with the backup's (`train`
-            gives the seed, the number of training images and a fingerprint of the data;
-            the command line the data source's name).
+            gives the batch size, the command line the data source's name).
+        data: `(train_data, validation_data)`, as `split_validation` returns them: the
+            number of training images and a fingerprint of both sets are compared too, so a
+            backup made on other data is not continued (lesson 3 and `train` pass them).
+        seed: the run's seed, compared too.
 
     Returns:
         A `ResumableTraining`: pass its `callbacks` to `fit`, then call its `finish()`.
@@ -277,6 +282,7 @@ def resumable_training(
         BackupError: another run is using `output_dir` now, or its backup is damaged
             (here); the backup belongs to another run (when `fit` begins).
     """
+    facts = {**data_facts(data, seed), **(run or {})}
     if output_dir is None:
         epoch_log = _EpochLog(None, {})
         return ResumableTraining(epoch_log, [epoch_log], 0)
@@ -285,7 +291,7 @@ def resumable_training(
     owner = object()
     locked = lock_folder(output_dir, owner)  # before reading: another run may be writing
     try:
-        epoch_log, callbacks, saved = resume_callbacks(output_dir, fresh, verbose, run)
+        epoch_log, callbacks, saved = resume_callbacks(output_dir, fresh, verbose, facts)
     except BaseException:
         if locked:
             unlock_folder(output_dir, owner)

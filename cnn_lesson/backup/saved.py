@@ -19,7 +19,7 @@ from typing import Any, Mapping
 import keras
 import numpy as np
 
-from cnn_lesson.errors import BackupError
+from cnn_lesson.errors import BackupError, SettingsError
 
 BACKUP_FOLDER = "training_backup"
 BEST_MODEL_FILE = "best_model.keras"
@@ -81,6 +81,29 @@ def data_fingerprint(images: np.ndarray, labels: np.ndarray) -> str:
                    np.ascontiguousarray(images[::step]).tobytes())
 
 
+def data_facts(data, seed: int | None) -> dict[str, Any]:
+    """The facts `resumable_training(..., data=, seed=)` adds to a run's description.
+
+    Args:
+        data: `((train_images, train_labels), (validation_images, validation_labels))`, or
+            None.
+        seed: the run's seed, or None.
+    """
+    facts: dict[str, Any] = {} if seed is None else {"seed": seed}
+    if data is not None:
+        try:
+            (train_images, train_labels), (validation_images, validation_labels) = data
+        except (TypeError, ValueError):
+            raise SettingsError("data must be (train_data, validation_data), each (images, "
+                                "labels), as split_validation returns them.") from None
+        facts["training images"] = len(train_images)
+        # Both sets: a backup made on other training images (the same validation images,
+        # or other ones) is not continued.
+        facts["data"] = (data_fingerprint(validation_images, validation_labels)
+                         + data_fingerprint(train_images, train_labels))
+    return facts
+
+
 def describe_run(model: keras.Model, params: Mapping[str, Any],
                  facts: Mapping[str, Any]) -> dict[str, Any]:
     """What makes a training run itself: the model, its precision, the epochs, the data.
@@ -100,7 +123,7 @@ def describe_run(model: keras.Model, params: Mapping[str, Any],
         "precision": model.dtype_policy.name,
         "epochs": params.get("epochs"),
     }
-    if "training images" not in facts:  # lesson 3's own `fit`: the batches tell quick mode
+    if "batch size" not in facts:  # lesson 3's own `fit`: the batches tell the batch size
         run["batches per epoch"] = params.get("steps")
     run.update(facts)
     return run
