@@ -31,6 +31,8 @@ _ADVICE = {
     errno.EPERM: _NOT_WRITABLE,
     errno.EROFS: _NOT_WRITABLE,
     errno.ENAMETOOLONG: "The path or a name in it is too long: choose a shorter one.",
+    errno.ENOENT: ("Its folder does not exist: create it first (prepare_output_dir(folder) "
+                   "does) or choose an existing folder."),
 }
 _GENERIC = "Free some disk space or choose another output folder."
 

@@ -61,10 +61,7 @@ def save_model(model: keras.Model, output_dir: str | os.PathLike) -> dict[str, P
     if not isinstance(model, keras.Model):
         raise SettingsError(f"save_model needs the trained Keras model, not "
                             f"{type(model).__name__} {model!r:.80}.")
-    if not isinstance(output_dir, (str, os.PathLike)):
-        raise SettingsError(f"save_model needs the folder's path, not "
-                            f"{type(output_dir).__name__} {output_dir!r:.80}.")
-    folder = Path(output_dir)
+    folder = _folder_to_save_in(output_dir, "save_model")
     model = float32_copy(model)  # the same model if it already computes in float32
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
@@ -75,6 +72,21 @@ def save_model(model: keras.Model, output_dir: str | os.PathLike) -> dict[str, P
             source.save(temporary)
         paths[path.suffix.lstrip(".")] = path
     return paths
+
+
+def _folder_to_save_in(output_dir, caller: str) -> Path:
+    """The folder `save_model`/`save_history` write into, or an error that says what to pass:
+    a learner's natural mistake is the file's path (`output/model.keras`), which is often
+    their trained model; the message must not tell them to move it away."""
+    if not isinstance(output_dir, (str, os.PathLike)):
+        raise SettingsError(f"{caller} needs the folder's path, not "
+                            f"{type(output_dir).__name__} {output_dir!r:.80}.")
+    folder = Path(output_dir)
+    if folder.suffix.lower() in (".keras", ".h5", ".json") or folder.is_file():
+        raise SettingsError(f"{caller} takes the folder to save into, such as "
+                            f"{shown(folder.parent)}, not a file's path ({shown(folder)}): it "
+                            "names the files itself.")
+    return folder
 
 
 def load_model(path: str | os.PathLike) -> keras.Model:
@@ -149,9 +161,15 @@ def save_history(history, output_dir: str | os.PathLike) -> Path:
     """
     from cnn_lesson.files import write_json
 
+    folder = _folder_to_save_in(output_dir, "save_history")
     values = getattr(history, "history", history)
-    return write_json(Path(output_dir) / HISTORY_FILE,
-                      {key: [float(v) for v in series] for key, series in values.items()})
+    try:
+        numbers = {str(key): [float(v) for v in series] for key, series in values.items()}
+    except (AttributeError, TypeError, ValueError):
+        raise SettingsError("save_history needs the History that fit returned (or its "
+                            f".history dict of numbers per epoch), not {type(history).__name__} "
+                            f"{history!r:.80}.") from None
+    return write_json(folder / HISTORY_FILE, numbers)
 
 
 def load_history(output_dir: str | os.PathLike) -> dict[str, list[float]]:

@@ -634,3 +634,27 @@ def test_save_figure_without_a_figure_or_a_path():
             save_figure(figure, None)
     finally:
         plt.close(figure)
+
+
+def test_saving_into_a_missing_folder_or_a_files_path_says_what_to_pass(tmp_path):
+    """The hostile pass: a missing folder was blamed on the disk ("free some disk space"),
+    and `save_model(model, "output/model.keras")` advised moving the trained model away."""
+    from cnn_lesson.errors import OutputError
+    from cnn_lesson.model import create_model
+    from cnn_lesson.saving import save_history, save_model
+
+    model = create_model()
+    with pytest.raises(OutputError, match="Its folder does not exist: create it first") as error:
+        save_model(model, tmp_path / "missing")
+    assert "disk" not in str(error.value)
+    with pytest.raises(OutputError, match="Its folder does not exist"):
+        save_history({"loss": [1.0]}, tmp_path / "missing")
+    trained = tmp_path / "model.keras"
+    trained.write_bytes(b"the learner's trained model")
+    for call in (lambda: save_model(model, trained), lambda: save_history({}, trained)):
+        with pytest.raises(SettingsError, match="takes the folder to save into, such as "):
+            call()
+    assert trained.read_bytes() == b"the learner's trained model"
+    for bad in (None, "abc", {"loss": [object()]}):
+        with pytest.raises(SettingsError, match="save_history needs the History"):
+            save_history(bad, tmp_path)
