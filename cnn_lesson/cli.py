@@ -57,6 +57,15 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _not_blank(text: str) -> str:
+    """argparse type: a path that is not empty (an unset shell variable, `--output "$OUT"`,
+    would otherwise mean the current folder, or start the download)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty: give a path (or leave the option out for "
+                                         "the default)")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (bad arguments exit with status 2 and a usage message)."""
     parser = argparse.ArgumentParser(
@@ -76,10 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--data",
         metavar="SOURCE",
+        type=_not_blank,
         help="data source: a cifar-10-python.tar.gz, a cifar-10-batches-py folder, an image "
         "folder tree, or 'synthetic' (default: $CNN_LESSON_DATA, else the official download)",
     )
-    train.add_argument("--output", metavar="DIR", type=Path, help="output folder (default output/)")
+    train.add_argument("--output", metavar="DIR", type=lambda text: Path(_not_blank(text)),
+                       help="output folder (default output/)")
     train.add_argument("--seed", type=_seed, help="random seed (default $CNN_LESSON_SEED or 42)")
     train.add_argument(
         "--quick",

@@ -49,11 +49,15 @@ def lesson_notebooks(names: Sequence[str] = ()) -> list[Path]:
         return lessons
     paths = []
     for name in names:
-        path = Path(name)
-        if not path.exists():
-            path = folder / name
-        if not path.is_file():
-            raise CnnLessonError(f"No notebook {name}: give a path or a name in {folder}.")
+        try:
+            path = Path(name)
+            if not path.exists():
+                path = folder / name
+            found = path.is_file()
+        except (OSError, ValueError):  # a name too long, a NUL character
+            found = False
+        if not found:
+            raise CnnLessonError(f"No notebook {name:.80}: give a path or a name in {folder}.")
         paths.append(path)
     return paths
 

@@ -54,6 +54,9 @@ def test_quick_training_run_writes_every_artifact(tmp_path):
     ["fly"],
     [],
     ["notebooks", "polish"],
+    # An unset shell variable: --output "" meant the current folder, --data " " the download.
+    ["train", "--output", ""],
+    ["train", "--data", "   "],
 ])
 def test_bad_arguments_exit_2_with_usage(args, capsys):
     # In this process: argparse exits the same way, without importing TensorFlow anew for
@@ -63,7 +66,18 @@ def test_bad_arguments_exit_2_with_usage(args, capsys):
     with pytest.raises(SystemExit) as exited:
         main(args)
     assert exited.value.code == 2
-    assert "usage:" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "usage:" in error
+    if args and not args[-1].strip():
+        assert f"argument {args[1]}: is empty: give a path" in error
+
+
+def test_a_notebook_name_too_long_is_one_error_line(capsys):
+    from cnn_lesson.cli import main
+
+    for action in ("check", "refresh"):
+        assert main(["notebooks", action, "a" * 5000]) == 1  # a raw OSError before
+        assert "error: No notebook aaaa" in capsys.readouterr().err
 
 
 def test_the_command_exits_2_with_usage_for_bad_arguments():
