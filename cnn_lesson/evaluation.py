@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from cnn_lesson.checkpoints import CheckpointError, reads_its_input
 from cnn_lesson.data import CLASS_NAMES
+from cnn_lesson.config import whole_number
 from cnn_lesson.errors import DataError, SettingsError
 from cnn_lesson.plots import save_figure
 from cnn_lesson.tables import Table
@@ -70,10 +71,15 @@ def predict(model: keras.Model, images: np.ndarray, batch_size: int = 256) -> np
     if images.ndim != 4 or len(images) == 0:
         raise DataError(f"The images have shape {images.shape}; predict needs (N, 32, 32, 3) "
                         "with N of at least 1 (one image: images[:1], not images[0]).")
+    expected = tuple(getattr(model, "input_shape", (None,))[1:])
+    if expected and None not in expected and images.shape[1:] != expected:
+        raise DataError(f"The images have shape {images.shape[1:]} each; this model takes "
+                        f"{expected}: give it the images it was trained on (CIFAR-10: "
+                        "32 x 32 pixels, 3 colours).")
     if np.issubdtype(images.dtype, np.integer):
         images = normalize_images(images)
     elif images.size and float(images.max()) > 1.0 + 1e-6:
-        raise ValueError(
+        raise SettingsError(
             "These float images are not in 0..1: pass the uint8 images, or "
             "normalize_images(images)."
         )
@@ -99,14 +105,20 @@ def confusion_matrix(
         cats (3) predicted as dogs (5). The diagonal holds the correct predictions.
 
     Raises:
-        ValueError: the lengths differ or a label is outside 0..num_classes-1.
+        SettingsError: the lengths differ, or a label is outside 0..num_classes-1 (also a
+            `ValueError`).
+        DataError: the labels are not class numbers.
     """
+    num_classes = whole_number("num_classes", num_classes)
     true, predicted = flat_labels(true_labels), flat_labels(predicted_labels)
     if len(true) != len(predicted):
-        raise ValueError(f"{len(true)} true labels but {len(predicted)} predicted labels.")
+        raise SettingsError(f"{len(true)} true labels but {len(predicted)} predicted labels.")
     for labels in (true, predicted):
         if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-            raise ValueError(f"Labels must be between 0 and {num_classes - 1}.")
+            raise SettingsError(
+                f"Labels must be between 0 and {num_classes - 1} (for {num_classes} classes, "
+                f"e.g. class_names of {num_classes} names); these go from {labels.min()} to "
+                f"{labels.max()}.")
     counts = np.bincount(true * num_classes + predicted, minlength=num_classes**2)
     return counts.reshape(num_classes, num_classes)
 

@@ -102,12 +102,12 @@ def layer_explorer(
     if image.ndim == 4 and len(image) == 1:
         image = image[0]
     if image.ndim != 3:
-        raise ValueError(f"Pass one image of shape (32, 32, 3), not shape {image.shape}.")
+        raise SettingsError(f"Pass one image of shape (32, 32, 3), not shape {image.shape}.")
     if layer_names is None:
         layer_names = [layer.name for layer in model.layers
                        if isinstance(layer, keras.layers.Conv2D)]
     if not layer_names:
-        raise ValueError("The model has no Conv2D layer to explore.")
+        raise SettingsError("The model has no Conv2D layer to explore.")
     for name in layer_names:
         model.get_layer(name)  # raises ValueError for an unknown name
     return LayerExplorer(model, image, list(layer_names))

@@ -75,7 +75,7 @@ def plot_sample_images(
     """
     count = rows * columns
     if len(images) < count:
-        raise ValueError(f"Need at least {count} images for a {rows}x{columns} grid.")
+        raise SettingsError(f"Need at least {count} images for a {rows}x{columns} grid.")
     chosen = np.random.default_rng(seed).choice(len(images), size=count, replace=False)
     flat_labels = np.asarray(labels).reshape(-1)
     if len(flat_labels) != len(images) or not np.issubdtype(flat_labels.dtype, np.integer) \
@@ -117,7 +117,7 @@ def plot_history(
                             f"not {type(history).__name__}.")
     for key in ("accuracy", "loss"):
         if key not in values:
-            raise ValueError(f"The history has no {key!r}: pass model.fit's History or its .history.")
+            raise SettingsError(f"The history has no {key!r}: pass model.fit's History or its .history.")
     epochs = np.arange(1, len(values["accuracy"]) + 1)
     figure, (accuracy_axis, loss_axis) = plt.subplots(1, 2, figsize=(11, 4))
     for axis, metric, label in ((accuracy_axis, "accuracy", "Accuracy"), (loss_axis, "loss", "Loss")):
@@ -338,7 +338,7 @@ def plot_accuracy_against_time(
     figure, axis = plt.subplots(figsize=(7, 4))
     for index, (label, seconds, accuracy) in enumerate(runs):
         if len(seconds) != len(accuracy):
-            raise ValueError(f"{label}: {len(seconds)} times but {len(accuracy)} accuracies.")
+            raise SettingsError(f"{label}: {len(seconds)} times but {len(accuracy)} accuracies.")
         axis.plot(seconds, accuracy, label=label, color=colours[index % len(colours)],
                   marker=markers[index % len(markers)], linestyle=styles[index % len(styles)])
     held_out = f" ({validation_images:,} held-out images)" if validation_images else ""
@@ -377,11 +377,11 @@ def plot_first_layer_filters(model, path: str | os.PathLike | None = None) -> Fi
     """
     convolutions = [layer for layer in model.layers if type(layer).__name__ == "Conv2D"]
     if not convolutions:
-        raise ValueError("The model has no Conv2D layer: pass a model such as create_model().")
+        raise SettingsError("The model has no Conv2D layer: pass a model such as create_model().")
     layer = convolutions[0]
     kernel = np.asarray(layer.get_weights()[0], dtype=np.float32)  # rows, columns, RGB, filters
     if kernel.ndim != 4 or kernel.shape[2] != 3:
-        raise ValueError(f"{layer.name}'s weights have shape {kernel.shape}: a first "
+        raise SettingsError(f"{layer.name}'s weights have shape {kernel.shape}: a first "
                          "convolution reading 3 colour channels has (rows, columns, 3, filters).")
     count, size = kernel.shape[-1], f"{kernel.shape[0]} x {kernel.shape[1]}"
     scale = float(np.abs(kernel).max()) or 1.0

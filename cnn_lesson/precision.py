@@ -15,6 +15,8 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from cnn_lesson.errors import SettingsError
+
 FLOAT32 = "float32"
 MIXED_BFLOAT16 = "mixed_bfloat16"
 PRECISIONS = (FLOAT32, MIXED_BFLOAT16)
@@ -45,7 +47,7 @@ def fast_precision(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
 def check_precision(precision: str) -> str:
     """Return `precision` if the lessons support it; otherwise raise a ValueError that lists them."""
     if precision not in PRECISIONS:
-        raise ValueError(
+        raise SettingsError(
             f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}. "
             "`fast_precision()` picks the faster one for this computer."
         )

@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from cnn_lesson.data import CLASS_NAMES
+from cnn_lesson.errors import SettingsError
 from cnn_lesson.evaluation import flat_labels, predict
 from cnn_lesson.training import normalize_images
 
@@ -131,7 +132,7 @@ def sample_browser(
         `.pixels` (an HTML table, or None) and `.index` (the image's position in `images`).
     """
     if len(images) != len(flat_labels(labels)):
-        raise ValueError(f"{len(images)} images but {len(flat_labels(labels))} labels.")
+        raise SettingsError(f"{len(images)} images but {len(flat_labels(labels))} labels.")
     return SampleBrowser(images, labels, class_names, show_pixels)
 
 
@@ -219,9 +220,9 @@ def prediction_explorer(
         `.mistakes` (indices of the misclassified images).
     """
     if len(test_images) == 0 or len(test_images) != len(flat_labels(test_labels)):
-        raise ValueError("Pass some test images and as many labels.")
+        raise SettingsError("Pass some test images and as many labels.")
     if probabilities is None:
         if model is None:
-            raise ValueError("Pass the model, or its probabilities.")
+            raise SettingsError("Pass the model, or its probabilities.")
         probabilities = predict(model, test_images)
     return PredictionExplorer(test_images, test_labels, probabilities, class_names)

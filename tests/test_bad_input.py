@@ -658,3 +658,27 @@ def test_saving_into_a_missing_folder_or_a_files_path_says_what_to_pass(tmp_path
     for bad in (None, "abc", {"loss": [object()]}):
         with pytest.raises(SettingsError, match="save_history needs the History"):
             save_history(bad, tmp_path)
+
+
+def test_predict_on_images_of_another_size_says_so_before_tensorflow():
+    from cnn_lesson.evaluation import predict
+    from cnn_lesson.model import create_model
+
+    images = np.zeros((2, 32, 32, 3), np.uint8)
+    with pytest.raises(DataError, match=r"shape \(16, 32, 3\) each; this model takes \(32, 32, 3\)"):
+        predict(create_model(), images[:, :16])  # a long TensorFlow graph trace before
+
+
+def test_bad_arguments_of_the_result_functions_are_settings_errors():
+    """They were plain ValueErrors (not caught by `except CnnLessonError`), one saying
+    "between 0 and -1"."""
+    from cnn_lesson.errors import CnnLessonError
+    from cnn_lesson.evaluation import confusion_matrix, per_class_accuracy
+    from cnn_lesson.precision import check_precision
+
+    with pytest.raises(SettingsError, match="num_classes=0: use a whole number of at least 1"):
+        confusion_matrix([1], [1], num_classes=0)
+    with pytest.raises(SettingsError, match=r"between 0 and 0 \(for 1 classes, e.g. class_names"):
+        per_class_accuracy([1, 2], [1, 2], class_names=["a"])
+    with pytest.raises(CnnLessonError, match="precision must be one of"):
+        check_precision("mixed_float16")

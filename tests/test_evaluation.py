@@ -15,7 +15,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from cnn_lesson.errors import CnnLessonError, DataError
+from cnn_lesson.errors import CnnLessonError, DataError, SettingsError
 from cnn_lesson.checkpoints import CheckpointError
 from cnn_lesson.data import CLASS_NAMES
 from cnn_lesson.evaluation import (
@@ -75,9 +75,9 @@ def test_confusion_matrix_agrees_with_tensorflow():
 
 
 def test_confusion_matrix_rejects_bad_labels():
-    with pytest.raises(ValueError, match="6 true labels but 5"):
+    with pytest.raises(SettingsError, match="6 true labels but 5"):
         confusion_matrix(TRUE, PREDICTED[:5], num_classes=3)
-    with pytest.raises(ValueError, match="between 0 and 2"):
+    with pytest.raises(SettingsError, match="between 0 and 2 .for 3 classes"):
         confusion_matrix(TRUE, [0, 1, 1, 1, 0, 3], num_classes=3)
 
 
@@ -253,7 +253,7 @@ def test_predict_normalises_uint8_images_with_a_real_model():
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
     expected = model.predict(images.astype(np.float32) / 255, verbose=0)
     np.testing.assert_allclose(probabilities, expected, rtol=1e-5)
-    with pytest.raises(ValueError, match="not in 0..1"):
+    with pytest.raises(SettingsError, match="not in 0..1"):
         predict(model, images.astype(np.float32))
 
 

@@ -42,7 +42,7 @@ def test_sample_grid_has_25_titled_images_and_is_reproducible(tmp_path):
 
 def test_sample_grid_needs_enough_images():
     images, labels = random_images(10)
-    with pytest.raises(ValueError, match="at least 25"):
+    with pytest.raises(SettingsError, match="at least 25"):
         plot_sample_images(images, labels)
 
 
@@ -66,7 +66,7 @@ def test_history_plot_has_accuracy_and_loss_panels(tmp_path):
 
 
 def test_history_plot_refuses_something_that_is_not_a_history():
-    with pytest.raises(ValueError, match="History"):
+    with pytest.raises(SettingsError, match="History"):
         plot_history({"foo": [1]})
 
 
@@ -181,7 +181,7 @@ def test_first_layer_filters_are_colour_pictures_on_one_scale_beside_the_edge_fi
     assert "conv1" in figure.get_suptitle() and "edge filters" in figure.get_suptitle()
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     dense = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(2)])
-    with pytest.raises(ValueError, match="no Conv2D"):
+    with pytest.raises(SettingsError, match="no Conv2D"):
         plot_first_layer_filters(dense)
     plt.close("all")
 

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from cnn_lesson.errors import BackupError
+from cnn_lesson.errors import BackupError, SettingsError
 from cnn_lesson.further import create_further_model
 from cnn_lesson.model import create_model
 from cnn_lesson.precision import (
@@ -66,9 +66,9 @@ def test_the_reference_model_is_float32_whatever_the_global_policy():
 
 def test_an_unknown_precision_is_refused_and_leaves_the_global_policy_alone():
     before = keras.config.dtype_policy().name
-    with pytest.raises(ValueError, match="float32, mixed_bfloat16"):
+    with pytest.raises(SettingsError, match="float32, mixed_bfloat16"):
         create_model(precision="float16")
-    with pytest.raises(ValueError, match="got 'bf16'"):
+    with pytest.raises(SettingsError, match="got 'bf16'"):
         with layers_computing_in("bf16"):
             pass
     assert keras.config.dtype_policy().name == before

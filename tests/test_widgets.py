@@ -17,6 +17,7 @@ from cnn_lesson.feature_maps import feature_map_image, layer_explorer
 from cnn_lesson.live_plot import LivePlot, live_training_plot
 from cnn_lesson.widgets import png_bytes, prediction_explorer, sample_browser
 from tests.helpers import InterruptAfter
+from cnn_lesson.errors import SettingsError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -97,7 +98,7 @@ def test_sample_browser_pixel_values(images, labels):
 
 
 def test_sample_browser_rejects_mismatched_lengths(images, labels):
-    with pytest.raises(ValueError, match="30 images but 29 labels"):
+    with pytest.raises(SettingsError, match="30 images but 29 labels"):
         sample_browser(images, labels[:29])
 
 
@@ -158,7 +159,7 @@ def test_prediction_explorer_predicts_once_on_normalised_images(images):
     np.testing.assert_array_equal(explorer.predicted_labels, expected.argmax(axis=1))
     explorer.slider.value = 7
     np.testing.assert_allclose(explorer.bar_values, expected[7], rtol=1e-5)
-    with pytest.raises(ValueError, match="model, or its probabilities"):
+    with pytest.raises(SettingsError, match="model, or its probabilities"):
         prediction_explorer(None, images[:8], np.zeros(8))
 
 
@@ -198,7 +199,7 @@ def test_layer_explorer_arguments(images):
     assert "15×15" in explorer.label.value
     with pytest.raises(ValueError):
         layer_explorer(model, images[0], layer_names=["no_such_layer"])
-    with pytest.raises(ValueError, match="one image"):
+    with pytest.raises(SettingsError, match="one image"):
         layer_explorer(model, images[:2])
 
 
