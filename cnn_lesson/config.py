@@ -138,6 +138,12 @@ def user_path(value: str | os.PathLike, what: str, error: type[Exception] = Sett
         what: what it is, for the message: "CNN_LESSON_OUTPUT", "--output", "the data source".
         error: the package's error class to raise (a SettingsError, DataError, OutputError).
     """
+    if not isinstance(value, (str, os.PathLike)):
+        raise error(f"{what} must be a path (text or a pathlib.Path), not "
+                    f"{type(value).__name__} {value!r:.60}.")
+    if "\0" in str(os.fspath(value)):
+        raise error(f"{what} {str(value)!r:.80} is not a usable path: it holds a NUL character, "
+                    "which no file name can.")
     try:
         return Path(value).expanduser()
     except RuntimeError:
@@ -148,20 +154,26 @@ def user_path(value: str | os.PathLike, what: str, error: type[Exception] = Sett
         ) from None
 
 
-def whole_number(name: str, value, minimum: int = 1) -> int:
+def whole_number(name: str, value, minimum: int = 1, maximum: int | None = None) -> int:
     """`value` as an int, or a SettingsError (also a ValueError) naming the argument: for the
     counts and seeds the package's functions take (`2.5` images, `"10"` steps, `True`)."""
     import numbers
 
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise SettingsError(f"{name}={value!r}: use a whole number of at least {minimum:,}.")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum \
+            or (maximum is not None and value > maximum):
+        limits = (f"of at least {minimum:,}" if maximum is None
+                  else f"from {minimum:,} to {maximum:,}")
+        raise SettingsError(f"{name}={value!r}: use a whole number {limits}.")
     return int(value)
 
 
 def share(name: str, value, example: float) -> float:
     """`value` as a float from 0 up to (not including) 1, or a SettingsError (also a
     ValueError) naming the argument: for the fractions the package's functions take."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+    import numbers
+
+    # numbers.Real: numpy's float32 too (np.float32(0.1) was refused before)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
         raise SettingsError(f"{name}={value!r}: use a share from 0 up to (not including) 1, "
                             f"such as {example}.")
     return float(value)

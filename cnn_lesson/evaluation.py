@@ -356,12 +356,27 @@ def most_confident_mistakes(
     Returns:
         An int array of at most `count` positions into the test set.
     """
+    count = whole_number("count", count, minimum=0)
     true, predicted = flat_labels(true_labels), flat_labels(predicted_labels)
+    if len(true) != len(predicted):
+        raise SettingsError(f"{len(true)} true labels but {len(predicted)} predicted labels.")
     wrong = np.flatnonzero(true != predicted)
     if probabilities is not None:
-        confidence = np.asarray(probabilities)[np.arange(len(predicted)), predicted]
+        confidence = _confidence(probabilities, predicted)
         wrong = wrong[np.argsort(-confidence[wrong], kind="stable")]
     return wrong[:count]
+
+
+def _confidence(probabilities, predicted: np.ndarray) -> np.ndarray:
+    """Each image's probability of its predicted class, or a SettingsError when the
+    probabilities are not one row per image with a column per class."""
+    probabilities = np.asarray(probabilities)
+    if probabilities.ndim != 2 or len(probabilities) != len(predicted) or (
+            predicted.size and predicted.max() >= probabilities.shape[1]):
+        raise SettingsError(f"The probabilities have shape {probabilities.shape}; expected one "
+                            f"row per image ({len(predicted):,}) and one column per class, as "
+                            "predict returns them.")
+    return probabilities[np.arange(len(predicted)), predicted]
 
 
 def answers_among_mistakes(
@@ -430,10 +445,11 @@ def plot_mistakes(
         one axis says so.
     """
     true, predicted = flat_labels(true_labels), flat_labels(predicted_labels)
+    columns = whole_number("columns", columns)
     wrong = most_confident_mistakes(true, predicted, probabilities, count)
     confidence = None
     if probabilities is not None:
-        confidence = np.asarray(probabilities)[np.arange(len(predicted)), predicted]
+        confidence = _confidence(probabilities, predicted)
     rows = max(1, -(-len(wrong) // columns))
     figure, axes = plt.subplots(rows, columns, figsize=(columns * 2.2, rows * 2.4), squeeze=False)
     for axis in axes.ravel():

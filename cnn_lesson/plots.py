@@ -73,6 +73,9 @@ def plot_sample_images(
     Returns:
         The `Figure`.
     """
+    from cnn_lesson.config import whole_number
+
+    rows, columns = whole_number("rows", rows), whole_number("columns", columns)
     count = rows * columns
     if len(images) < count:
         raise SettingsError(f"Need at least {count} images for a {rows}x{columns} grid.")
@@ -290,24 +293,46 @@ def plot_learning_rate(
     schedule, total_steps: int,
     steps_per_epoch: int | None = None,
 ) -> Figure:
-    """The learning rate of every training step under `schedule`. Used by lesson 5.
+    """The learning rate of every training step under `schedule`. Used by lessons 3 and 5.
 
     Args:
-        schedule: a schedule such as `one_cycle_schedule(...)`.
+        schedule: a schedule such as `one_cycle_schedule(...)` (or any Keras
+            `LearningRateSchedule`), or a number: a constant learning rate, as
+            `Adam(learning_rate=1e-3)` has.
         total_steps: how many steps to draw.
         steps_per_epoch: when given, the x axis counts epochs instead of steps.
 
     Returns:
         The `Figure`.
     """
+    import numbers
+
+    import keras
+
+    from cnn_lesson.config import whole_number
+
+    total_steps = whole_number("total_steps", total_steps)
+    if steps_per_epoch is not None:
+        steps_per_epoch = whole_number("steps_per_epoch", steps_per_epoch)
     steps = np.arange(total_steps)
-    rates = [float(schedule(step)) for step in steps]
+    if isinstance(schedule, numbers.Real) and not isinstance(schedule, bool) and schedule > 0:
+        rates, title = [float(schedule)] * total_steps, "Constant learning rate"
+    elif isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+        rates = [float(schedule(step)) for step in steps]
+        one_cycle = isinstance(schedule, keras.optimizers.schedules.CosineDecay) \
+            and schedule.warmup_steps
+        title = ("One-cycle learning rate: warm up, then decay" if one_cycle
+                 else f"Learning rate: {type(schedule).__name__}")
+    else:
+        raise SettingsError(f"schedule={schedule!r:.80}: pass a learning-rate schedule such as "
+                            "one_cycle_schedule(total_steps), or a positive number such as "
+                            "1e-3 for a constant rate.")
     figure, axis = plt.subplots(figsize=(6, 3))
     x = steps / steps_per_epoch if steps_per_epoch else steps
     axis.plot(x, rates)
     axis.set_xlabel("epoch" if steps_per_epoch else "training step")
     axis.set_ylabel("learning rate")
-    axis.set_title("One-cycle learning rate: warm up, then decay")
+    axis.set_title(title)
     return figure
 
 

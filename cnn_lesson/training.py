@@ -6,6 +6,7 @@ Saving and loading models lives in `cnn_lesson.saving`.
 
 from __future__ import annotations
 
+import numbers
 import os
 from typing import Mapping, Sequence
 
@@ -195,6 +196,14 @@ def compile_model(
     Returns:
         The same model, compiled.
     """
+    if not isinstance(model, keras.Model):
+        raise SettingsError(f"compile_model needs a Keras model (create_model()), not "
+                            f"{type(model).__name__} {model!r:.60}.")
+    if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule) and (
+            isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real)
+            or not 0 < learning_rate < float("inf")):
+        raise SettingsError(f"learning_rate={learning_rate!r:.60}: use a positive number such "
+                            "as 1e-3, or a schedule such as one_cycle_schedule(total_steps).")
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(),
@@ -225,8 +234,15 @@ def build_model(
     """
     if model_fn is None:
         from cnn_lesson.model import create_model as model_fn
+    if not callable(model_fn):
+        raise SettingsError(f"model_fn must be a function that returns a model, such as "
+                            f"create_model (no brackets), not {type(model_fn).__name__}.")
     with (strategy or tf.distribute.get_strategy()).scope():
-        return compile_model(model_fn(), learning_rate=learning_rate)
+        model = model_fn()
+        if not isinstance(model, keras.Model):
+            raise SettingsError(f"model_fn returned {type(model).__name__}, not a Keras model: "
+                                "it must end with `return model`.")
+        return compile_model(model, learning_rate=learning_rate)
 
 
 def steps_per_epoch(image_count: int, batch_size: int = BATCH_SIZE) -> int:

@@ -13,6 +13,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -494,7 +495,7 @@ def test_bad_picture_paths(tmp_path):
         load_image_file(tmp_path / "missing.jpg")
     with pytest.raises(DataError, match="symbolic link to nothing"):
         load_image_file(symlink_loop(tmp_path / "loop.jpg"))
-    with pytest.raises(DataError, match="is not a usable file name"):
+    with pytest.raises(DataError, match="is not a usable path: it holds a NUL character"):
         load_image_file("photo\0.jpg")
     with pytest.raises(DataError, match="/dev/zero is not a regular file"):
         load_image_file("/dev/zero")  # it used to be called a folder
@@ -682,3 +683,49 @@ def test_bad_arguments_of_the_result_functions_are_settings_errors():
         per_class_accuracy([1, 2], [1, 2], class_names=["a"])
     with pytest.raises(CnnLessonError, match="precision must be one of"):
         check_precision("mixed_float16")
+
+
+def test_the_hostile_passs_bad_arguments_get_a_message_that_names_them(tmp_path):
+    """Each of these ended in a raw AttributeError, TypeError, ZeroDivisionError or
+    IndexError from Keras, matplotlib or numpy (the second hostile pass)."""
+    import matplotlib.pyplot as plt
+
+    import cnn_lesson as lesson
+    from cnn_lesson.errors import OutputError
+
+    images, labels = writer.make_split(3, seed=0)
+    model = lesson.create_model()
+    probabilities = np.full((len(labels), 10), 0.1)
+    cases = [
+        (lambda: lesson.synthetic_cifar10(0, 10**9, 1), SettingsError,
+         "train_per_class=1000000000: use a whole number from 1 to 50,000"),  # killed the kernel
+        (lambda: lesson.compile_model(None), SettingsError, "compile_model needs a Keras model"),
+        (lambda: lesson.compile_model(model, learning_rate=float("nan")), SettingsError,
+         "learning_rate=nan"),
+        (lambda: lesson.build_model(lambda: None), SettingsError, "it must end with `return model`"),
+        (lambda: lesson.prepare_output_dir(None), OutputError, "must be a path (text or a pathlib"),
+        (lambda: lesson.plot_learning_rate("adam", 10), SettingsError,
+         "or a positive number such as 1e-3 for a constant rate"),
+        (lambda: lesson.plot_sample_images(images, labels, rows=0), SettingsError, "rows=0"),
+        (lambda: lesson.plot_mistakes(images, labels, (labels.ravel() + 1) % 10, columns=0),
+         SettingsError, "columns=0"),
+        (lambda: lesson.most_confident_mistakes(labels, labels.ravel() + 1, probabilities[:3]),
+         SettingsError, "expected one row per image"),
+    ]
+    for call, error, text in cases:
+        with pytest.raises(error, match=re.escape(text)):
+            call()
+    plt.close("all")
+
+
+def test_a_constant_learning_rate_can_be_plotted():
+    """Lesson 3's exercise trains at a constant 1e-3; plotting it used to raise
+    "'float' object is not callable"."""
+    import matplotlib.pyplot as plt
+
+    from cnn_lesson.plots import plot_learning_rate
+
+    figure = plot_learning_rate(1e-3, 20, steps_per_epoch=10)
+    (line,) = figure.axes[0].lines
+    assert set(line.get_ydata()) == {1e-3} and figure.axes[0].get_title() == "Constant learning rate"
+    plt.close(figure)

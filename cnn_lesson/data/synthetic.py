@@ -95,6 +95,9 @@ def generate(seed: int, train_per_class: int, test_per_class: int) -> Arrays:
     return result[0], result[1]
 
 
+MAX_PER_CLASS = 50_000  # ten times CIFAR-10's training images: 1.5 GB of images in all
+
+
 def synthetic_cifar10(
     seed: int = 0, train_per_class: int = 5000, test_per_class: int = 1000
 ) -> Arrays:
@@ -107,8 +110,9 @@ def synthetic_cifar10(
 
     Args:
         seed: the random seed.
-        train_per_class: training images per class (CIFAR-10: 5,000).
-        test_per_class: test images per class (CIFAR-10: 1,000).
+        train_per_class: training images per class (CIFAR-10: 5,000; at most
+            `MAX_PER_CLASS`).
+        test_per_class: test images per class (CIFAR-10: 1,000; at most `MAX_PER_CLASS`).
 
     Returns:
         `((train_images, train_labels), (test_images, test_labels))` as
@@ -118,5 +122,12 @@ def synthetic_cifar10(
     Warns:
         SyntheticDataWarning: always, so nobody takes it for CIFAR-10.
     """
+    from cnn_lesson.config import MAX_SEED, whole_number
+
+    seed = whole_number("seed", seed, minimum=0, maximum=MAX_SEED)
+    # Bounded: a typo such as 10**9 would try to allocate terabytes and kill the kernel.
+    train_per_class, test_per_class = (
+        whole_number(name, value, maximum=MAX_PER_CLASS) for name, value in
+        (("train_per_class", train_per_class), ("test_per_class", test_per_class)))
     warn_synthetic()
     return generate(seed, train_per_class, test_per_class)
