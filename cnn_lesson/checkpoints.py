@@ -132,6 +132,9 @@ def check_history(history, epochs: int) -> None:
     Raises:
         CheckpointError: epochs are missing, or a loss is not a number.
     """
+    from cnn_lesson.config import whole_number
+
+    epochs = whole_number("epochs", epochs)  # "1" gave "holds 1 epoch(s), but 1 were trained"
     values: Mapping[str, Sequence[float]] = getattr(history, "history", history)
     recorded = len(values.get("loss", []))
     if recorded != epochs:

@@ -729,3 +729,14 @@ def test_a_constant_learning_rate_can_be_plotted():
     (line,) = figure.axes[0].lines
     assert set(line.get_ydata()) == {1e-3} and figure.axes[0].get_title() == "Constant learning rate"
     plt.close(figure)
+
+
+def test_checkpoints_refuse_epochs_as_text_and_a_nan_accuracy():
+    from cnn_lesson.checkpoints import CheckpointError, check_history
+    from cnn_lesson.evaluation import check_confusion_matrix, confusion_matrix
+
+    with pytest.raises(CheckpointError, match="epochs='1': use a whole number"):
+        check_history({"loss": [1.0]}, "1")  # said "holds 1 epoch(s), but 1 were trained"
+    labels = np.arange(10)
+    with pytest.raises(CheckpointError, match="the test accuracy measured above is nan"):
+        check_confusion_matrix(confusion_matrix(labels, labels), labels, float("nan"))
