@@ -236,6 +236,19 @@ def per_class_accuracy(
                  for row in precision_and_recall(true_labels, predicted_labels, class_names))
 
 
+def _checked_matrix(matrix, class_names: Sequence[str]) -> np.ndarray:
+    """`matrix` as an array, or a SettingsError unless it is a square matrix of counts with a
+    row per class, as `confusion_matrix` returns it."""
+    given = matrix
+    matrix = np.asarray(matrix)
+    count = len(class_names)
+    if matrix.shape != (count, count) or not np.issubdtype(matrix.dtype, np.number):
+        raise SettingsError(f"Pass the confusion matrix ({count} x {count} counts, from "
+                            f"confusion_matrix), not {type(given).__name__} {given!r:.40} "
+                            f"of shape {matrix.shape}.")
+    return matrix
+
+
 def most_confused_pairs(
     matrix: np.ndarray, class_names: Sequence[str] = CLASS_NAMES, top: int = 5
 ) -> Table:
@@ -252,7 +265,7 @@ def most_confused_pairs(
         A `Table` of rows `{"true", "predicted", "count", "share of true"}` (the count as a
         fraction of that true class's images), largest count first; only pairs that happened.
     """
-    matrix = np.asarray(matrix)
+    matrix = _checked_matrix(matrix, class_names)
     fractions = _row_fractions(matrix)
     pairs = [
         (int(matrix[t, p]), t, p)
@@ -321,7 +334,7 @@ def mistakes_by_kind(
         vehicle", "a vehicle taken for an animal"; the shares add up to 1 (`nan` with no
         mistakes at all).
     """
-    matrix = np.asarray(matrix)
+    matrix = _checked_matrix(matrix, class_names)
     is_animal = np.array([name in animals for name in class_names])
     wrong = matrix * (1 - np.eye(len(class_names), dtype=matrix.dtype))
     counts = {

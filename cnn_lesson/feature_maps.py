@@ -101,8 +101,9 @@ def layer_explorer(
     image = np.asarray(image)
     if image.ndim == 4 and len(image) == 1:
         image = image[0]
-    if image.ndim != 3:
-        raise SettingsError(f"Pass one image of shape (32, 32, 3), not shape {image.shape}.")
+    expected = tuple(model.input_shape[1:])
+    if image.ndim != 3 or (None not in expected and image.shape != expected):
+        raise SettingsError(f"Pass one image of shape {expected}, not shape {image.shape}.")
     if layer_names is None:
         layer_names = [layer.name for layer in model.layers
                        if isinstance(layer, keras.layers.Conv2D)]

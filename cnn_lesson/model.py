@@ -124,6 +124,10 @@ def explain_parameters(model: keras.Model) -> list[tuple[str, str, int]]:
     if not isinstance(model, keras.Model):
         raise SettingsError(f"explain_parameters needs a Keras model (create_model()), not "
                             f"{type(model).__name__}.")
+    if not model.built:
+        raise SettingsError("The model is not built yet, so its layers have no weights to "
+                            "count: give it an input shape (keras.Input(shape=(32, 32, 3)) as "
+                            "its first layer, as create_model() does).")
     rows = []
     for layer in model.layers:
         count = layer.count_params()

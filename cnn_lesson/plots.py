@@ -121,6 +121,11 @@ def plot_history(
     for key in ("accuracy", "loss"):
         if key not in values:
             raise SettingsError(f"The history has no {key!r}: pass model.fit's History or its .history.")
+    lengths = {key: len(series) for key, series in values.items()
+               if key in ("accuracy", "loss", "val_accuracy", "val_loss")}
+    if len(set(lengths.values())) != 1:
+        raise SettingsError(f"The history's lists have different lengths ({lengths}): each "
+                            "needs one value per epoch, as model.fit's History has.")
     epochs = np.arange(1, len(values["accuracy"]) + 1)
     figure, (accuracy_axis, loss_axis) = plt.subplots(1, 2, figsize=(11, 4))
     for axis, metric, label in ((accuracy_axis, "accuracy", "Accuracy"), (loss_axis, "loss", "Loss")):
@@ -156,6 +161,11 @@ def plot_normalization(images: np.ndarray, index: int = 0) -> Figure:
     Returns:
         The `Figure`, with three axes: the image, raw values, normalised values.
     """
+    from cnn_lesson.config import whole_number
+
+    if not 0 <= whole_number("index", index, minimum=0) < len(images):
+        raise SettingsError(f"index={index}: there are {len(images):,} images, so use 0 to "
+                            f"{len(images) - 1:,}.")
     raw = np.asarray(images[index])
     scaled = raw.astype(np.float32) / 255.0
     figure, (picture, before, after) = plt.subplots(1, 3, figsize=(12, 3.2))
@@ -400,6 +410,11 @@ def plot_first_layer_filters(model, path: str | os.PathLike | None = None) -> Fi
     Raises:
         ValueError: the model has no Conv2D layer, or its first one does not read 3 channels.
     """
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise SettingsError(f"plot_first_layer_filters needs a Keras model (create_model()), "
+                            f"not {type(model).__name__}.")
     convolutions = [layer for layer in model.layers if type(layer).__name__ == "Conv2D"]
     if not convolutions:
         raise SettingsError("The model has no Conv2D layer: pass a model such as create_model().")

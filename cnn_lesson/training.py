@@ -36,7 +36,12 @@ def normalize_images(images: np.ndarray) -> np.ndarray:
         A float32 array of the same shape. float32 rather than numpy's default float64
         halves the memory and is what Keras computes in anyway.
     """
-    return np.asarray(images, dtype=np.float32) / np.float32(255.0)
+    try:
+        pixels = np.asarray(images, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise DataError(f"normalize_images needs an array of pixel values (uint8 images), not "
+                        f"{type(images).__name__} {images!r:.60}.") from None
+    return pixels / np.float32(255.0)
 
 
 def split_validation(

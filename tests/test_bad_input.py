@@ -740,3 +740,35 @@ def test_checkpoints_refuse_epochs_as_text_and_a_nan_accuracy():
     labels = np.arange(10)
     with pytest.raises(CheckpointError, match="the test accuracy measured above is nan"):
         check_confusion_matrix(confusion_matrix(labels, labels), labels, float("nan"))
+
+
+def test_more_bad_arguments_of_the_hostile_pass_name_what_to_pass():
+    import keras
+    import matplotlib.pyplot as plt
+
+    import cnn_lesson as lesson
+
+    images = np.zeros((3, 32, 32, 3), np.uint8)
+    model = lesson.create_model()
+    cases = [
+        (lambda: lesson.resumable_training("unused", run=[1, 2]), SettingsError,
+         "run must map names to facts"),
+        (lambda: lesson.normalize_images("abc"), DataError, "needs an array of pixel values"),
+        (lambda: lesson.layer_explorer(model, images[0, :16]), SettingsError,
+         "Pass one image of shape (32, 32, 3), not shape (16, 32, 3)"),
+        (lambda: lesson.plot_normalization(images, index=999), SettingsError,
+         "index=999: there are 3 images, so use 0 to 2"),
+        (lambda: lesson.plot_history({"loss": [1.0, 2.0], "accuracy": [0.1]}), SettingsError,
+         "lists have different lengths"),
+        (lambda: lesson.explain_parameters(keras.Sequential([keras.layers.Dense(2)])),
+         SettingsError, "The model is not built yet"),
+        (lambda: lesson.plot_first_layer_filters(None), SettingsError,
+         "needs a Keras model (create_model()), not NoneType"),
+        (lambda: lesson.most_confused_pairs("x"), SettingsError, "Pass the confusion matrix"),
+        (lambda: lesson.mistakes_by_kind(np.eye(3)), SettingsError, "of shape (3, 3)"),
+    ]
+    for call, error, text in cases:
+        with pytest.raises(error, match=re.escape(text)):
+            call()
+    assert not Path("unused").exists()
+    plt.close("all")

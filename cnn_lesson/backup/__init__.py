@@ -33,7 +33,7 @@ from cnn_lesson.backup.saved import (
     read_saved_run,
     weights_fingerprint,
 )
-from cnn_lesson.errors import BackupError
+from cnn_lesson.errors import BackupError, SettingsError
 from cnn_lesson.files import atomic_path, prepare_output_dir, refuse_folders_in_the_way, write_json
 from cnn_lesson.precision import float32_copy
 from cnn_lesson.saving import HISTORY_FILE, MODEL_FILES
@@ -282,6 +282,9 @@ def resumable_training(
         BackupError: another run is using `output_dir` now, or its backup is damaged
             (here); the backup belongs to another run (when `fit` begins).
     """
+    if run is not None and not isinstance(run, Mapping):
+        raise SettingsError(f"run must map names to facts, such as {{'data source': label}}, "
+                            f"not {type(run).__name__} {run!r:.60}.")
     facts = {**data_facts(data, seed), **(run or {})}
     if output_dir is None:
         epoch_log = _EpochLog(None, {})
