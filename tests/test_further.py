@@ -12,6 +12,7 @@ import pytest
 from cnn_lesson import save_history
 from cnn_lesson.backup import BACKUP_FOLDER, BEST_MODEL_FILE
 from cnn_lesson.further import (
+    whitening_filters,
     FURTHER_FOLDER,
     SmoothedSparseCrossentropy,
     augmentation,
@@ -94,6 +95,29 @@ def test_train_further_runs_one_tiny_epoch(tmp_path):
     model.save(path)
     reloaded = keras.models.load_model(path)
     assert reloaded.loss.label_smoothing == pytest.approx(0.1)
+    # The whitening convolution was not trained, and is saved with its weights.
+    first = reloaded.get_layer("stage1_conv")
+    assert not first.trainable
+    np.testing.assert_allclose(first.get_weights()[0], whitening_filters(train_data[0]))
+    without = train_further(train_data, validation_data, epochs=1, batch_size=32, verbose=0,
+                            whiten=False)[0]
+    assert without.get_layer("stage1_conv").trainable
+
+
+def test_whitening_filters_give_outputs_of_equal_variance_and_no_correlation():
+    """On the patches they were computed from, the filters' outputs are uncorrelated and of
+    variance v / (v + epsilon): about 1 where the patches vary much more than epsilon."""
+    from cnn_lesson.data.synthetic import generate
+
+    (images, _), _ = generate(0, 60, 1)
+    kernel = whitening_filters(images, filters=8, epsilon=1e-6)
+    assert kernel.shape == (3, 3, 3, 8) and kernel.dtype == np.float32
+    pixels = images.astype(np.float64) / 255.0
+    windows = np.lib.stride_tricks.sliding_window_view(pixels, (3, 3), axis=(1, 2))
+    patches = windows.transpose(0, 1, 2, 4, 5, 3).reshape(-1, 27)
+    outputs = (patches - patches.mean(axis=0)) @ kernel.reshape(27, 8)[:, :4].astype(np.float64)
+    np.testing.assert_allclose(np.cov(outputs, rowvar=False, bias=True), np.eye(4), atol=1e-3)
+    np.testing.assert_array_equal(kernel[..., 4:], -kernel[..., :4])  # each with its negative
 
 
 def test_train_further_resumes_in_its_own_folder_after_an_interruption(tmp_path, capsys):
@@ -186,3 +210,24 @@ def test_benchmark_smoke_run_on_synthetic_data(tmp_path):
         assert result["images_per_second"] > 0 and result["peak_memory_mb"] > 0
         assert 0.0 <= result["test_accuracy"] <= 1.0
         assert len(result["epoch_seconds"]) == len(result["epoch_val_accuracy"]) == 1
+
+
+def test_every_trick_variant_of_the_benchmark_builds_and_compiles():
+    """benchmarks/further_tricks.py trains for minutes per variant; here each variant's
+    network is only built, and checked to have its change."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import further_tricks
+
+    train_data = random_images(64)
+    models = {variant: further_tricks._build(variant, train_data, total_steps=10)
+              for variant in further_tricks.VARIANTS}
+    assert models["lesson5"].get_layer("stage1_conv").trainable is False
+    assert models["no-whitening"].get_layer("stage1_conv").trainable is True
+    assert models["ema"].optimizer.use_ema and not models["lesson5"].optimizer.use_ema
+    assert models["smoothing-0.2"].loss.label_smoothing == pytest.approx(0.2)
+    assert isinstance(models["sgd"].optimizer, keras.optimizers.SGD)
+    assert models["bn-no-scale"].count_params() < models["lesson5"].count_params()
+    kernel = models["dirac"].get_layer("residual1_conv").get_weights()[0]
+    assert kernel[1, 1, 5, 5] == 1.0 and kernel[0, 0, 5, 5] == 0.0
+    with pytest.raises(SystemExit):
+        further_tricks.main(["--variants", "lesson5,bogus"])
