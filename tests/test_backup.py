@@ -29,14 +29,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _run(output_dir, epochs=3, seed=5, images=64, data_seed=1, precision="float32",
-         dropout=True, train_seed=None, **kwargs):
+         dropout=True, train_seed=None, learning_rate=1e-3, **kwargs):
     """A small `train` run; each keyword changes one thing that makes a run itself
     (`train_seed` other training images, the validation images kept)."""
     all_images, labels = random_images(96, seed=data_seed)
     if train_seed is not None:
         all_images[:64] = random_images(64, seed=train_seed)[0]
     keras.utils.set_random_seed(seed)
-    model = compile_model(create_model(dropout=dropout, precision=precision))
+    model = compile_model(create_model(dropout=dropout, precision=precision), learning_rate)
     history = train(model, (all_images[:images], labels[:images]),
                     (all_images[64:], labels[64:]), epochs=epochs, batch_size=32, seed=seed,
                     output_dir=output_dir, verbose=0, **kwargs)
@@ -73,7 +73,9 @@ def backup(interrupted, tmp_path):
     ({"epochs": 4}, "epochs: 3 (backup), 4 (this run)"),
     ({"precision": "mixed_bfloat16"}, "precision: float32 (backup), mixed_bfloat16 (this run)"),
     ({"dropout": False}, "model: 161,610 parameters, layers"),
-], ids=["seed", "quick", "data", "training data", "epochs", "precision", "model"])
+    # the hostile pass: another learning rate (or label smoothing) resumed silently
+    ({"learning_rate": 3e-3}, "optimizer and loss: other settings than the backup's"),
+], ids=["seed", "quick", "data", "training data", "epochs", "precision", "model", "compiled"])
 def test_a_backup_of_another_run_is_refused_and_left_as_it_is(backup, change, shown):
     before = _files(backup)
     with pytest.raises(BackupError) as refused:

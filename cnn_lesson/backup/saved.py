@@ -31,6 +31,7 @@ EPOCH_WEIGHTS = "epoch weights"  # the epoch log's key for `SavedRun.epoch_weigh
 # Facts shown in messages but not compared: the same images may come from an archive or a
 # folder; the "data" fingerprint compares the images themselves.
 SHOWN_ONLY = ("data source",)
+COMPILED = "optimizer and loss"  # a hash, shown as "other settings" (see `differences`)
 
 WAY_OUT = ("To keep that backup, choose another output folder (--output DIR, or another "
            "output_dir); to discard it and start over, add --fresh (fresh=True in Python).")
@@ -104,6 +105,18 @@ def data_facts(data, seed: int | None) -> dict[str, Any]:
     return facts
 
 
+def _compiled(model: keras.Model) -> str:
+    """A short hash of what `compile` set: the optimizer with its learning rate (or schedule)
+    and the loss with its settings (e.g. label smoothing)."""
+    def settings(thing) -> str:
+        config = dict(thing.get_config()) if hasattr(thing, "get_config") else {"": thing}
+        config.pop("name", None)  # Keras numbers the names: adam, adam_1, ...
+        return f"{type(thing).__name__}:{json.dumps(config, sort_keys=True, default=str)}"
+
+    return _digest(settings(getattr(model, "optimizer", None)).encode(),
+                   settings(getattr(model, "loss", None)).encode())
+
+
 def describe_run(model: keras.Model, params: Mapping[str, Any],
                  facts: Mapping[str, Any]) -> dict[str, Any]:
     """What makes a training run itself: the model, its precision, the epochs, the data.
@@ -122,6 +135,7 @@ def describe_run(model: keras.Model, params: Mapping[str, Any],
         "model": f"{model.count_params():,} parameters, layers {_digest(*map(str.encode, layers))}",
         "precision": model.dtype_policy.name,
         "epochs": params.get("epochs"),
+        COMPILED: _compiled(model),
     }
     if "batch size" not in facts:  # lesson 3's own `fit`: the batches tell the batch size
         run["batches per epoch"] = params.get("steps")
@@ -134,7 +148,10 @@ def differences(saved: Mapping[str, Any], current: Mapping[str, Any]) -> list[st
     keys = [key for key in [*saved, *(key for key in current if key not in saved)]
             if key not in SHOWN_ONLY and saved.get(key) != current.get(key)]
     found = [f"{key}: {_shown(saved.get(key))} (backup), {_shown(current.get(key))} (this run)"
-             for key in keys if key != "data"]
+             for key in keys if key not in ("data", COMPILED)]
+    if COMPILED in keys:
+        found.append(f"{COMPILED}: other settings than the backup's (e.g. the learning rate or "
+                     "label smoothing)")
     if "data" in keys:
         before, after = saved.get("data source"), current.get("data source")
         if before != after:
