@@ -183,6 +183,7 @@ if TYPE_CHECKING:  # for editors and type checkers, which do not run __getattr__
     )
     from cnn_lesson.widgets import prediction_explorer, sample_browser
 
+# Listed out (not sorted(_HOME)) so that linters and editors see the names used.
 __all__ = [
     "answers_among_mistakes",
     "build_model",

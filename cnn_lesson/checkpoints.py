@@ -132,9 +132,10 @@ def check_history(history, epochs: int) -> None:
     Raises:
         CheckpointError: epochs are missing, or a loss is not a number.
     """
-    from cnn_lesson.config import whole_number
-
-    epochs = whole_number("epochs", epochs)  # "1" gave "holds 1 epoch(s), but 1 were trained"
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        # "1" gave "holds 1 epoch(s), but 1 were trained"
+        raise CheckpointError(f"check_history needs the number of epochs trained, such as "
+                              f"lesson.epochs, not {epochs!r}. " + WHAT_TO_DO)
     values: Mapping[str, Sequence[float]] = getattr(history, "history", history)
     recorded = len(values.get("loss", []))
     if recorded != epochs:

@@ -79,7 +79,7 @@ def predict(model: keras.Model, images: np.ndarray, batch_size: int = 256) -> np
     if np.issubdtype(images.dtype, np.integer):
         images = normalize_images(images)
     elif images.size and float(images.max()) > 1.0 + 1e-6:
-        raise SettingsError(
+        raise DataError(
             "These float images are not in 0..1: pass the uint8 images, or "
             "normalize_images(images)."
         )

@@ -94,7 +94,8 @@ def layer_explorer(
         filter and the map's shape) and `.feature_maps(layer_name)`.
 
     Raises:
-        ValueError: the image is not one (H, W, 3) image, or the model has no such layer.
+        SettingsError: the image is not one image of the model's input shape, or the model
+            has no such layer (also a ValueError).
     """
     if not isinstance(model, keras.Model):
         raise SettingsError(f"layer_explorer needs a Keras model, not {type(model).__name__}.")
@@ -104,11 +105,15 @@ def layer_explorer(
     expected = tuple(model.input_shape[1:])
     if image.ndim != 3 or (None not in expected and image.shape != expected):
         raise SettingsError(f"Pass one image of shape {expected}, not shape {image.shape}.")
+    convolutions = [layer.name for layer in model.layers
+                    if isinstance(layer, keras.layers.Conv2D)]
     if layer_names is None:
-        layer_names = [layer.name for layer in model.layers
-                       if isinstance(layer, keras.layers.Conv2D)]
+        layer_names = convolutions
     if not layer_names:
         raise SettingsError("The model has no Conv2D layer to explore.")
+    names = {layer.name for layer in model.layers}
     for name in layer_names:
-        model.get_layer(name)  # raises ValueError for an unknown name
+        if name not in names:
+            raise SettingsError(f"No layer named {name!r} in this model: its convolutions are "
+                                f"{', '.join(convolutions) or 'none'}.")
     return LayerExplorer(model, image, list(layer_names))

@@ -19,6 +19,7 @@ is the package's own.
 
 from __future__ import annotations
 
+import numbers
 import os
 import time
 from pathlib import Path
@@ -29,7 +30,8 @@ import tensorflow as tf
 from keras import layers
 
 from cnn_lesson.data import IMAGE_SHAPE, NUM_CLASSES
-from cnn_lesson.errors import ModelFileError
+from cnn_lesson.data.checks import checked_images_and_labels
+from cnn_lesson.errors import DataError, ModelFileError, SettingsError
 from cnn_lesson.model import BATCHNORM_MOMENTUM
 from cnn_lesson.precision import FLOAT32, fast_precision, layers_computing_in
 from cnn_lesson.saving import load_history
@@ -92,12 +94,26 @@ def whitening_filters(images: np.ndarray, filters: int = 32, size: int = 3,
 
     Returns:
         A float32 array (size, size, 3, filters), the layout of a Keras `Conv2D` kernel.
+
+    Raises:
+        DataError: the images are not RGB images of at least `size` x `size` pixels.
+        SettingsError: `filters` is odd, or more than twice the patch's numbers.
     """
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[-1] != 3 or not len(images) \
+            or min(images.shape[1:3]) < size:
+        raise DataError(f"whitening_filters needs RGB images (N, height, width, 3), N at least "
+                        f"1, not shape {images.shape}.")
     dimensions = size * size * 3
+    if isinstance(filters, bool) or not isinstance(filters, numbers.Integral) or filters % 2 \
+            or not 2 <= filters <= 2 * dimensions:
+        raise SettingsError(f"filters={filters!r}: whitening gives an even number of filters "
+                            f"from 2 to {2 * dimensions} (each direction and its negative).")
+    scale = 255.0 if np.issubdtype(images.dtype, np.integer) else 1.0  # floats: in 0..1
     total, sums = 0, np.zeros(dimensions, np.float64)
     products = np.zeros((dimensions, dimensions), np.float64)
     for start in range(0, min(len(images), WHITENING_IMAGES), 500):  # about 100 MB at a time
-        pixels = np.asarray(images[start:start + 500], dtype=np.float32) / 255.0
+        pixels = np.asarray(images[start:start + 500], dtype=np.float32) / scale
         patches = np.lib.stride_tricks.sliding_window_view(pixels, (size, size), axis=(1, 2))
         # (images, rows, columns, RGB, size, size) -> one row per patch: its rows, columns, RGB
         patches = patches.transpose(0, 1, 2, 4, 5, 3).reshape(-1, dimensions).astype(np.float64)
@@ -171,7 +187,13 @@ def create_further_model(
         model = _further_model(filters, augment, residual_convs, name, shift,
                                whitening is None)
     if whitening is not None:
-        model.get_layer("stage1_conv").set_weights([np.asarray(whitening, np.float32)])
+        first = model.get_layer("stage1_conv")
+        expected = tuple(first.kernel.shape)
+        if np.shape(whitening) != expected:
+            raise SettingsError(f"whitening has shape {np.shape(whitening)}; the first "
+                                f"convolution's kernel is {expected} (whitening_filters(images, "
+                                f"{expected[-1]}) makes one).")
+        first.set_weights([np.asarray(whitening, np.float32)])
     return model
 
 
@@ -335,6 +357,7 @@ def train_further(
     """
     keras.utils.set_random_seed(seed)
     total_steps = epochs * steps_per_epoch(len(train_data[0]), batch_size)
+    checked_images_and_labels(*train_data)  # before the whitening reads the images
     if whiten:
         first_filters = model_options.get("filters", DEFAULT_FILTERS)[0]
         model_options["whitening"] = whitening_filters(train_data[0], first_filters)

@@ -27,10 +27,8 @@ def _readable_file(path: str | os.PathLike) -> Path:
     if not isinstance(path, (str, os.PathLike)):
         raise DataError(f"The image's path must be a file name (text or a pathlib.Path), not "
                         f"{type(path).__name__} {path!r}.")
-    file = user_path(path, "The image's path", DataError)
+    file = user_path(path, "The image's path", DataError)  # refuses a NUL character too
     try:
-        if "\0" in str(file):  # pathlib answers "no such file" for it
-            raise ValueError("it holds a NUL character, which no file name can")
         if file.is_symlink() and not file.exists():
             raise DataError(f"{file} is a symbolic link to nothing (a loop, or its target was "
                             "moved or deleted). Point it at the picture, or use the picture's "

@@ -163,9 +163,9 @@ def plot_normalization(images: np.ndarray, index: int = 0) -> Figure:
     """
     from cnn_lesson.config import whole_number
 
-    if not 0 <= whole_number("index", index, minimum=0) < len(images):
+    if not -len(images) <= whole_number("index", index, minimum=-len(images)) < len(images):
         raise SettingsError(f"index={index}: there are {len(images):,} images, so use 0 to "
-                            f"{len(images) - 1:,}.")
+                            f"{len(images) - 1:,} (or -1 for the last).")
     raw = np.asarray(images[index])
     scaled = raw.astype(np.float32) / 255.0
     figure, (picture, before, after) = plt.subplots(1, 3, figsize=(12, 3.2))

@@ -82,7 +82,8 @@ def _folder_to_save_in(output_dir, caller: str) -> Path:
         raise SettingsError(f"{caller} needs the folder's path, not "
                             f"{type(output_dir).__name__} {output_dir!r:.80}.")
     folder = Path(output_dir)
-    if folder.suffix.lower() in (".keras", ".h5", ".json") or folder.is_file():
+    # os.path.isfile: Path.is_file raises for a name too long on Python 3.10 and 3.11
+    if folder.suffix.lower() in (".keras", ".h5", ".json") or os.path.isfile(folder):
         raise SettingsError(f"{caller} takes the folder to save into, such as "
                             f"{shown(folder.parent)}, not a file's path ({shown(folder)}): it "
                             "names the files itself.")

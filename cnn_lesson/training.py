@@ -171,7 +171,7 @@ def one_cycle_schedule(
         A schedule to pass as `learning_rate` to `compile_model`.
     """
     total_steps = whole_number("total_steps", total_steps)
-    if isinstance(peak_learning_rate, bool) or not isinstance(peak_learning_rate, (int, float)) \
+    if isinstance(peak_learning_rate, bool) or not isinstance(peak_learning_rate, numbers.Real) \
             or not peak_learning_rate > 0:
         raise SettingsError(f"peak_learning_rate={peak_learning_rate!r}: use a positive number "
                             "such as 2e-3.")

@@ -340,3 +340,17 @@ def test_a_folder_named_like_a_file_the_run_writes_stops_it_before_training(tmp_
                                           rf"{name}\. Nothing was trained: move that folder"):
         _run(tmp_path, epochs=1, callbacks=[Started()])
     assert not started and sorted(path.name for path in tmp_path.iterdir()) == [name]
+
+
+def test_a_loss_given_as_a_function_hashes_the_same_in_every_process():
+    """Its repr holds a memory address; the run's description must not (the review)."""
+    from cnn_lesson.backup.saved import _compiled, _named
+
+    assert "0x" not in _named(keras.losses.sparse_categorical_crossentropy)
+    model = create_model()
+    model.compile(optimizer="adam", loss=keras.losses.sparse_categorical_crossentropy)
+    other = create_model()
+    other.compile(optimizer="adam", loss=keras.losses.sparse_categorical_crossentropy)
+    assert _compiled(model) == _compiled(other)
+    other.compile(optimizer="adam", loss=keras.losses.categorical_crossentropy)
+    assert _compiled(model) != _compiled(other)

@@ -659,6 +659,8 @@ def test_saving_into_a_missing_folder_or_a_files_path_says_what_to_pass(tmp_path
     for bad in (None, "abc", {"loss": [object()]}):
         with pytest.raises(SettingsError, match="save_history needs the History"):
             save_history(bad, tmp_path)
+    with pytest.raises(OutputError, match="too long"):  # a raw OSError on Python 3.11
+        save_history({"loss": [1.0]}, tmp_path / ("x" * 300))
 
 
 def test_predict_on_images_of_another_size_says_so_before_tensorflow():
@@ -735,19 +737,21 @@ def test_checkpoints_refuse_epochs_as_text_and_a_nan_accuracy():
     from cnn_lesson.checkpoints import CheckpointError, check_history
     from cnn_lesson.evaluation import check_confusion_matrix, confusion_matrix
 
-    with pytest.raises(CheckpointError, match="epochs='1': use a whole number"):
+    with pytest.raises(CheckpointError, match="needs the number of epochs trained, such as "
+                       "lesson.epochs, not '1'"):
         check_history({"loss": [1.0]}, "1")  # said "holds 1 epoch(s), but 1 were trained"
     labels = np.arange(10)
     with pytest.raises(CheckpointError, match="the test accuracy measured above is nan"):
         check_confusion_matrix(confusion_matrix(labels, labels), labels, float("nan"))
 
 
-def test_more_bad_arguments_of_the_hostile_pass_name_what_to_pass():
+def test_more_bad_arguments_of_the_hostile_pass_name_what_to_pass(tmp_path, monkeypatch):
     import keras
     import matplotlib.pyplot as plt
 
     import cnn_lesson as lesson
 
+    monkeypatch.chdir(tmp_path)  # "unused" would be made here
     images = np.zeros((3, 32, 32, 3), np.uint8)
     model = lesson.create_model()
     cases = [

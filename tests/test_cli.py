@@ -85,6 +85,22 @@ def test_the_command_exits_2_with_usage_for_bad_arguments():
     assert result.returncode == 2 and "usage:" in result.stderr
 
 
+def test_the_lazy_names_the_type_checking_imports_and_all_agree():
+    """cnn_lesson lists its public names three times (see its docstring): they must agree."""
+    import ast
+
+    import cnn_lesson
+
+    tree = ast.parse((ROOT / "cnn_lesson" / "__init__.py").read_text())
+    typing_block = next(node for node in tree.body if isinstance(node, ast.If))
+    imported = {alias.name: node.module for node in typing_block.body
+                for alias in node.names}
+    assert imported == cnn_lesson._HOME
+    assert sorted(cnn_lesson.__all__) == sorted(cnn_lesson._HOME)
+    for name in cnn_lesson.__all__:
+        assert getattr(cnn_lesson, name) is not None
+
+
 def test_help_and_the_package_import_without_tensorflow():
     """`import cnn_lesson` and the commands that train nothing do not wait seconds for
     TensorFlow; a name that needs it imports it when first used."""

@@ -253,7 +253,7 @@ def test_predict_normalises_uint8_images_with_a_real_model():
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
     expected = model.predict(images.astype(np.float32) / 255, verbose=0)
     np.testing.assert_allclose(probabilities, expected, rtol=1e-5)
-    with pytest.raises(SettingsError, match="not in 0..1"):
+    with pytest.raises(DataError, match="not in 0..1"):
         predict(model, images.astype(np.float32))
 
 

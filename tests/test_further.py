@@ -231,3 +231,35 @@ def test_every_trick_variant_of_the_benchmark_builds_and_compiles():
     assert kernel[1, 1, 5, 5] == 1.0 and kernel[0, 0, 5, 5] == 0.0
     with pytest.raises(SystemExit):
         further_tricks.main(["--variants", "lesson5,bogus"])
+
+
+def test_whitening_refuses_what_it_cannot_use_and_takes_normalised_images():
+    from cnn_lesson.errors import DataError, SettingsError
+
+    images = random_images(20)[0]
+    with pytest.raises(DataError, match="needs RGB images"):
+        whitening_filters(images[..., 0])
+    for filters in (7, 64, 0):
+        with pytest.raises(SettingsError, match=f"filters={filters}: whitening gives an even"):
+            whitening_filters(images, filters=filters)
+    # Floats already in 0..1 (normalize_images) give the same filters, not ones 255 times off.
+    np.testing.assert_allclose(whitening_filters(images / 255.0), whitening_filters(images),
+                               rtol=1e-3, atol=1e-4)
+    with pytest.raises(SettingsError, match=r"whitening has shape \(3, 3, 3, 8\); the first"):
+        create_further_model(whitening=whitening_filters(images, filters=8))
+    with pytest.raises(DataError, match="The images have shape"):
+        train_further((images[..., 0], np.zeros((20, 1), np.uint8)), random_images(8), epochs=1)
+
+
+def test_a_whitened_runs_backup_is_not_continued_without_whitening(tmp_path):
+    """Frozen or trained, the first convolution has as many parameters: the backup of one
+    must not be continued by the other (its optimizer state does not fit)."""
+    from cnn_lesson.errors import BackupError
+
+    train_data, validation_data = random_images(64), random_images(32, seed=1)
+    with pytest.raises(KeyboardInterrupt):
+        train_further(train_data, validation_data, epochs=2, batch_size=32, verbose=0,
+                      output_dir=tmp_path, callbacks=[InterruptAfter(1)])
+    with pytest.raises(BackupError, match="model: 540,394 parameters, layers"):
+        train_further(train_data, validation_data, epochs=2, batch_size=32, verbose=0,
+                      output_dir=tmp_path, whiten=False)

@@ -197,7 +197,8 @@ def test_layer_explorer_arguments(images):
     model = create_model()
     explorer = layer_explorer(model, images[:1], layer_names=["pool1"])
     assert "15×15" in explorer.label.value
-    with pytest.raises(ValueError):
+    with pytest.raises(SettingsError, match="No layer named 'no_such_layer' in this model: "
+                       "its convolutions are conv1, conv2, conv3"):
         layer_explorer(model, images[0], layer_names=["no_such_layer"])
     with pytest.raises(SettingsError, match="one image"):
         layer_explorer(model, images[:2])

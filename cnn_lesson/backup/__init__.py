@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -160,7 +161,13 @@ class _Backup(keras.callbacks.BackupAndRestore):
                     + "; ".join(found) + ". " + WAY_OUT
                 )
         try:
-            super().on_train_begin(logs)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                super().on_train_begin(logs)
+            for warning in caught:  # Keras warns, and goes on, when the state does not fit
+                if "Skipping variable loading" in str(warning.message):
+                    raise ValueError("its optimizer state does not fit this model")
+                warnings.warn(warning.message, warning.category, stacklevel=2)
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise BackupError(
                 f"The training backup in {self.output_dir.name}/ could not be restored "

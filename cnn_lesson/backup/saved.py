@@ -32,6 +32,7 @@ EPOCH_WEIGHTS = "epoch weights"  # the epoch log's key for `SavedRun.epoch_weigh
 # folder; the "data" fingerprint compares the images themselves.
 SHOWN_ONLY = ("data source",)
 COMPILED = "optimizer and loss"  # a hash, shown as "other settings" (see `differences`)
+FORMAT, RUN_FORMAT = "format", 2  # 2: since the trainable flags, the compile settings, ...
 
 WAY_OUT = ("To keep that backup, choose another output folder (--output DIR, or another "
            "output_dir); to discard it and start over, add --fresh (fresh=True in Python).")
@@ -105,13 +106,20 @@ def data_facts(data, seed: int | None) -> dict[str, Any]:
     return facts
 
 
+def _named(value: Any) -> str:
+    """A value JSON cannot write, by its name: a loss function as its module and name (its
+    repr holds a memory address, which differs in every process)."""
+    return (f"{getattr(value, '__module__', type(value).__module__)}."
+            f"{getattr(value, '__qualname__', type(value).__qualname__)}")
+
+
 def _compiled(model: keras.Model) -> str:
     """A short hash of what `compile` set: the optimizer with its learning rate (or schedule)
     and the loss with its settings (e.g. label smoothing)."""
     def settings(thing) -> str:
         config = dict(thing.get_config()) if hasattr(thing, "get_config") else {"": thing}
         config.pop("name", None)  # Keras numbers the names: adam, adam_1, ...
-        return f"{type(thing).__name__}:{json.dumps(config, sort_keys=True, default=str)}"
+        return f"{type(thing).__name__}:{json.dumps(config, sort_keys=True, default=_named)}"
 
     return _digest(settings(getattr(model, "optimizer", None)).encode(),
                    settings(getattr(model, "loss", None)).encode())
@@ -130,8 +138,12 @@ def describe_run(model: keras.Model, params: Mapping[str, Any],
     Returns:
         A flat dict of short values, compared as they are and shown in messages.
     """
-    layers = [f"{type(layer).__name__}:{layer.count_params()}" for layer in model.layers]
+    # The trainable flag too: a frozen layer has as many parameters as a trained one, but
+    # another optimizer state (lesson 5's whitened first convolution, `whiten=False`).
+    layers = [f"{type(layer).__name__}:{layer.count_params()}:{layer.trainable}"
+              for layer in model.layers]
     run: dict[str, Any] = {
+        FORMAT: RUN_FORMAT,
         "model": f"{model.count_params():,} parameters, layers {_digest(*map(str.encode, layers))}",
         "precision": model.dtype_policy.name,
         "epochs": params.get("epochs"),
@@ -219,10 +231,11 @@ def read_saved_run(output_dir: Path) -> SavedRun | None:
         return None  # nothing finished an epoch: nothing to continue
     if log is None:
         raise _damaged(backup_dir, f"{EPOCH_LOG_FILE} is missing")
-    if not isinstance(log, dict) or not isinstance(log.get("history"), dict) or "run" not in log:
+    if not isinstance(log, dict) or not isinstance(log.get("history"), dict) or "run" not in log \
+            or (isinstance(log["run"], dict) and log["run"].get(FORMAT) != RUN_FORMAT):
         raise BackupError(
             f"The training backup in {output_dir.name}/ was made by an earlier version of the "
-            "course and does not say which run it belongs to, so it is not continued. "
+            "course, which recorded less about its run, so it is not continued. "
             + WAY_OUT
         )
     _check_log(backup_dir, log, run_required=True)

@@ -95,7 +95,7 @@ def generate(seed: int, train_per_class: int, test_per_class: int) -> Arrays:
     return result[0], result[1]
 
 
-MAX_PER_CLASS = 50_000  # ten times CIFAR-10's training images: 1.5 GB of images in all
+MAX_PER_CLASS = 50_000  # ten times CIFAR-10's training images: 1.5 GB for a split at most
 
 
 def synthetic_cifar10(
