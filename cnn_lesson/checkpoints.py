@@ -16,6 +16,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from cnn_lesson.arguments import checked
 from cnn_lesson.config import Settings
 from cnn_lesson.errors import CnnLessonError
 
@@ -56,6 +57,7 @@ def _percent(value: float) -> None:
     return f"{100 * value:.1f}%"
 
 
+@checked
 @reads_its_input
 def check_accuracy(
     accuracy: float,
@@ -118,6 +120,7 @@ def check_accuracy(
     print(line)
 
 
+@checked
 @reads_its_input
 def check_history(history, epochs: int) -> None:
     """Check that a training history holds `epochs` epochs of finite losses.
@@ -153,6 +156,7 @@ def check_history(history, epochs: int) -> None:
     print(line)
 
 
+@checked
 @reads_its_input
 def check_normalized(normalized: np.ndarray, original: np.ndarray) -> None:
     """Check lesson 1's normalised images: float32, in 0..1, and the same picture x 255.
@@ -182,6 +186,7 @@ def check_normalized(normalized: np.ndarray, original: np.ndarray) -> None:
     print(line)
 
 
+@checked
 @reads_its_input
 def check_split(train_data, validation_data, total: int, max_train_images: int | None) -> None:
     """Check lesson 3's split: a tenth held out, the rest (or quick mode's subset) to train on.

@@ -201,7 +201,15 @@ def run_training(arguments: argparse.Namespace) -> dict:
 
 
 IDENTITY = ("data_source", "data", "quick", "seed", "precision", "epochs")
-MODEL_DIGEST = "model.keras digest"  # metrics.json's record of the model file it describes
+MODEL_DIGESTS = "model digests"  # metrics.json's record of the model files it describes
+# The trained models a run of this command can replace: its own two, and the best model so
+# far that `train` keeps (lesson 3's, or the reference script's model.h5, may be there).
+GUARDED_MODELS = ("model.keras", "model.h5", "best_model.keras")
+
+
+def model_digests(output_dir: Path, names: Sequence[str] = GUARDED_MODELS) -> dict:
+    """`file_digest` of each of `names` in `output_dir` (None: not there)."""
+    return {name: file_digest(output_dir / name) for name in names}
 
 
 def file_digest(path: Path) -> str | None:
@@ -236,13 +244,20 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
     from cnn_lesson.data.synthetic import SYNTHETIC_LABEL
     from cnn_lesson.errors import OutputError
 
-    if fresh or not (output_dir / "model.keras").exists():
+    from cnn_lesson.backup.saved import BEST_MODEL_FILE, EPOCH_LOG_FILE
+
+    # An unfinished run's best model is its backup's to guard: only the same run resumes it.
+    unfinished = (output_dir / EPOCH_LOG_FILE).exists()
+    guarded = [name for name in GUARDED_MODELS if not (unfinished and name == BEST_MODEL_FILE)]
+    present = [name for name in guarded if (output_dir / name).exists()]
+    if fresh or not present:
         return
     try:
         metrics = json.loads((output_dir / "metrics.json").read_text(encoding="utf-8"))
         recorded = {key: metrics[key] for key in IDENTITY}
-        if metrics[MODEL_DIGEST] != file_digest(output_dir / "model.keras"):
-            recorded = None  # model.keras was saved since, e.g. by lesson 3
+        if {name: metrics[MODEL_DIGESTS][name] for name in guarded} \
+                != model_digests(output_dir, guarded):
+            recorded = None  # a model was saved since, e.g. by lesson 3
     except (OSError, ValueError, KeyError, TypeError):
         recorded = None
     smoke = run["quick"] or run["data_source"] == SYNTHETIC_LABEL
@@ -257,10 +272,53 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
                                                   for key in differ)
     ours = ", ".join(_shown_fact(key, run[key]) for key in differ if key != "data")
     raise OutputError(
-        f"{output_dir} already holds a trained model.keras of another run ({theirs}; this run: "
+        f"{output_dir} already holds a trained {' and '.join(present)} of another run ({theirs}; "
+        "this run: "
         f"{ours or 'the same settings'}{', other images' if 'data' in differ else ''}). To "
         "keep it, choose another folder with --output; to replace it, add --fresh."
     )
+
+
+def _written_by_the_course(path: Path) -> bool:
+    """Whether `path`, one of the ARTIFACTS, looks like a file this course writes: PNGs that
+    matplotlib wrote, JSON holding a training history, an HDF5 or zip (Keras) model file."""
+    import zipfile
+
+    from PIL import Image
+
+    try:
+        if path.suffix == ".png":
+            with Image.open(path) as picture:  # matplotlib signs the PNGs it writes
+                return "matplotlib" in str(picture.info.get("Software", "")).lower()
+        if path.suffix == ".json":
+            content = json.loads(path.read_text(encoding="utf-8"))
+            history = content if path.name == "history.json" else content.get("history")
+            return isinstance(history, dict) and "loss" in history
+        if path.suffix == ".h5":
+            with path.open("rb") as file:
+                return file.read(8) == b"\x89HDF\r\n\x1a\n"
+        return zipfile.is_zipfile(path)
+    except (OSError, ValueError, AttributeError):  # unreadable, not JSON, not a dict
+        return False
+
+
+def check_foreign_files(output_dir: Path, fresh: bool) -> None:
+    """Refuse, before anything is written, to replace files of the names this command writes
+    that the course did not write (another program's `metrics.json`, a photo called
+    `sample_images.png`), unless `fresh`.
+
+    Raises:
+        OutputError: such files are there and `fresh` is not set.
+    """
+    from cnn_lesson.errors import OutputError
+
+    foreign = [name for name in ARTIFACTS if not fresh and (output_dir / name).exists()
+               and not _written_by_the_course(output_dir / name)]
+    if foreign:
+        raise OutputError(
+            f"{output_dir} holds {', '.join(foreign)}, which this command would replace but "
+            "which the course did not write (or which cannot be read). To keep them, choose "
+            "another folder with --output; to replace them, add --fresh.")
 
 
 def _train_and_report(arguments: argparse.Namespace, quick: bool, epochs: int, seed: int,
@@ -293,10 +351,11 @@ def _train_and_report(arguments: argparse.Namespace, quick: bool, epochs: int, s
     check_replacing(output_dir, {"data_source": label, "data": data, "quick": quick,
                                  "seed": seed, "precision": precision, "epochs": epochs},
                     arguments.fresh)
-    figure = lesson.plot_sample_images(
-        train_images, train_labels, seed=seed, title=label, path=output_dir / "sample_images.png"
-    )
-    plt.close(figure)
+    check_foreign_files(output_dir, arguments.fresh)
+    # Drawn now, saved once training has run: a run refused by `train` (another run's or a
+    # damaged backup) leaves the folder as it found it.
+    samples = lesson.plot_sample_images(train_images, train_labels, seed=seed, title=label)
+    plt.close(samples)
 
     train_data, validation_data = lesson.split_validation(
         train_images, train_labels, seed=seed,
@@ -315,6 +374,7 @@ def _train_and_report(arguments: argparse.Namespace, quick: bool, epochs: int, s
         model, train_data, validation_data, epochs=epochs, seed=seed,
         output_dir=output_dir, fresh=arguments.fresh, run={"data source": label},
     )
+    lesson.save_figure(samples, output_dir / "sample_images.png")
     test_loss, test_accuracy = lesson.evaluate(model, test_images, test_labels)
     print(f"Test accuracy: {test_accuracy:.4f}")
 
@@ -326,7 +386,7 @@ def _train_and_report(arguments: argparse.Namespace, quick: bool, epochs: int, s
     metrics = {
         "data_source": label,
         "data": data,
-        MODEL_DIGEST: file_digest(output_dir / "model.keras"),
+        MODEL_DIGESTS: model_digests(output_dir),
         "quick": quick,
         "seed": seed,
         "precision": precision,

@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from cnn_lesson.arguments import checked
 from cnn_lesson.errors import SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -97,6 +98,7 @@ def parse_seed(text: str, name: str = "CNN_LESSON_SEED") -> int:
     return seed
 
 
+@checked
 def settings(environ: dict[str, str] | None = None) -> Settings:
     """Read the course's settings from the environment.
 
@@ -112,6 +114,10 @@ def settings(environ: dict[str, str] | None = None) -> Settings:
         SettingsError: a variable holds a value that means nothing here (also a ValueError).
     """
     env = os.environ if environ is None else environ
+    for name, value in env.items():
+        if name.startswith("CNN_LESSON_") and not isinstance(value, str):
+            raise SettingsError(f"{name}={value!r}: environment values are text, as in "
+                                "os.environ; pass strings such as '42'.")
     seed_text = env.get("CNN_LESSON_SEED", "").strip()
     output = env.get("CNN_LESSON_OUTPUT", "").strip()
     return Settings(

@@ -17,8 +17,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from cnn_lesson.arguments import checked
 from cnn_lesson.checkpoints import CheckpointError, reads_its_input
 from cnn_lesson.data import CLASS_NAMES
+from cnn_lesson.data.checks import class_numbers
 from cnn_lesson.config import whole_number
 from cnn_lesson.errors import DataError, SettingsError
 from cnn_lesson.plots import save_figure
@@ -32,23 +34,12 @@ def flat_labels(labels: np.ndarray) -> np.ndarray:
     """Labels of shape (N, 1) or (N,) as a flat int64 array (N,).
 
     Raises:
-        DataError: the labels are not whole numbers (None, text, 2.5, ...).
+        DataError: the labels are not class numbers (None, text, 2.5, -1, ...).
     """
-    array = np.asarray(labels)
-    whole = np.issubdtype(array.dtype, np.integer) or (
-        np.issubdtype(array.dtype, np.floating) and bool(np.all(np.mod(array, 1) == 0)))
-    if array.ndim == 0 or not whole:
-        raise DataError(f"Labels must be an array of class numbers (whole numbers from 0), not "
-                        f"{type(labels).__name__} {_short(labels)}: pass the label array, "
-                        "e.g. `test_labels` or `probabilities.argmax(axis=1)`.")
-    return array.reshape(-1).astype(np.int64)
+    return class_numbers(labels, classes=None)
 
 
-def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
+@checked
 def predict(model: keras.Model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """The model's ten class probabilities for each image. Used by lesson 4.
 
@@ -86,6 +77,7 @@ def predict(model: keras.Model, images: np.ndarray, batch_size: int = 256) -> np
     return np.asarray(model.predict(images, batch_size=batch_size, verbose=0))
 
 
+@checked
 def confusion_matrix(
     true_labels: np.ndarray, predicted_labels: np.ndarray, num_classes: int = 10
 ) -> np.ndarray:
@@ -105,24 +97,19 @@ def confusion_matrix(
         cats (3) predicted as dogs (5). The diagonal holds the correct predictions.
 
     Raises:
-        SettingsError: the lengths differ, or a label is outside 0..num_classes-1 (also a
-            `ValueError`).
-        DataError: the labels are not class numbers.
+        DataError: the labels are not class numbers from 0 to num_classes-1, or their
+            lengths differ.
     """
-    num_classes = whole_number("num_classes", num_classes)
-    true, predicted = flat_labels(true_labels), flat_labels(predicted_labels)
+    num_classes = whole_number("num_classes", num_classes, maximum=1000)
+    true = class_numbers(true_labels, classes=num_classes)
+    predicted = class_numbers(predicted_labels, classes=num_classes)
     if len(true) != len(predicted):
-        raise SettingsError(f"{len(true)} true labels but {len(predicted)} predicted labels.")
-    for labels in (true, predicted):
-        if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-            raise SettingsError(
-                f"Labels must be between 0 and {num_classes - 1} (for {num_classes} classes, "
-                f"e.g. class_names of {num_classes} names); these go from {labels.min()} to "
-                f"{labels.max()}.")
+        raise DataError(f"{len(true)} true labels but {len(predicted)} predicted labels.")
     counts = np.bincount(true * num_classes + predicted, minlength=num_classes**2)
     return counts.reshape(num_classes, num_classes)
 
 
+@checked
 @reads_its_input
 def check_confusion_matrix(
     matrix: np.ndarray, test_labels: np.ndarray, test_accuracy: float, tolerance: int = 5
@@ -168,6 +155,7 @@ def _row_fractions(matrix: np.ndarray) -> np.ndarray:
     return np.divide(matrix, totals, out=np.zeros(matrix.shape), where=totals > 0)
 
 
+@checked
 def plot_confusion_matrix(
     matrix: np.ndarray,
     class_names: Sequence[str] = CLASS_NAMES,
@@ -215,6 +203,7 @@ def plot_confusion_matrix(
     return figure
 
 
+@checked
 def per_class_accuracy(
     true_labels: np.ndarray, predicted_labels: np.ndarray, class_names: Sequence[str] = CLASS_NAMES
 ) -> Table:
@@ -249,6 +238,7 @@ def _checked_matrix(matrix, class_names: Sequence[str]) -> np.ndarray:
     return matrix
 
 
+@checked
 def most_confused_pairs(
     matrix: np.ndarray, class_names: Sequence[str] = CLASS_NAMES, top: int = 5
 ) -> Table:
@@ -280,6 +270,7 @@ def most_confused_pairs(
     )
 
 
+@checked
 def precision_and_recall(
     true_labels: np.ndarray, predicted_labels: np.ndarray, class_names: Sequence[str] = CLASS_NAMES
 ) -> Table:
@@ -315,6 +306,7 @@ def precision_and_recall(
     return Table(rows)
 
 
+@checked
 def mistakes_by_kind(
     matrix: np.ndarray, class_names: Sequence[str] = CLASS_NAMES, animals: Sequence[str] = ANIMALS
 ) -> Table:
@@ -349,6 +341,7 @@ def mistakes_by_kind(
                  for kind, count in counts.items())
 
 
+@checked
 def most_confident_mistakes(
     true_labels: np.ndarray,
     predicted_labels: np.ndarray,
@@ -380,18 +373,31 @@ def most_confident_mistakes(
     return wrong[:count]
 
 
+def checked_probabilities(probabilities, count: int, classes: int = 1) -> np.ndarray:
+    """`probabilities` as a float64 array, or a SettingsError unless it has one row per image
+    (`count`) and a column per class (at least `classes`), as `predict` returns them. Used
+    here and by lesson 4's widgets."""
+    given = probabilities
+    try:
+        probabilities = np.asarray(probabilities, dtype=np.float64)
+    except (TypeError, ValueError):
+        probabilities = np.empty(0)
+    if probabilities.ndim != 2 or len(probabilities) != count \
+            or probabilities.shape[1] < classes:
+        raise SettingsError(f"The probabilities are {type(given).__name__} of shape "
+                            f"{np.shape(probabilities)}; expected one row per image "
+                            f"({count:,}) and one column per class, as predict returns them.")
+    return probabilities
+
+
 def _confidence(probabilities, predicted: np.ndarray) -> np.ndarray:
-    """Each image's probability of its predicted class, or a SettingsError when the
-    probabilities are not one row per image with a column per class."""
-    probabilities = np.asarray(probabilities)
-    if probabilities.ndim != 2 or len(probabilities) != len(predicted) or (
-            predicted.size and predicted.max() >= probabilities.shape[1]):
-        raise SettingsError(f"The probabilities have shape {probabilities.shape}; expected one "
-                            f"row per image ({len(predicted):,}) and one column per class, as "
-                            "predict returns them.")
+    """Each image's probability of its predicted class (see `checked_probabilities`)."""
+    probabilities = checked_probabilities(probabilities, len(predicted),
+                                          int(predicted.max()) + 1 if predicted.size else 1)
     return probabilities[np.arange(len(predicted)), predicted]
 
 
+@checked
 def answers_among_mistakes(
     true_labels: np.ndarray,
     predicted_labels: np.ndarray,
@@ -427,6 +433,7 @@ def answers_among_mistakes(
                  for index in order)
 
 
+@checked
 def plot_mistakes(
     images: np.ndarray,
     true_labels: np.ndarray,
@@ -458,7 +465,7 @@ def plot_mistakes(
         one axis says so.
     """
     true, predicted = flat_labels(true_labels), flat_labels(predicted_labels)
-    columns = whole_number("columns", columns)
+    columns = whole_number("columns", columns, maximum=100)  # a figure, not a memory error
     wrong = most_confident_mistakes(true, predicted, probabilities, count)
     confidence = None
     if probabilities is not None:

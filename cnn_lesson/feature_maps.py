@@ -14,6 +14,7 @@ import keras
 import matplotlib
 import numpy as np
 
+from cnn_lesson.arguments import checked
 from cnn_lesson.errors import SettingsError
 from cnn_lesson.training import normalize_images
 from cnn_lesson.widgets import SHOWN_SIZE, png_bytes
@@ -73,6 +74,7 @@ class LayerExplorer(widgets.VBox):
                             f"{float(feature_map.min()):.2f} to {float(feature_map.max()):.2f}")
 
 
+@checked
 def layer_explorer(
     model: keras.Model, image: np.ndarray, layer_names: Sequence[str] | None = None
 ) -> LayerExplorer:

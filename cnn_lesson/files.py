@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from cnn_lesson.arguments import checked
 from cnn_lesson.errors import OutputError, shown
 
 # What to do about a failed write, by its errno; anything else gets the generic advice.
@@ -49,6 +50,7 @@ def advice(error: OSError, path: str | os.PathLike, otherwise: str = _GENERIC) -
 MIN_FREE_BYTES = 50 * 1024 * 1024
 
 
+@checked
 def prepare_output_dir(path: str | os.PathLike, min_free_bytes: int = MIN_FREE_BYTES) -> Path:
     """Make sure the output folder exists and can take the lesson's files, before any work.
 

@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from cnn_lesson.arguments import checked
 from cnn_lesson.data import IMAGE_SHAPE, NUM_CLASSES
 from cnn_lesson.data.checks import checked_images_and_labels
 from cnn_lesson.errors import DataError, ModelFileError, SettingsError
@@ -49,6 +50,7 @@ FURTHER_FOLDER = "going_further"  # lesson 5's own folder inside the output fold
 Run = tuple[str, list[float], list[float]]  # (label, seconds after each epoch, val. accuracy)
 
 
+@checked
 def augmentation(shift: float = SHIFT_FRACTION, seed: int | None = None) -> keras.Sequential:
     """Random horizontal flips and shifts, as Keras preprocessing layers.
 
@@ -73,6 +75,7 @@ def augmentation(shift: float = SHIFT_FRACTION, seed: int | None = None) -> kera
     )
 
 
+@checked
 def whitening_filters(images: np.ndarray, filters: int = 32, size: int = 3,
                       epsilon: float = WHITENING_EPSILON) -> np.ndarray:
     """Weights for a first convolution that whitens the images' patches.
@@ -145,6 +148,7 @@ def _conv_bn(x, filters: int, name: str, trainable: bool = True):
 DEFAULT_FILTERS = (32, 64, 128, 256)
 
 
+@checked
 def create_further_model(
     filters: tuple[int, int, int, int] = DEFAULT_FILTERS,
     augment: bool = True,
@@ -246,6 +250,7 @@ class SmoothedSparseCrossentropy(keras.losses.Loss):
         return {**super().get_config(), "label_smoothing": self.label_smoothing}
 
 
+@checked
 def build_further_model(
     total_steps: int,
     peak_learning_rate: float = FURTHER_PEAK_LEARNING_RATE,
@@ -279,6 +284,7 @@ def build_further_model(
     return model
 
 
+@checked
 def measure_training_speed(
     precision: str, batch_size: int = FURTHER_BATCH_SIZE, steps: int = 5, seed: int = 0
 ) -> float:
@@ -310,6 +316,7 @@ def measure_training_speed(
     return steps * batch_size / (time.perf_counter() - started)
 
 
+@checked
 def train_further(
     train_data: tuple[np.ndarray, np.ndarray],
     validation_data: tuple[np.ndarray, np.ndarray],
@@ -388,6 +395,7 @@ def _lesson3_run(output_dir: Path) -> tuple[Run | None, str]:
     return (f"lesson 3 ({_epochs(len(accuracy))})", list(seconds), list(accuracy)), ""
 
 
+@checked
 def runs_to_compare(output_dir: str | os.PathLike, history) -> list[Run]:
     """Lesson 3's run (when the output folder has it) and lesson 5's, for the time plot.
 

@@ -16,6 +16,8 @@ from IPython.display import display
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from cnn_lesson.arguments import checked
+
 
 def _in_notebook() -> bool:
     """True inside a Jupyter kernel (where rich output shows), False in a terminal or script."""
@@ -66,7 +68,10 @@ class LivePlot(keras.callbacks.Callback):
         `train` calls this when it resumes an interrupted run from its backup, so that the
         plot shows the whole run and not only the epochs after the interruption.
         """
-        self.history = {key: [float(v) for v in values] for key, values in history.items()
+        from cnn_lesson.plots import history_values  # pyplot only when one is drawn
+
+        self.history = {key: [float(v) for v in values] for key, values in
+                        history_values(history, "live_training_plot", needed=()).items()
                         if key != "learning_rate"}
         self.epochs = list(range(1, len(next(iter(self.history.values()), [])) + 1))
 
@@ -116,6 +121,7 @@ class LivePlot(keras.callbacks.Callback):
         return self.png
 
 
+@checked
 def live_training_plot(show: bool | None = None,
                        history: Mapping[str, Sequence[float]] | None = None) -> LivePlot:
     """A callback that redraws accuracy and loss after each epoch (see `LivePlot`).

@@ -9,8 +9,9 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from cnn_lesson.arguments import checked
 from cnn_lesson.data import IMAGE_SHAPE, NUM_CLASSES
-from cnn_lesson.config import share
+from cnn_lesson.config import share, whole_number
 from cnn_lesson.errors import SettingsError
 from cnn_lesson.precision import FLOAT32, fast_precision, layers_computing_in
 
@@ -35,6 +36,7 @@ def _conv_block(filters: int, block: int, dropout: bool, momentum: float) -> lis
     ]
 
 
+@checked
 def create_model(
     filters: tuple[int, int, int] = (32, 64, 128),
     dense_units: int = 128,
@@ -77,18 +79,17 @@ def create_model(
     if isinstance(filters, (str, bytes)) or not hasattr(filters, "__len__") \
             or len(filters) != 3 or not all(isinstance(count, numbers.Integral)
                                             and not isinstance(count, bool) and count >= 1
-                                            for count in filters) \
-            or isinstance(dense_units, bool) or not isinstance(dense_units, numbers.Integral) \
-            or dense_units < 1:
-        raise SettingsError(f"create_model needs three positive filter counts (whole numbers), e.g. "
-                            f"filters=(32, 64, 128), and a positive whole dense_units; got "
-                            f"filters={filters!r}, dense_units={dense_units!r}.")
+                                            for count in filters):
+        raise SettingsError(f"create_model needs three positive filter counts (whole numbers), "
+                            f"e.g. filters=(32, 64, 128); got filters={filters!r}.")
+    # Bounded: 10**12 units asked TensorFlow for terabytes. int(): Keras refuses numpy's ints.
+    dense_units = whole_number("dense_units", dense_units, maximum=100_000)
     if not isinstance(name, str) or not name or "/" in name:
         raise SettingsError(f"name={name!r}: use a text without /, e.g. \"my_model\" (Keras "
                             "refuses a / in names).")
     share("batchnorm_momentum", batchnorm_momentum, 0.9)
     with layers_computing_in(precision or fast_precision()):
-        return _sequential(tuple(filters), dense_units, dropout, name, batchnorm_momentum)
+        return _sequential(tuple(int(count) for count in filters), dense_units, dropout, name, batchnorm_momentum)
 
 
 def _sequential(filters, dense_units, dropout, name, momentum) -> keras.Sequential:
@@ -110,6 +111,7 @@ def _sequential(filters, dense_units, dropout, name, momentum) -> keras.Sequenti
     )
 
 
+@checked
 def explain_parameters(model: keras.Model) -> list[tuple[str, str, int]]:
     """Where each layer's parameter count comes from, as (layer, formula, count) rows.
 

@@ -14,6 +14,7 @@ import keras
 import numpy as np
 from PIL import Image, ImageOps
 
+from cnn_lesson.arguments import checked
 from cnn_lesson.data import CLASS_NAMES
 from cnn_lesson.config import user_path
 from cnn_lesson.errors import DataError, SettingsError
@@ -62,6 +63,7 @@ def _eight_bit(picture: Image.Image) -> Image.Image:
     return picture
 
 
+@checked
 def load_image_file(path: str | os.PathLike, crop: bool = True) -> np.ndarray:
     """Read any common image file (PNG, JPEG, GIF, BMP, WebP...) as a 32x32 RGB uint8 image.
 
@@ -111,6 +113,7 @@ def load_image_file(path: str | os.PathLike, crop: bool = True) -> np.ndarray:
     return np.asarray(picture, dtype=np.uint8)
 
 
+@checked
 def predict_image_file(
     model: keras.Model,
     path: str | os.PathLike,

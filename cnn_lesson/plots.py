@@ -15,11 +15,15 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from cnn_lesson.arguments import checked
+from cnn_lesson.config import whole_number
 from cnn_lesson.data import CLASS_NAMES
+from cnn_lesson.data.checks import class_numbers, one_image
 from cnn_lesson.errors import DataError, OutputError, SettingsError, shown
 from cnn_lesson.files import atomic_path
 
 
+@checked
 def save_figure(figure: Figure, path: str | os.PathLike) -> None:
     """Save a figure as PNG, atomically (an interrupted save keeps the previous file).
 
@@ -46,6 +50,7 @@ def save_figure(figure: Figure, path: str | os.PathLike) -> None:
         figure.savefig(temporary, dpi=100, bbox_inches="tight")
 
 
+@checked
 def plot_sample_images(
     images: np.ndarray,
     labels: np.ndarray,
@@ -73,18 +78,13 @@ def plot_sample_images(
     Returns:
         The `Figure`.
     """
-    from cnn_lesson.config import whole_number
-
-    rows, columns = whole_number("rows", rows), whole_number("columns", columns)
+    rows, columns = (whole_number("rows", rows, maximum=100),
+                     whole_number("columns", columns, maximum=100))
     count = rows * columns
     if len(images) < count:
         raise SettingsError(f"Need at least {count} images for a {rows}x{columns} grid.")
     chosen = np.random.default_rng(seed).choice(len(images), size=count, replace=False)
-    flat_labels = np.asarray(labels).reshape(-1)
-    if len(flat_labels) != len(images) or not np.issubdtype(flat_labels.dtype, np.integer) \
-            or flat_labels.min() < 0 or flat_labels.max() >= len(class_names):
-        raise DataError(f"The labels must be one class number from 0 to {len(class_names) - 1} "
-                        f"per image ({len(images):,} images, {len(flat_labels):,} labels).")
+    flat_labels = class_numbers(labels, count=len(images), classes=len(class_names))
     figure, axes = plt.subplots(rows, columns, figsize=(columns * 1.6, rows * 1.75))
     for axis, index in zip(np.ravel(axes), chosen):
         axis.imshow(images[index])
@@ -97,6 +97,42 @@ def plot_sample_images(
     return figure
 
 
+def history_values(history, caller: str,
+                   needed: Sequence[str] = ("accuracy", "loss")) -> dict[str, np.ndarray]:
+    """A History's (or `.history` dict's) metrics as float arrays of one length, or a
+    SettingsError that says what is wrong. Used by the plots of training curves.
+
+    Args:
+        history: what the caller was given.
+        caller: the function's name, for the message.
+        needed: the metrics it must hold.
+    """
+    values = getattr(history, "history", history)
+    if not isinstance(values, Mapping):
+        raise SettingsError(f"{caller} needs model.fit's History or its .history dict, "
+                            f"not {type(history).__name__}.")
+    for key in needed:
+        if key not in values:
+            raise SettingsError(f"The history has no {key!r}: pass model.fit's History or its "
+                                ".history.")
+    arrays = {}
+    for key, series in values.items():
+        try:
+            arrays[key] = np.asarray(series, dtype=np.float64)
+        except (TypeError, ValueError):
+            arrays[key] = None
+        if arrays[key] is None or arrays[key].ndim != 1:
+            raise SettingsError(f"The history's {key!r} is {series!r:.60}: each metric needs a "
+                                "list of numbers, one per epoch, as model.fit's History has.")
+    lengths = {key: len(series) for key, series in arrays.items()
+               if key in ("accuracy", "loss", "val_accuracy", "val_loss")}
+    if len(set(lengths.values())) > 1:
+        raise SettingsError(f"The history's lists have different lengths ({lengths}): each "
+                            "needs one value per epoch, as model.fit's History has.")
+    return arrays
+
+
+@checked
 def plot_history(
     history: Mapping[str, Sequence[float]] | object,
     title: str = "Training history",
@@ -114,18 +150,7 @@ def plot_history(
     Returns:
         The `Figure`, with two axes: accuracy and loss.
     """
-    values = getattr(history, "history", history)
-    if not isinstance(values, Mapping):
-        raise SettingsError(f"plot_history needs model.fit's History or its .history dict, "
-                            f"not {type(history).__name__}.")
-    for key in ("accuracy", "loss"):
-        if key not in values:
-            raise SettingsError(f"The history has no {key!r}: pass model.fit's History or its .history.")
-    lengths = {key: len(series) for key, series in values.items()
-               if key in ("accuracy", "loss", "val_accuracy", "val_loss")}
-    if len(set(lengths.values())) != 1:
-        raise SettingsError(f"The history's lists have different lengths ({lengths}): each "
-                            "needs one value per epoch, as model.fit's History has.")
+    values = history_values(history, "plot_history")
     epochs = np.arange(1, len(values["accuracy"]) + 1)
     figure, (accuracy_axis, loss_axis) = plt.subplots(1, 2, figsize=(11, 4))
     for axis, metric, label in ((accuracy_axis, "accuracy", "Accuracy"), (loss_axis, "loss", "Loss")):
@@ -148,6 +173,7 @@ def plot_history(
     return figure
 
 
+@checked
 def plot_normalization(images: np.ndarray, index: int = 0) -> Figure:
     """One image and the histogram of its pixel values before and after normalising.
 
@@ -161,8 +187,6 @@ def plot_normalization(images: np.ndarray, index: int = 0) -> Figure:
     Returns:
         The `Figure`, with three axes: the image, raw values, normalised values.
     """
-    from cnn_lesson.config import whole_number
-
     if not -len(images) <= whole_number("index", index, minimum=-len(images)) < len(images):
         raise SettingsError(f"index={index}: there are {len(images):,} images, so use 0 to "
                             f"{len(images) - 1:,} (or -1 for the last).")
@@ -190,6 +214,7 @@ EDGE_FILTERS = {
 }
 
 
+@checked
 def plot_convolution_example(image: np.ndarray) -> Figure:
     """An image, two 3x3 edge filters with their weights, and their feature maps (after ReLU).
 
@@ -207,7 +232,8 @@ def plot_convolution_example(image: np.ndarray) -> Figure:
     """
     import tensorflow as tf
 
-    gray = np.asarray(image, dtype=np.float32).mean(axis=-1) / 255.0
+    image = one_image(image, "plot_convolution_example")
+    gray = image.astype(np.float32).mean(axis=-1) / 255.0
     figure, axes = plt.subplots(len(EDGE_FILTERS), 3, figsize=(11, 3.6 * len(EDGE_FILTERS)),
                                 gridspec_kw={"width_ratios": [1, 0.8, 1.2]})
     axes[0, 0].imshow(image)
@@ -233,6 +259,7 @@ def plot_convolution_example(image: np.ndarray) -> Figure:
     return figure
 
 
+@checked
 def plot_overfitting(histories: Mapping[str, object]) -> Figure:
     """Training and validation curves of several short runs side by side: overfitting, seen.
 
@@ -250,8 +277,10 @@ def plot_overfitting(histories: Mapping[str, object]) -> Figure:
     figure, (accuracy_axis, loss_axis) = plt.subplots(1, 2, figsize=(11, 4))
     colours = plt.get_cmap("tab10").colors
     markers = "osD^v"
-    for index, (label, history) in enumerate(histories.items()):
-        values = getattr(history, "history", history)
+    metrics = ("accuracy", "loss", "val_accuracy", "val_loss")
+    histories = {label: history_values(history, "plot_overfitting", metrics)
+                 for label, history in histories.items()}
+    for index, (label, values) in enumerate(histories.items()):
         epochs = np.arange(1, len(values["loss"]) + 1)
         style = {"color": colours[index % 10], "marker": markers[index % len(markers)],
                  "markersize": 4}
@@ -270,6 +299,7 @@ def plot_overfitting(histories: Mapping[str, object]) -> Figure:
     return figure
 
 
+@checked
 def plot_augmentations(image: np.ndarray, count: int = 7, seed: int = 0) -> Figure:
     """One image and `count` random augmented versions of it, side by side.
 
@@ -287,8 +317,10 @@ def plot_augmentations(image: np.ndarray, count: int = 7, seed: int = 0) -> Figu
 
     from cnn_lesson.further import augmentation
 
+    image = one_image(image, "plot_augmentations")
+    count = whole_number("count", count, maximum=100)
     layers_ = augmentation(seed=seed)
-    batch = np.repeat(np.asarray(image, dtype=np.float32)[None] / 255.0, count, axis=0)
+    batch = np.repeat(image.astype(np.float32)[None] / 255.0, count, axis=0)
     augmented = keras.ops.convert_to_numpy(layers_(batch, training=True))
     figure, axes = plt.subplots(1, count + 1, figsize=(1.6 * (count + 1), 2))
     for axis, picture, title in zip(axes, [batch[0], *augmented],
@@ -299,6 +331,7 @@ def plot_augmentations(image: np.ndarray, count: int = 7, seed: int = 0) -> Figu
     return figure
 
 
+@checked
 def plot_learning_rate(
     schedule, total_steps: int,
     steps_per_epoch: int | None = None,
@@ -319,9 +352,7 @@ def plot_learning_rate(
 
     import keras
 
-    from cnn_lesson.config import whole_number
-
-    total_steps = whole_number("total_steps", total_steps)
+    total_steps = whole_number("total_steps", total_steps, maximum=1_000_000)
     if steps_per_epoch is not None:
         steps_per_epoch = whole_number("steps_per_epoch", steps_per_epoch)
     steps = np.arange(total_steps)
@@ -346,6 +377,7 @@ def plot_learning_rate(
     return figure
 
 
+@checked
 def plot_accuracy_against_time(
     runs: Sequence[tuple[str, Sequence[float], Sequence[float]]],
     validation_images: int | None = None,
@@ -371,8 +403,14 @@ def plot_accuracy_against_time(
     colours = plt.get_cmap("tab10").colors
     markers, styles = ("o", "s", "^", "D"), ("-", "--", "-.", ":")
     figure, axis = plt.subplots(figsize=(7, 4))
-    for index, (label, seconds, accuracy) in enumerate(runs):
-        if len(seconds) != len(accuracy):
+    for index, run in enumerate(runs):
+        try:
+            label, seconds, accuracy = run
+            seconds, accuracy = (np.asarray(seconds, np.float64), np.asarray(accuracy, np.float64))
+        except (TypeError, ValueError):
+            raise SettingsError(f"Each run must be (label, seconds, accuracies), as "
+                                f"runs_to_compare gives them, not {run!r:.60}.") from None
+        if seconds.ndim != 1 or len(seconds) != len(accuracy):
             raise SettingsError(f"{label}: {len(seconds)} times but {len(accuracy)} accuracies.")
         axis.plot(seconds, accuracy, label=label, color=colours[index % len(colours)],
                   marker=markers[index % len(markers)], linestyle=styles[index % len(styles)])
@@ -386,6 +424,7 @@ def plot_accuracy_against_time(
     return figure
 
 
+@checked
 def plot_first_layer_filters(model, path: str | os.PathLike | None = None) -> Figure:
     """The first convolution's learned filters as tiny colour pictures, beside lesson 2's
     hand-made edge filters.

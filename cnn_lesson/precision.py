@@ -15,6 +15,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from cnn_lesson.arguments import checked
 from cnn_lesson.errors import SettingsError
 
 FLOAT32 = "float32"
@@ -22,6 +23,7 @@ MIXED_BFLOAT16 = "mixed_bfloat16"
 PRECISIONS = (FLOAT32, MIXED_BFLOAT16)
 
 
+@checked
 def fast_precision(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
     """The Keras dtype policy that trains the lessons' networks fastest on this machine.
 

@@ -17,6 +17,7 @@ from typing import NamedTuple
 import keras
 import numpy as np
 
+from cnn_lesson.arguments import checked
 from cnn_lesson.config import MAX_SEED
 from cnn_lesson.errors import DataError, ModelFileError, OutputError, SettingsError, shown
 from cnn_lesson.files import atomic_path
@@ -41,6 +42,7 @@ def _quiet_legacy_format_warning():
         logger.setLevel(level)
 
 
+@checked
 def save_model(model: keras.Model, output_dir: str | os.PathLike) -> dict[str, Path]:
     """Save the model as `model.keras` (Keras' own format) and `model.h5` (the older HDF5).
 
@@ -90,6 +92,7 @@ def _folder_to_save_in(output_dir, caller: str) -> Path:
     return folder
 
 
+@checked
 def load_model(path: str | os.PathLike) -> keras.Model:
     """Load a model saved by `save_model`, ready to predict, evaluate or train further.
 
@@ -155,6 +158,7 @@ HISTORY_FILE = "history.json"
 PER_EPOCH = ("loss", "accuracy", "val_loss", "val_accuracy", "seconds")
 
 
+@checked
 def save_history(history, output_dir: str | os.PathLike) -> Path:
     """Save a training history (a Keras `History` or its dict) as `history.json`, atomically.
 
@@ -173,6 +177,7 @@ def save_history(history, output_dir: str | os.PathLike) -> Path:
     return write_json(folder / HISTORY_FILE, numbers)
 
 
+@checked
 def load_history(output_dir: str | os.PathLike) -> dict[str, list[float]]:
     """Load the `history.json` that lesson 3 saved.
 
@@ -282,6 +287,7 @@ def _check_train_data(train_data) -> None:
         raise DataError(f"train_data, for the stand-in: {error}") from None
 
 
+@checked
 def load_trained_model(
     output_dir: str | os.PathLike,
     train_data: tuple[np.ndarray, np.ndarray],

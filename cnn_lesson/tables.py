@@ -8,10 +8,22 @@ index and loop over like any list.
 from __future__ import annotations
 
 import math
+from typing import Iterable, Mapping
+
+from cnn_lesson.errors import SettingsError
 
 
 class Table(list):
     """Rows (dicts with the same keys) that print as a table in a terminal and in a notebook."""
+
+    def __init__(self, rows: Iterable[Mapping] = ()):
+        rows = list(rows) if isinstance(rows, Iterable) and not isinstance(rows, (str, Mapping)) \
+            else None
+        if rows is None or not all(isinstance(row, Mapping) for row in rows) \
+                or any(list(row) != list(rows[0]) for row in rows):
+            raise SettingsError("A Table is made of rows: dicts with the same keys in the same "
+                                "order, such as [{'class': 'cat', 'accuracy': 0.5}].")
+        super().__init__(rows)
 
     def _cell(self, value: object) -> str:
         if isinstance(value, float):

@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from cnn_lesson.arguments import checked
 from cnn_lesson.backup import resumable_training
 from cnn_lesson.data.checks import checked_images_and_labels
 from cnn_lesson.config import share, whole_number
@@ -24,6 +25,7 @@ PEAK_LEARNING_RATE = 2e-3
 VALIDATION_FRACTION = 0.1
 
 
+@checked
 def normalize_images(images: np.ndarray) -> np.ndarray:
     """Scale uint8 pixels (0..255) to float32 values in 0..1, the range the model expects.
 
@@ -44,6 +46,7 @@ def normalize_images(images: np.ndarray) -> np.ndarray:
     return pixels / np.float32(255.0)
 
 
+@checked
 def split_validation(
     images: np.ndarray,
     labels: np.ndarray,
@@ -90,6 +93,7 @@ def split_validation(
     return (images[train], labels[train]), (images[validation], labels[validation])
 
 
+@checked
 def take_subset(
     images: np.ndarray, labels: np.ndarray, count: int, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -113,6 +117,7 @@ def take_subset(
     return images[chosen], labels[chosen]
 
 
+@checked
 def make_dataset(
     images: np.ndarray,
     labels: np.ndarray,
@@ -155,6 +160,7 @@ def make_dataset(
     return dataset.prefetch(2).with_options(options)
 
 
+@checked
 def one_cycle_schedule(
     total_steps: int, peak_learning_rate: float = PEAK_LEARNING_RATE, warmup_fraction: float = 0.3
 ) -> keras.optimizers.schedules.LearningRateSchedule:
@@ -186,6 +192,7 @@ def one_cycle_schedule(
     )
 
 
+@checked
 def compile_model(
     model: keras.Model,
     learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3,
@@ -217,6 +224,7 @@ def compile_model(
     return model
 
 
+@checked
 def build_model(
     model_fn=None,
     learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3,
@@ -250,6 +258,7 @@ def build_model(
         return compile_model(model, learning_rate=learning_rate)
 
 
+@checked
 def steps_per_epoch(image_count: int, batch_size: int = BATCH_SIZE) -> int:
     """How many batches one pass over `image_count` images takes."""
     image_count = whole_number("image_count", image_count)
@@ -265,6 +274,7 @@ def _require_arrays(**arrays) -> None:
             )
 
 
+@checked
 def train(
     model: keras.Model,
     train_data: tuple[np.ndarray, np.ndarray],
@@ -344,6 +354,11 @@ def train(
     training_set = make_dataset(train_images, train_labels, batch_size, shuffle=True, seed=seed)
     validation_set = make_dataset(validation_images, validation_labels, batch_size)
 
+    for callback in callbacks:
+        if not isinstance(callback, keras.callbacks.Callback):
+            raise SettingsError(f"callbacks holds {callback!r:.40}, which is not a Keras "
+                                "callback: pass a list of them, such as "
+                                "[live_training_plot()].")
     progress = resumable_training(
         output_dir, fresh, verbose, run={"batch size": batch_size, **(run or {})},
         data=((train_images, train_labels), (validation_images, validation_labels)), seed=seed)
@@ -365,6 +380,7 @@ def train(
     return progress.finish(history)
 
 
+@checked
 def evaluate(
     model: keras.Model, test_images: np.ndarray, test_labels: np.ndarray, batch_size: int = 256
 ) -> tuple[float, float]:

@@ -21,9 +21,11 @@ import keras
 import numpy as np
 from PIL import Image
 
+from cnn_lesson.arguments import checked
 from cnn_lesson.data import CLASS_NAMES
+from cnn_lesson.data.checks import class_numbers
 from cnn_lesson.errors import SettingsError
-from cnn_lesson.evaluation import flat_labels, predict
+from cnn_lesson.evaluation import checked_probabilities, flat_labels, predict
 from cnn_lesson.training import normalize_images
 
 SHOWN_SIZE = 128  # pixels: a 32x32 image is shown 4 times larger, each pixel a crisp block
@@ -109,6 +111,7 @@ class SampleBrowser(widgets.VBox):
             self.pixels.value = _pixel_table(self.images[self.index])
 
 
+@checked
 def sample_browser(
     images: np.ndarray,
     labels: np.ndarray,
@@ -131,8 +134,7 @@ def sample_browser(
         wrap around), `.image` (PNG, enlarged), `.label` (e.g. "cat — image 3 of 5000"),
         `.pixels` (an HTML table, or None) and `.index` (the image's position in `images`).
     """
-    if len(images) != len(flat_labels(labels)):
-        raise SettingsError(f"{len(images)} images but {len(flat_labels(labels))} labels.")
+    class_numbers(labels, count=len(images), classes=len(class_names))
     return SampleBrowser(images, labels, class_names, show_pixels)
 
 
@@ -141,7 +143,7 @@ class PredictionExplorer(widgets.VBox):
 
     def __init__(self, images, labels, probabilities, class_names):
         self.images, self.true_labels = images, flat_labels(labels)
-        self.probabilities = np.asarray(probabilities, dtype=np.float64)
+        self.probabilities = checked_probabilities(probabilities, len(images), len(class_names))
         self.predicted_labels = self.probabilities.argmax(axis=1)
         self.mistakes = np.flatnonzero(self.predicted_labels != self.true_labels)
         self.class_names = list(class_names)
@@ -192,6 +194,7 @@ class PredictionExplorer(widgets.VBox):
                              "danger" if number == predicted else "info")
 
 
+@checked
 def prediction_explorer(
     model: keras.Model | None,
     test_images: np.ndarray,
@@ -219,8 +222,9 @@ def prediction_explorer(
         `FloatProgress`, described by class name), `.bar_values`, `.predicted_labels` and
         `.mistakes` (indices of the misclassified images).
     """
-    if len(test_images) == 0 or len(test_images) != len(flat_labels(test_labels)):
-        raise SettingsError("Pass some test images and as many labels.")
+    if len(test_images) == 0:
+        raise SettingsError("Pass some test images and their labels.")
+    class_numbers(test_labels, count=len(test_images), classes=len(class_names))
     if probabilities is None:
         if model is None:
             raise SettingsError("Pass the model, or its probabilities.")

@@ -327,6 +327,19 @@ def test_a_folder_named_like_the_lock_file_is_named_in_the_error(tmp_path):
     assert (tmp_path / LOCK_FILE / "something").read_text() == "kept"
 
 
+def test_a_lock_file_that_links_elsewhere_leaves_its_target_untouched(tmp_path):
+    """The third hostile pass: the lock was opened through the link, and its target
+    truncated to hold the process id."""
+    target = tmp_path / "notes.txt"
+    target.write_text("a learner's notes")
+    (tmp_path / "output").mkdir()
+    (tmp_path / "output" / LOCK_FILE).symlink_to(target)
+    with pytest.raises(BackupError, match=rf"{LOCK_FILE} is a link, in the way of the lock "
+                                          "file.*remove it .the file it points to stays"):
+        resumable_training(tmp_path / "output")
+    assert target.read_text() == "a learner's notes"
+
+
 @pytest.mark.parametrize("name", RUN_FILES)
 def test_a_folder_named_like_a_file_the_run_writes_stops_it_before_training(tmp_path, name):
     (tmp_path / name).mkdir()

@@ -304,6 +304,22 @@ def test_one_folder_through_symbolic_links_is_refused(image_folders, cache_dir):
     assert "training images" not in message  # two classes of one split, not a leak
 
 
+@pytest.mark.parametrize("link", ["symbolic", "hard"])
+def test_one_image_file_through_links_is_refused(image_folders, cache_dir, link):
+    """The third hostile pass: only folders were compared, so a test image linked to a
+    training image (even under another class) loaded."""
+    training_image = sorted((image_folders / "train" / "cat").iterdir())[0]
+    linked = image_folders / "test" / "dog" / "linked.png"
+    linked.symlink_to(training_image) if link == "symbolic" else os.link(training_image, linked)
+    refused(image_folders, "are the same file on the disk, through a link. The test accuracy "
+            "would be measured on training images", cache_dir=cache_dir)
+    linked.unlink()
+    linked = image_folders / "train" / "dog" / "linked.png"
+    linked.symlink_to(training_image) if link == "symbolic" else os.link(training_image, linked)
+    message = refused(image_folders, "are the same file on the disk", cache_dir=cache_dir)
+    assert "training images" not in message  # two classes of one split, not a leak
+
+
 def test_non_utf8_file_names(image_folders, cache_dir):
     """Names in another encoding (e.g. Latin-1 from an old archive) load; in messages they
     show as \\xe9 escapes, so the message can be printed anywhere."""
@@ -679,9 +695,9 @@ def test_bad_arguments_of_the_result_functions_are_settings_errors():
     from cnn_lesson.evaluation import confusion_matrix, per_class_accuracy
     from cnn_lesson.precision import check_precision
 
-    with pytest.raises(SettingsError, match="num_classes=0: use a whole number of at least 1"):
+    with pytest.raises(SettingsError, match="num_classes=0: use a whole number from 1 to 1,000"):
         confusion_matrix([1], [1], num_classes=0)
-    with pytest.raises(SettingsError, match=r"between 0 and 0 \(for 1 classes, e.g. class_names"):
+    with pytest.raises(DataError, match=r"from 0 to 0 \(for 1 classes, e.g. class_names"):
         per_class_accuracy([1, 2], [1, 2], class_names=["a"])
     with pytest.raises(CnnLessonError, match="precision must be one of"):
         check_precision("mixed_float16")
@@ -775,4 +791,80 @@ def test_more_bad_arguments_of_the_hostile_pass_name_what_to_pass(tmp_path, monk
         with pytest.raises(error, match=re.escape(text)):
             call()
     assert not Path("unused").exists()
+    plt.close("all")
+
+
+def test_the_last_raw_errors_of_the_second_hostile_pass():
+    """Each of these ended in a raw TypeError, AttributeError or ValueError from Python,
+    matplotlib, Keras or numpy (the tail of the second hostile pass)."""
+    import matplotlib.pyplot as plt
+
+    import cnn_lesson as lesson
+    from cnn_lesson.tables import Table
+
+    images, labels = writer.make_split(3, seed=0)
+    probabilities = np.full((len(labels), 10), 0.1)
+    cases = [
+        (lambda: Table(None), SettingsError, "A Table is made of rows: dicts with the same keys"),
+        (lambda: Table([{"a": 1}, {"b": 2}]), SettingsError, "the same keys in the same order"),
+        (lambda: lesson.fast_precision(None), SettingsError,
+         "fast_precision(cpuinfo=None): cpuinfo takes text or a path, not NoneType"),
+        (lambda: settings({"CNN_LESSON_SEED": None}), SettingsError,
+         "CNN_LESSON_SEED=None: environment values are text"),
+        (lambda: lesson.plot_overfitting([1, 2]), SettingsError,
+         "plot_overfitting(histories=[1, 2]): histories takes a dict, not list"),
+        (lambda: lesson.plot_overfitting({"run": {"loss": [1.0]}}), SettingsError,
+         "The history has no 'accuracy'"),
+        (lambda: lesson.plot_accuracy_against_time("abc"), SettingsError,
+         "Each run must be (label, seconds, accuracies), as runs_to_compare gives them"),
+        (lambda: lesson.plot_accuracy_against_time([("a", "b")]), SettingsError,
+         "Each run must be (label, seconds, accuracies)"),
+        (lambda: lesson.plot_augmentations(images[0], count=0), SettingsError, "count=0"),
+        (lambda: lesson.plot_augmentations(images), DataError,
+         "plot_augmentations needs one uint8 colour image of shape (32, 32, 3)"),
+        (lambda: lesson.plot_convolution_example(np.zeros((5, 5))), DataError,
+         "this is ndarray of shape (5, 5), type float64"),
+        (lambda: lesson.live_training_plot(False, {"loss": "abc"}), SettingsError,
+         "The history's 'loss' is 'abc': each metric needs a list of numbers"),
+        (lambda: lesson.prediction_explorer(None, images, labels, probabilities=probabilities[:2]),
+         SettingsError, "of shape (2, 10); expected one row per image (30)"),
+        (lambda: lesson.prediction_explorer(None, images, labels, probabilities="x"),
+         SettingsError, "The probabilities are str"),
+        (lambda: lesson.most_confident_mistakes(labels, labels, probabilities, count=2.0),
+         SettingsError, "count=2.0: use a whole number"),
+    ]
+    for call, error, text in cases:
+        with pytest.raises(error, match=re.escape(text)):
+            call()
+    plt.close("all")
+
+
+def test_one_label_check_for_data_plots_results_and_widgets():
+    """Whole-valued float labels are class numbers everywhere (plot_sample_images refused
+    them), and a count that does not match the images is a DataError everywhere (it was a
+    SettingsError in the widgets and the confusion matrix)."""
+    import matplotlib.pyplot as plt
+
+    import cnn_lesson as lesson
+    from cnn_lesson.training import make_dataset
+
+    images, labels = writer.make_split(3, seed=0)
+    as_floats = labels.astype(np.float32)
+    figure = lesson.plot_sample_images(images, as_floats, rows=2, columns=2)
+    assert {axis.get_title() for axis in figure.axes} <= set(lesson.CLASS_NAMES)
+    lesson.sample_browser(images, as_floats)
+    assert lesson.confusion_matrix(as_floats, labels).trace() == len(labels)
+    for call in (lambda: lesson.plot_sample_images(images, labels[:29], rows=2, columns=2),
+                 lambda: lesson.sample_browser(images, labels[:29]),
+                 lambda: lesson.prediction_explorer(None, images, labels[:29],
+                                                    probabilities=np.eye(10)[labels.ravel()]),
+                 lambda: make_dataset(images, labels[:29])):
+        with pytest.raises(DataError, match="30 images but 29 labels"):
+            call()
+    for call in (lambda: lesson.plot_sample_images(images, labels + 10, rows=2, columns=2),
+                 lambda: lesson.confusion_matrix(labels, labels + 10),
+                 lambda: lesson.sample_browser(images, labels + 10),
+                 lambda: make_dataset(images, labels + 10)):
+        with pytest.raises(DataError, match="class numbers from 0 to 9"):
+            call()
     plt.close("all")

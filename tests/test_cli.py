@@ -42,6 +42,9 @@ def test_quick_training_run_writes_every_artifact(tmp_path):
 
     assert metrics["precision"] == fast_precision() and f"Precision: {fast_precision()}" in out
     assert not (tmp_path / "training_backup").exists()
+    from cnn_lesson.cli import check_foreign_files
+
+    check_foreign_files(tmp_path, fresh=False)  # every file it wrote is recognised as ours
 
 
 @pytest.mark.parametrize("args", [
@@ -241,7 +244,7 @@ def test_a_trained_model_of_another_run_is_never_replaced_without_fresh(tmp_path
     showed a one-epoch synthetic model as lesson 3's."""
     import json
 
-    from cnn_lesson.cli import MODEL_DIGEST, check_replacing, file_digest
+    from cnn_lesson.cli import MODEL_DIGESTS, check_replacing, model_digests
     from cnn_lesson.data.synthetic import SYNTHETIC_LABEL
     from cnn_lesson.errors import OutputError
 
@@ -257,7 +260,7 @@ def test_a_trained_model_of_another_run_is_never_replaced_without_fresh(tmp_path
     check_replacing(tmp_path, real, fresh=False)  # the same recipe in full replaces it
     model.write_bytes(b"this command's model")
     (tmp_path / "metrics.json").write_text(json.dumps(
-        {**real, MODEL_DIGEST: file_digest(model), "test_accuracy": 0.7}))
+        {**real, MODEL_DIGESTS: model_digests(tmp_path), "test_accuracy": 0.7}))
     check_replacing(tmp_path, real, fresh=False)  # the same run again
     for other, shown in ((smoke, "quick True"), (dict(real, epochs=3), "epochs 3"),
                          (dict(real, seed=1), "seed 1"),
@@ -270,12 +273,78 @@ def test_a_trained_model_of_another_run_is_never_replaced_without_fresh(tmp_path
     # Lesson 3 saved its model over this command's since: its metrics.json no longer
     # describes model.keras, and a smoke run that matches the old metrics.json is refused.
     (tmp_path / "metrics.json").write_text(json.dumps(
-        {**smoke, MODEL_DIGEST: file_digest(model)}))
+        {**smoke, MODEL_DIGESTS: model_digests(tmp_path)}))
     check_replacing(tmp_path, smoke, fresh=False)
     model.write_bytes(b"lesson 3's newer model")
     with pytest.raises(OutputError, match="such as lesson 3's"):
         check_replacing(tmp_path, smoke, fresh=False)
     assert model.read_bytes() == b"lesson 3's newer model"
+    # The third hostile pass: the reference script's model.h5, or the best model of a
+    # finished lesson 3 run, alone in the folder, was replaced by a smoke run.
+    model.unlink()
+    for name in ("model.h5", "best_model.keras"):
+        (tmp_path / name).write_bytes(b"a trained model")
+        with pytest.raises(OutputError, match=f"already holds a trained {name} of another run"):
+            check_replacing(tmp_path, smoke, fresh=False)
+        (tmp_path / name).unlink()
+    # An unfinished run's best model is left to its backup, which only the same run resumes.
+    (tmp_path / "best_model.keras").write_bytes(b"an interrupted run's best model")
+    (tmp_path / "training_backup_history.json").write_text("{}")
+    check_replacing(tmp_path, smoke, fresh=False)
+
+
+def test_files_of_another_program_with_the_artifacts_names_are_not_replaced(tmp_path):
+    """The CLI guarded only model.keras: another program's metrics.json, history.json or a
+    photo named sample_images.png in --output was overwritten."""
+    from PIL import Image
+
+    from cnn_lesson.cli import check_foreign_files, main
+    from cnn_lesson.errors import OutputError
+
+    (tmp_path / "metrics.json").write_text('{"sales": [1, 2]}')
+    (tmp_path / "history.json").write_text("[1, 2]")
+    Image.new("RGB", (4, 4)).save(tmp_path / "sample_images.png")
+    before = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
+    assert main(["train", "--quick", "--data", "synthetic", "--output", str(tmp_path)]) == 1
+    assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before
+    with pytest.raises(OutputError, match="holds sample_images.png, metrics.json, history.json, "
+                       "which this command would replace but which the course did not write"):
+        check_foreign_files(tmp_path, fresh=False)
+    check_foreign_files(tmp_path, fresh=True)
+    # What the course writes passes: a matplotlib PNG, a history, an HDF5 and a zip file.
+    import matplotlib.pyplot as plt
+
+    from cnn_lesson.files import write_json
+
+    for path in tmp_path.iterdir():
+        path.unlink()
+    figure = plt.figure()
+    figure.savefig(tmp_path / "sample_images.png")
+    plt.close(figure)
+    write_json(tmp_path / "history.json", {"loss": [1.0]})
+    write_json(tmp_path / "metrics.json", {"history": {"loss": [1.0]}})
+    (tmp_path / "model.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(8))
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "model.keras", "w") as archive:
+        archive.writestr("config.json", "{}")
+    check_foreign_files(tmp_path, fresh=False)
+
+
+def test_a_run_refused_for_a_damaged_backup_leaves_the_sample_grid(tmp_path, capsys):
+    """The third hostile pass: the grid was written before `train` found the damage."""
+    import matplotlib.pyplot as plt
+
+    from cnn_lesson.cli import main
+
+    figure = plt.figure()
+    figure.savefig(tmp_path / "sample_images.png")  # an earlier run's grid
+    plt.close(figure)
+    before = (tmp_path / "sample_images.png").read_bytes()
+    (tmp_path / "training_backup").mkdir()  # no epoch log, no weights: damaged
+    assert main(["train", "--quick", "--data", "synthetic", "--output", str(tmp_path)]) == 1
+    assert "damaged" in capsys.readouterr().err
+    assert (tmp_path / "sample_images.png").read_bytes() == before
 
 
 def test_a_refused_run_writes_nothing(tmp_path):

@@ -255,7 +255,7 @@ def test_bad_images_labels_or_batch_size_say_what_is_wrong_before_tensorflow(cas
             make_dataset(images, labels, batch_size=0)
         return
     said = {"fewer labels": "20 images but 3 labels", "floats above 1": "not in 0..1",
-            "labels 10-19": "values 10 to 19", "one-hot": "shape (20, 10)",
+            "labels 10-19": "from 10 to 19", "one-hot": "shape (20, 10)",
             "no images": "N of at least 1", "fractional labels": "from 0 to 9",
             "one image": "shape (32, 32, 3)"}[case]
     with pytest.raises(DataError, match=re.escape(said)):

@@ -17,7 +17,7 @@ from cnn_lesson.feature_maps import feature_map_image, layer_explorer
 from cnn_lesson.live_plot import LivePlot, live_training_plot
 from cnn_lesson.widgets import png_bytes, prediction_explorer, sample_browser
 from tests.helpers import InterruptAfter
-from cnn_lesson.errors import SettingsError
+from cnn_lesson.errors import DataError, SettingsError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -98,7 +98,7 @@ def test_sample_browser_pixel_values(images, labels):
 
 
 def test_sample_browser_rejects_mismatched_lengths(images, labels):
-    with pytest.raises(SettingsError, match="30 images but 29 labels"):
+    with pytest.raises(DataError, match="30 images but 29 labels"):
         sample_browser(images, labels[:29])
 
 

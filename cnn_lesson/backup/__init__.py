@@ -19,6 +19,7 @@ from typing import Any, Mapping
 import keras
 import numpy as np
 
+from cnn_lesson.arguments import checked
 from cnn_lesson.backup.lock import holding_folder, lock_folder, unlock_folder
 from cnn_lesson.backup.saved import (
     BACKUP_FOLDER,
@@ -250,6 +251,7 @@ class ResumableTraining:
             unlock_folder(*self._lock)
 
 
+@checked
 def resumable_training(
     output_dir: str | Path | None, fresh: bool = False, verbose: int = 1,
     run: Mapping[str, Any] | None = None, data=None, seed: int | None = None,

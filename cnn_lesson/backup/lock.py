@@ -56,13 +56,20 @@ def _other_pid(path: Path) -> str:
 
 def _open_lock_file(path: Path) -> IO:
     try:
-        return open(path, "a+", encoding="utf-8")
+        # Not through a link: a `.training.lock` linked to another file would truncate it.
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        return os.fdopen(descriptor, "r+", encoding="utf-8")
     except IsADirectoryError:
         raise BackupError(
             f"{shown(path)} is a folder, in the way of the lock file that training keeps there. "
             "The course never makes a folder of that name: remove it, then run again."
         ) from None
     except OSError as error:
+        if os.path.islink(path):
+            raise BackupError(
+                f"{shown(path)} is a link, in the way of the lock file that training keeps "
+                "there. The course never makes a link of that name: remove it (the file it "
+                "points to stays), then run again.") from None
         raise BackupError(f"Cannot open the lock file {shown(path)}: "
                           f"{error.strerror or error}. " + advice(error, path)) from error
 

@@ -30,26 +30,62 @@ def checked_images_and_labels(images, labels, image_shape: tuple[int, ...] | Non
             image_shape is not None and images.shape[1:] != tuple(image_shape)):
         raise DataError(f"The images have shape {images.shape}; expected {expected} with N of "
                         f"at least {at_least}, as `load_cifar10` gives them.")
-    if labels.ndim == 0 or len(labels) != len(images):
-        count = f"{len(labels):,}" if labels.ndim else "no"
-        raise DataError(f"{len(images):,} images but {count} labels: they must pair up (take "
-                        "both from the same `load_cifar10`, `split_validation` or `take_subset` "
-                        "result).")
     if not np.issubdtype(images.dtype, np.integer):
         if not np.issubdtype(images.dtype, np.floating):
             raise DataError(f"The images are of type {images.dtype}; expected uint8 pixels.")
         if float(images.max()) > 1.0 + 1e-6 or float(images.min()) < -1e-6:
             raise DataError("These float images are not in 0..1: pass the uint8 images, or "
                             "normalize_images(images).")
-    whole = np.issubdtype(labels.dtype, np.integer) or (
-        np.issubdtype(labels.dtype, np.floating) and labels.size > 0
-        and bool(np.all(np.isfinite(labels))) and bool(np.all(labels == np.round(labels))))
-    if not whole or labels.size != len(labels) or labels.min() < 0 \
-            or labels.max() >= NUM_CLASSES:
-        raise DataError(f"The labels must be one class number from 0 to {NUM_CLASSES - 1} per "
-                        f"image (shape (N,) or (N, 1)); these have shape {labels.shape}, type "
-                        f"{labels.dtype}" + (f", values {labels.min()} to {labels.max()}."
-                                             if labels.size and np.issubdtype(labels.dtype,
-                                                                              np.number)
-                                             else "."))
+    class_numbers(labels, count=len(images))
     return images, labels
+
+
+def class_numbers(labels, count: int | None = None,
+                  classes: int | None = NUM_CLASSES) -> np.ndarray:
+    """`labels` as a flat int64 array of class numbers, or a DataError that says what is wrong.
+
+    The one check of labels in the package: the data, the plots, the results and the widgets
+    all take labels of shape (N,) or (N, 1) holding whole numbers (whole-valued floats too,
+    as a float label array has them) from 0 to `classes - 1`.
+
+    Args:
+        labels: what the caller was given.
+        count: how many there must be (the number of images they label); None: any.
+        classes: how many classes there are; None: any class number from 0 up.
+    """
+    array = np.asarray(labels)
+    top = "" if classes is None else f" to {classes - 1}"
+    whole = np.issubdtype(array.dtype, np.integer) or (
+        np.issubdtype(array.dtype, np.floating) and bool(np.all(np.isfinite(array)))
+        and bool(np.all(array == np.round(array))))
+    if not whole or array.ndim not in (1, 2) or array.ndim == 2 and array.shape[1] != 1:
+        shown = repr(labels) if len(repr(labels)) <= 60 else repr(labels)[:57] + "..."
+        raise DataError(f"Labels must be an array of class numbers from 0{top}, one per image "
+                        f"(shape (N,) "
+                        f"or (N, 1)), not {type(labels).__name__} of shape {array.shape}, type "
+                        f"{array.dtype}: {shown}. Pass the label array, e.g. `test_labels` or "
+                        "`probabilities.argmax(axis=1)`.")
+    flat = array.reshape(-1).astype(np.int64)
+    if flat.size and (flat.min() < 0 or (classes is not None and flat.max() >= classes)):
+        raise DataError(f"Labels must be class numbers from 0{top}"
+                        + (f" (for {classes} classes, e.g. class_names of {classes} names)"
+                           if classes != NUM_CLASSES else "")
+                        + f"; these go from {flat.min()} to {flat.max()}.")
+    if count is not None and len(flat) != count:
+        raise DataError(f"{count:,} images but {len(flat):,} labels: they must pair up (take "
+                        "both from the same `load_cifar10`, `split_validation` or `take_subset` "
+                        "result).")
+    return flat
+
+
+def one_image(image, caller: str) -> np.ndarray:
+    """`image` as a uint8 array of shape (height, width, 3), or a DataError naming `caller`:
+    for the functions that draw one picture."""
+    array = np.asarray(image)
+    if array.ndim != 3 or array.shape[-1] != 3 or min(array.shape[:2]) < 3 \
+            or not np.issubdtype(array.dtype, np.integer) or array.size and (
+                array.min() < 0 or array.max() > 255):
+        raise DataError(f"{caller} needs one uint8 colour image of shape (32, 32, 3), such as "
+                        f"train_images[0]; this is {type(image).__name__} of shape "
+                        f"{array.shape}, type {array.dtype}.")
+    return array.astype(np.uint8)

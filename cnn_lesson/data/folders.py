@@ -58,8 +58,9 @@ def looks_like_image_folders(folder: Path) -> bool:
     return any((folder / split).is_dir() for split in SPLITS)
 
 
-def _list_class(class_folder: Path) -> tuple[list[str], str]:
-    """The image files of one class folder (sorted) and a line for the cache identity."""
+def _list_class(class_folder: Path) -> tuple[list[str], str, list[tuple[int, int]]]:
+    """The image files of one class folder (sorted), a line for the cache identity, and
+    each file's (device, inode): which file on the disk it is, through any link."""
     found = []
     for entry in _scan(class_folder):
         if entry.name.startswith("."):  # .DS_Store, ._x.jpg and other hidden files
@@ -75,12 +76,29 @@ def _list_class(class_folder: Path) -> tuple[list[str], str]:
             info = entry.stat()
         except OSError as error:
             raise DataError(f"{shown(entry.path)} cannot be read ({error}).") from None
-        found.append((entry.path, info.st_size, info.st_mtime_ns))
+        found.append((entry.path, info.st_size, info.st_mtime_ns, info.st_dev, info.st_ino))
     if not found:
         raise DataError(f"{shown(class_folder)} holds no images; each class needs at least "
                         "one (PNG or JPEG, 32x32 RGB).")
     found.sort()
-    return [path for path, _, _ in found], repr(found)
+    return ([path for path, *_ in found], repr([entry[:3] for entry in found]),
+            [entry[3:] for entry in found])
+
+
+def _check_files_not_seen(files: list[str], disk_files: list[tuple[int, int]],
+                          seen: dict[tuple[int, int], str]) -> None:
+    """Refuse an image file that is another one of the data (a symbolic or hard link): it
+    would count for two classes, or for training and testing both."""
+    for file, disk_file in zip(files, disk_files):
+        if disk_file[1] == 0:  # a filesystem without inode numbers: nothing to compare
+            continue
+        first = seen.setdefault(disk_file, file)
+        if first != file:
+            leak = (" The test accuracy would be measured on training images."
+                    if Path(first).parts[-3] != Path(file).parts[-3] else "")
+            raise DataError(f"{shown(file)} and {shown(first)} are the same file on the disk, "
+                            f"through a link.{leak} Each image of the data must be its own "
+                            "file: copy it, or remove the link.")
 
 
 def _check_not_seen(class_folder: Path, seen: dict[Path, Path]) -> None:
@@ -112,6 +130,7 @@ def list_image_folders(root: Path) -> tuple[dict[str, list[list[str]]], str]:
     identity = hashlib.sha256()
     expected = ", ".join(CLASS_NAMES)
     seen: dict[Path, Path] = {}  # a real folder -> the first class folder that led to it
+    seen_files: dict[tuple[int, int], str] = {}  # (device, inode) -> the first file there
     for split in SPLITS:
         split_folder = root / split
         if not split_folder.is_dir():
@@ -142,8 +161,9 @@ def list_image_folders(root: Path) -> tuple[dict[str, list[list[str]]], str]:
             _check_not_seen(class_folder, seen)
         with ThreadPoolExecutor(max_workers=4) as pool:  # stat() waits on the disk
             listed = list(pool.map(_list_class, class_folders))
-        listing[split] = [files for files, _ in listed]
-        for _, line in listed:
+        listing[split] = [files for files, _, _ in listed]
+        for files, line, disk_files in listed:
+            _check_files_not_seen(files, disk_files, seen_files)
             identity.update(line.encode("utf-8", "surrogateescape"))
     return listing, identity.hexdigest()
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cnn_lesson.arguments import checked
 from cnn_lesson.data import archive, cache, folders
 from cnn_lesson.data.cache import Arrays
 from cnn_lesson.data.classes import LOCAL_FORMS
@@ -31,6 +32,7 @@ def _chosen(source: Source) -> str | os.PathLike | None:
     return source
 
 
+@checked
 def is_synthetic(source: Source = None) -> bool:
     """Whether `source` (or `CNN_LESSON_DATA` when None) names the synthetic stand-in.
 
@@ -101,6 +103,7 @@ def _probe(path: Path) -> tuple[str, Path]:
     )
 
 
+@checked
 def source_label(source: Source = None) -> str:
     """A short description of the data for titles and captions.
 
@@ -173,6 +176,7 @@ def _load_local(path: Path, cache_dir: Path, allow_unofficial: bool) -> Arrays:
     return data
 
 
+@checked
 def load_cifar10(
     source: Source = None,
     *,

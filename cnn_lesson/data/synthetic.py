@@ -16,6 +16,8 @@ import colorsys
 
 import numpy as np
 
+from cnn_lesson.arguments import checked
+from cnn_lesson.config import MAX_SEED, whole_number
 from cnn_lesson.data.cache import Arrays
 from cnn_lesson.data.classes import IMAGE_SHAPE, NUM_CLASSES
 from cnn_lesson.data.notices import warn_caller
@@ -98,6 +100,7 @@ def generate(seed: int, train_per_class: int, test_per_class: int) -> Arrays:
 MAX_PER_CLASS = 50_000  # ten times CIFAR-10's training images: 1.5 GB for a split at most
 
 
+@checked
 def synthetic_cifar10(
     seed: int = 0, train_per_class: int = 5000, test_per_class: int = 1000
 ) -> Arrays:
@@ -122,8 +125,6 @@ def synthetic_cifar10(
     Warns:
         SyntheticDataWarning: always, so nobody takes it for CIFAR-10.
     """
-    from cnn_lesson.config import MAX_SEED, whole_number
-
     seed = whole_number("seed", seed, minimum=0, maximum=MAX_SEED)
     # Bounded: a typo such as 10**9 would try to allocate terabytes and kill the kernel.
     train_per_class, test_per_class = (
