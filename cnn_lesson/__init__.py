@@ -14,6 +14,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _HOME = {  # each public name -> the module that defines it
+    "ablation": "cnn_lesson.further_ablation",
+    "plot_ablation": "cnn_lesson.further_ablation",
     "ResumableTraining": "cnn_lesson.backup",
     "resumable_training": "cnn_lesson.backup",
     "CheckpointError": "cnn_lesson.checkpoints",
@@ -102,6 +104,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for editors and type checkers, which do not run __getattr__
+    from cnn_lesson.further_ablation import ablation, plot_ablation
     from cnn_lesson.backup import ResumableTraining, resumable_training
     from cnn_lesson.checkpoints import (
         CheckpointError,
@@ -185,6 +188,7 @@ if TYPE_CHECKING:  # for editors and type checkers, which do not run __getattr__
 
 # Listed out (not sorted(_HOME)) so that linters and editors see the names used.
 __all__ = [
+    "ablation",
     "answers_among_mistakes",
     "build_model",
     "check_accuracy",
@@ -223,6 +227,7 @@ __all__ = [
     "one_cycle_schedule",
     "OutputError",
     "per_class_accuracy",
+    "plot_ablation",
     "plot_accuracy_against_time",
     "plot_augmentations",
     "plot_confusion_matrix",

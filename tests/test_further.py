@@ -227,6 +227,12 @@ def test_every_trick_variant_of_the_benchmark_builds_and_compiles():
     assert models["smoothing-0.2"].loss.label_smoothing == pytest.approx(0.2)
     assert isinstance(models["sgd"].optimizer, keras.optimizers.SGD)
     assert models["bn-no-scale"].count_params() < models["lesson5"].count_params()
+    schedules = {variant: models[variant].optimizer.get_config()["learning_rate"]
+                 for variant in ("lesson5", "batch-128", "batch-512")}
+    peaks = {variant: schedule["config"]["warmup_target"]
+             for variant, schedule in schedules.items()}
+    assert peaks == pytest.approx({"lesson5": 4e-3, "batch-128": 2e-3, "batch-512": 8e-3})
+    assert further_tricks.BATCHES["batch-512"][0] == 512
     kernel = models["dirac"].get_layer("residual1_conv").get_weights()[0]
     assert kernel[1, 1, 5, 5] == 1.0 and kernel[0, 0, 5, 5] == 0.0
     with pytest.raises(SystemExit):
@@ -263,3 +269,102 @@ def test_a_whitened_runs_backup_is_not_continued_without_whitening(tmp_path):
     with pytest.raises(BackupError, match="model: 540,394 parameters, layers"):
         train_further(train_data, validation_data, epochs=2, batch_size=32, verbose=0,
                       output_dir=tmp_path, whiten=False)
+
+
+def test_the_ablation_table_reads_what_the_benchmark_saves(tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import further_tricks
+
+    from cnn_lesson.further_ablation import WITHOUT, ablation
+    from cnn_lesson.errors import DataError
+
+    results = [{"variant": variant, "validation": 0.8, "test": 0.8 - index / 100,
+                "test_mirror": 0.81, "seconds": 300.4 + index, "epoch_val_accuracy": [0.8]}
+               for index, variant in enumerate(["lesson5", "float32", "ema", "no-whitening"])]
+    path = tmp_path / "figures.json"
+    further_tricks.save_figures(path, [r["variant"] for r in results], results)
+    table = ablation(path)
+    assert [row["recipe"] for row in table] == [  # lesson 5's order; "ema" is not an ablation
+        WITHOUT["lesson5"], WITHOUT["no-whitening"], WITHOUT["float32"]]
+    assert [row["test vs whole"] for row in table] == ["—", "-3.00 points", "-1.00 points"]
+    assert [row["validation vs whole"] for row in table] == ["—", "+0.00 points", "+0.00 points"]
+    assert [row["images/s"] for row in table] == ["—"] * 3  # not timed yet
+    assert "test + mirror" in repr(table) and "81.0%" in repr(table)
+    # --speed times each variant's training step and adds it to the file.
+    further_tricks.save_figures(path, ["lesson5", "float32"], [results[0], results[1]])
+    further_tricks.add_speeds(path, steps=1, rounds=1)
+    speeds = [row["images/s"] for row in ablation(path)]
+    assert len(speeds) == 2 and all(isinstance(value, int) and value > 0 for value in speeds)
+    # The figures shipped with the course hold the whole recipe and each change taken out.
+    shipped = ablation()
+    assert [row["recipe"] for row in shipped] == list(WITHOUT.values())
+    assert all(isinstance(row["images/s"], int) for row in shipped)
+    path.write_text("{}")
+    with pytest.raises(DataError, match="does not hold the figures of benchmarks/further_tricks"):
+        ablation(path)
+
+
+def test_the_ablation_plot_draws_each_recipe_epoch_by_epoch():
+    import matplotlib.pyplot as plt
+
+    from cnn_lesson.further_ablation import FIGURES, WITHOUT, plot_ablation
+
+    figure = plot_ablation()
+    axis = figure.axes[0]
+    assert [line.get_label() for line in axis.lines] == list(WITHOUT.values())
+    import json
+
+    shipped = {r["variant"]: r for r in json.loads(FIGURES.read_text())["variants"]}
+    for line, variant in zip(axis.lines, WITHOUT):
+        assert list(line.get_xdata()) == list(range(1, 9))
+        assert list(line.get_ydata()) == shipped[variant]["epoch_val_accuracy"]
+    assert axis.get_xlabel() == "epoch" and "validation accuracy" in axis.get_ylabel()
+    plt.close(figure)
+
+
+def test_lesson5_says_what_its_ablation_table_shows():
+    """The figures lesson 5's text reads from the ablation table are the shipped ones."""
+    import json
+
+    import nbformat
+
+    from cnn_lesson.further_ablation import FIGURES, ablation
+
+    cells = nbformat.read(Path(__file__).resolve().parent.parent / "notebooks"
+                          / "05_going_further.ipynb", as_version=4).cells
+    reading = next(cell.source for cell in cells if cell.get("id") == "further-24c")
+    text = " ".join(reading.split())
+    rows = {row["recipe"].split(" (")[0]: row for row in ablation()}
+    whole = rows["the whole recipe"]
+
+    def lost(name, key="validation"):
+        return 100 * (whole[key] - rows[name][key])
+
+    for name, said in (("without the one-cycle schedule", "the run ended {:.1f} points lower"),
+                       ("without augmentation", "next, {:.1f} points"),
+                       ("without the residual block", "bought {:.1f} points on validation"),
+                       ("without whitening", "{:.2f} points on validation")):
+        assert said.format(lost(name)) in text, (name, said.format(lost(name)))
+    assert f"{lost('without the residual block', 'test'):.1f} on test" in text
+    assert f"{lost('without whitening', 'test'):.2f} on test" in text
+    smoothing = -lost("without label smoothing")
+    assert f"without smoothing the validation accuracy came out {smoothing:.1f}" in text
+    assert f"in float32 {-lost('without mixed precision'):.1f} higher" in text
+    for name in ("the whole recipe", "without the residual block", "without whitening",
+                 "without mixed precision", "without augmentation"):
+        assert f"{rows[name]['images/s']:,}" in text, name
+    ratio = rows["without mixed precision"]["images/s"] / whole["images/s"]
+    assert f"{ratio:.2f} times as fast" in text
+    same = sorted(rows[name]["images/s"] for name in (
+        "the whole recipe", "without label smoothing", "without the one-cycle schedule"))
+    assert f"{same[0]:,} to {same[-1]:,} images per second" in text
+    gap = 100 * (whole["test + mirror"] - rows["without augmentation"]["test + mirror"])
+    assert f"from {lost('without augmentation', 'test'):.1f} points to {gap:.1f}" in text
+    # The epoch-by-epoch claims, from the shipped per-epoch figures.
+    epochs = {r["variant"]: r["epoch_val_accuracy"]
+              for r in json.loads(FIGURES.read_text())["variants"]}
+    assert all(c > w for c, w in zip(epochs["constant-rate"][:3], epochs["lesson5"][:3]))
+    assert f"to {epochs['constant-rate'][-1]:.1%} after the last" in text
+    ahead = [a > w for a, w in zip(epochs["no-augmentation"], epochs["lesson5"])]
+    assert ahead == [True] * 5 + [False] * 3
+    assert "ahead until epoch 5 and behind from epoch 6" in text

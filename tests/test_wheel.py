@@ -76,7 +76,8 @@ def installed(tmp_path_factory):
 def test_the_wheel_installs_the_package_with_its_lessons(installed):
     python, env, work = installed
     code, log = _run([python, "-c", "import cnn_lesson, cnn_lesson.exercises.lesson5, "
-                      "cnn_lesson.data; print('FROM', cnn_lesson.__file__)"], work, env)
+                      "cnn_lesson.data; from cnn_lesson.further_ablation import ablation; "
+                      "assert len(ablation()) > 1; print('FROM', cnn_lesson.__file__)"], work, env)
     assert code == 0, log
     (line,) = [line for line in log.splitlines() if line.startswith("FROM ")]
     assert line.startswith(f"FROM {python.parent.parent}/"), line  # not the checkout's
