@@ -30,6 +30,7 @@ import numpy as np
 
 from cnn_lesson.errors import CnnLessonError, SettingsError
 
+
 def _check(value, annotation) -> str | None:
     """None if `value` fits `annotation`; otherwise what the annotation takes, in words."""
     origin = typing.get_origin(annotation)
@@ -44,24 +45,35 @@ def _check(value, annotation) -> str | None:
         return None if isinstance(value, numbers.Integral) and not isinstance(
             value, (bool, np.bool_)) else "a whole number"
     if annotation is float:
-        return None if isinstance(value, numbers.Real) and not isinstance(
-            value, (bool, np.bool_)) and math.isfinite(value) else "a finite number"
+        finite = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+        try:
+            finite = finite and math.isfinite(value)
+        except OverflowError:  # an int too large for a float
+            finite = False
+        return None if finite else "a finite number"
     if annotation is str:
         return None if isinstance(value, str) else "text"
     if annotation in (os.PathLike, Path):
         return None if isinstance(value, (str, os.PathLike)) else "a path"
-    if annotation is np.ndarray:  # what numpy turns into an array
-        return None if isinstance(value, (np.ndarray, list, tuple, np.generic)) or hasattr(
-            value, "__array__") else "an array"
+    if annotation is np.ndarray:  # what numpy turns into an array, of one dimension at least
+        arraylike = isinstance(value, (np.ndarray, list, tuple)) or hasattr(value, "__array__")
+        try:
+            arraylike = arraylike and np.ndim(value) >= 1
+        except ValueError:  # a ragged list: an array of objects, numpy says
+            pass
+        return None if arraylike else "an array"
     container = origin or annotation
     if container in (Sequence, list, tuple):
-        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, np.ndarray)):
+        if isinstance(value, (str, bytes)) or not (
+                isinstance(value, (Sequence, np.ndarray)) or hasattr(value, "__array__")):
             return "a list"
         items = typing.get_args(annotation)
         item = items[0] if len(items) == 1 or (len(items) == 2 and items[1] is Ellipsis) \
             else None
-        if item is not None and any(_check(element, item) for element in value):
-            return f"a list, each {_check(object(), item)}"
+        for index, element in enumerate(value if item is not None else ()):
+            if _check(element, item):
+                return (f"a list, each {_check(object(), item)} (item {index} is "
+                        f"{type(element).__name__})")
         return None
     if container in (Mapping, dict):
         return None if isinstance(value, Mapping) else "a dict"
@@ -78,7 +90,9 @@ def _annotations(function) -> dict[str, object]:
         if name == "return":
             continue
         try:
-            found[name] = eval(text, function.__globals__) if isinstance(text, str) else text
+            # The globals of the function itself, not of a decorator wrapping it.
+            found[name] = (eval(text, inspect.unwrap(function).__globals__)
+                           if isinstance(text, str) else text)
         except Exception:  # an annotation this module cannot evaluate is not checked
             continue
     return found
@@ -91,19 +105,24 @@ def _is_flag(annotation) -> bool:
     return bool in options and set(options) <= {bool, type(None)}
 
 
-def _refuse_misfits(function, bound, annotations) -> None:
-    """A SettingsError for the first argument that does not fit its annotation, if any."""
+def _refuse_misfits(function, bound, annotations, failure: Exception | None = None) -> None:
+    """A SettingsError for the first argument that does not fit its annotation, if any;
+    `failure`, the raw error it replaces, is summed up at its end."""
     for name, value in bound.arguments.items():
         if name in annotations:
             wanted = _check(value, annotations[name])
             if wanted:
+                found = "" if "(item " in wanted else f", not {type(value).__name__}"
+                cause = "" if failure is None else (
+                    f" (It failed with {type(failure).__name__}: {str(failure):.100}.)")
                 raise SettingsError(f"{function.__name__}({name}={value!r:.60}): {name} takes "
-                                    f"{wanted}, not {type(value).__name__}.")
+                                    f"{wanted}{found}.{cause}")
 
 
 # What numpy, Keras, matplotlib and Python raise when given an argument of the wrong kind.
+# (Not MemoryError: a machine out of memory is not an argument's fault.)
 _RAW = (TypeError, ValueError, AttributeError, IndexError, KeyError, OverflowError,
-        ZeroDivisionError, MemoryError)
+        ZeroDivisionError)
 
 
 def checked(function):
@@ -132,11 +151,12 @@ def checked(function):
             return function(*args, **kwargs)
         except CnnLessonError:
             raise
-        except _RAW:
+        except _RAW as failure:
             try:
-                _refuse_misfits(function, bound, annotations)
+                _refuse_misfits(function, bound, annotations, failure)
             except SettingsError as refusal:  # without the raw traceback it replaces
                 raise refusal from None
             raise
 
+    call.checked = True  # what tests/test_arguments.py looks for
     return call

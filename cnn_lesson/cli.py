@@ -202,6 +202,7 @@ def run_training(arguments: argparse.Namespace) -> dict:
 
 IDENTITY = ("data_source", "data", "quick", "seed", "precision", "epochs")
 MODEL_DIGESTS = "model digests"  # metrics.json's record of the model files it describes
+LEGACY_DIGEST = "model.keras digest"  # the same, before it covered model.h5 and best_model.keras
 # The trained models a run of this command can replace: its own two, and the best model so
 # far that `train` keeps (lesson 3's, or the reference script's model.h5, may be there).
 GUARDED_MODELS = ("model.keras", "model.h5", "best_model.keras")
@@ -217,6 +218,8 @@ def file_digest(path: Path) -> str | None:
     model.keras beside a metrics.json is still the one that run saved."""
     import hashlib
 
+    if not path.is_file():  # missing, a folder, or a pipe that would never end
+        return None
     try:
         return hashlib.blake2b(path.read_bytes(), digest_size=8).hexdigest()
     except OSError:
@@ -231,12 +234,14 @@ def _shown_fact(key: str, value) -> str:
 def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
     """Refuse, before training, to replace a trained model of another run without `--fresh`.
 
-    A model this command wrote records its run in `metrics.json` (with a digest of the model
-    file, and a fingerprint of the data): the same run again replaces it (nothing is lost),
-    another run is refused. A model without it, or one saved since (lesson 3's, in the
-    default `output/`), is only refused to a smoke run (quick mode or the synthetic set),
-    which would otherwise pass for it in lesson 4; a full run on real data trains the same
-    recipe, so it replaces it.
+    The trained models are `GUARDED_MODELS`: this command's `model.keras` and `model.h5`, and
+    the best model `train` keeps (a finished run's; an unfinished run's is its backup's to
+    guard). A run of this command records itself in `metrics.json` (with a digest of each of
+    those files, and a fingerprint of the data): the same run again replaces them (nothing is
+    lost), another run is refused. Models without such a record, or saved since (lesson 3's,
+    in the default `output/`; the reference script's `model.h5`), are only refused to a smoke
+    run (quick mode or the synthetic set), which would otherwise pass for them in lesson 4; a
+    full run on real data trains the same recipe, so it replaces them.
 
     Raises:
         OutputError: the folder holds another run's model and `fresh` is not set.
@@ -253,10 +258,13 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
     if fresh or not present:
         return
     try:
+        if not (output_dir / "metrics.json").is_file():  # a pipe would never end
+            raise FileNotFoundError
         metrics = json.loads((output_dir / "metrics.json").read_text(encoding="utf-8"))
         recorded = {key: metrics[key] for key in IDENTITY}
-        if {name: metrics[MODEL_DIGESTS][name] for name in guarded} \
-                != model_digests(output_dir, guarded):
+        digests = metrics.get(MODEL_DIGESTS) or {  # metrics.json of an earlier version
+            "model.keras": metrics[LEGACY_DIGEST], **model_digests(output_dir, guarded[1:])}
+        if {name: digests[name] for name in guarded} != model_digests(output_dir, guarded):
             recorded = None  # a model was saved since, e.g. by lesson 3
     except (OSError, ValueError, KeyError, TypeError):
         recorded = None
@@ -272,8 +280,8 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
                                                   for key in differ)
     ours = ", ".join(_shown_fact(key, run[key]) for key in differ if key != "data")
     raise OutputError(
-        f"{output_dir} already holds a trained {' and '.join(present)} of another run ({theirs}; "
-        "this run: "
+        f"{output_dir} already holds a trained model ({', '.join(present)}) of another run "
+        f"({theirs}; this run: "
         f"{ours or 'the same settings'}{', other images' if 'data' in differ else ''}). To "
         "keep it, choose another folder with --output; to replace it, add --fresh."
     )
@@ -286,6 +294,8 @@ def _written_by_the_course(path: Path) -> bool:
 
     from PIL import Image
 
+    if not path.is_file():  # a folder, or a pipe that would never end
+        return False
     try:
         if path.suffix == ".png":
             with Image.open(path) as picture:  # matplotlib signs the PNGs it writes

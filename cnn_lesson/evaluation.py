@@ -20,12 +20,12 @@ from matplotlib.figure import Figure
 from cnn_lesson.arguments import checked
 from cnn_lesson.checkpoints import CheckpointError, reads_its_input
 from cnn_lesson.data import CLASS_NAMES
-from cnn_lesson.data.checks import class_numbers
+from cnn_lesson.data.checks import checked_images, class_numbers
 from cnn_lesson.config import whole_number
 from cnn_lesson.errors import DataError, SettingsError
 from cnn_lesson.plots import save_figure
 from cnn_lesson.tables import Table
-from cnn_lesson.training import normalize_images
+from cnn_lesson.training import MAX_BATCH_SIZE, normalize_images
 
 ANIMALS = ("bird", "cat", "deer", "dog", "frog", "horse")  # the other four are vehicles
 
@@ -67,13 +67,10 @@ def predict(model: keras.Model, images: np.ndarray, batch_size: int = 256) -> np
         raise DataError(f"The images have shape {images.shape[1:]} each; this model takes "
                         f"{expected}: give it the images it was trained on (CIFAR-10: "
                         "32 x 32 pixels, 3 colours).")
+    images = checked_images(images)
     if np.issubdtype(images.dtype, np.integer):
         images = normalize_images(images)
-    elif images.size and float(images.max()) > 1.0 + 1e-6:
-        raise DataError(
-            "These float images are not in 0..1: pass the uint8 images, or "
-            "normalize_images(images)."
-        )
+    batch_size = whole_number("batch_size", batch_size, maximum=MAX_BATCH_SIZE)
     return np.asarray(model.predict(images, batch_size=batch_size, verbose=0))
 
 
@@ -373,21 +370,23 @@ def most_confident_mistakes(
     return wrong[:count]
 
 
-def checked_probabilities(probabilities, count: int, classes: int = 1) -> np.ndarray:
+def checked_probabilities(probabilities, count: int, classes: int = 1,
+                          exact: bool = False) -> np.ndarray:
     """`probabilities` as a float64 array, or a SettingsError unless it has one row per image
-    (`count`) and a column per class (at least `classes`), as `predict` returns them. Used
-    here and by lesson 4's widgets."""
-    given = probabilities
+    (`count`) and a column per class (at least `classes`; `exact`: that many), as `predict`
+    returns them. Used here and by lesson 4's widgets."""
     try:
-        probabilities = np.asarray(probabilities, dtype=np.float64)
+        array = np.asarray(probabilities, dtype=np.float64)
     except (TypeError, ValueError):
-        probabilities = np.empty(0)
-    if probabilities.ndim != 2 or len(probabilities) != count \
-            or probabilities.shape[1] < classes:
-        raise SettingsError(f"The probabilities are {type(given).__name__} of shape "
-                            f"{np.shape(probabilities)}; expected one row per image "
-                            f"({count:,}) and one column per class, as predict returns them.")
-    return probabilities
+        raise SettingsError(f"The probabilities ({type(probabilities).__name__} "
+                            f"{probabilities!r:.40}) cannot be read as numbers: pass what "
+                            "predict returns, one row per image.") from None
+    if array.ndim != 2 or len(array) != count or array.shape[1] < classes \
+            or (exact and array.shape[1] != classes):
+        raise SettingsError(f"The probabilities are {type(probabilities).__name__} of shape "
+                            f"{array.shape}; expected one row per image ({count:,}) and one "
+                            f"column per class ({classes}), as predict returns them.")
+    return array
 
 
 def _confidence(probabilities, predicted: np.ndarray) -> np.ndarray:

@@ -78,10 +78,10 @@ def create_model(
 
     if isinstance(filters, (str, bytes)) or not hasattr(filters, "__len__") \
             or len(filters) != 3 or not all(isinstance(count, numbers.Integral)
-                                            and not isinstance(count, bool) and count >= 1
-                                            for count in filters):
-        raise SettingsError(f"create_model needs three positive filter counts (whole numbers), "
-                            f"e.g. filters=(32, 64, 128); got filters={filters!r}.")
+                                            and not isinstance(count, bool)
+                                            and 1 <= count <= 4096 for count in filters):
+        raise SettingsError(f"create_model needs three filter counts, whole numbers from 1 to "
+                            f"4,096, e.g. filters=(32, 64, 128); got filters={filters!r}.")
     # Bounded: 10**12 units asked TensorFlow for terabytes. int(): Keras refuses numpy's ints.
     dense_units = whole_number("dense_units", dense_units, maximum=100_000)
     if not isinstance(name, str) or not name or "/" in name:

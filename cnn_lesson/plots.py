@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from cnn_lesson.arguments import checked
-from cnn_lesson.config import whole_number
+from cnn_lesson.config import MAX_SEED, whole_number
 from cnn_lesson.data import CLASS_NAMES
 from cnn_lesson.data.checks import class_numbers, one_image
 from cnn_lesson.errors import DataError, OutputError, SettingsError, shown
@@ -113,8 +113,8 @@ def history_values(history, caller: str,
                             f"not {type(history).__name__}.")
     for key in needed:
         if key not in values:
-            raise SettingsError(f"The history has no {key!r}: pass model.fit's History or its "
-                                ".history.")
+            raise SettingsError(f"{caller}: the history has no {key!r}: pass model.fit's "
+                                "History or its .history.")
     arrays = {}
     for key, series in values.items():
         try:
@@ -122,13 +122,14 @@ def history_values(history, caller: str,
         except (TypeError, ValueError):
             arrays[key] = None
         if arrays[key] is None or arrays[key].ndim != 1:
-            raise SettingsError(f"The history's {key!r} is {series!r:.60}: each metric needs a "
-                                "list of numbers, one per epoch, as model.fit's History has.")
+            raise SettingsError(f"{caller}: the history's {key!r} is {series!r:.60}: each "
+                                "metric needs a list of numbers, one per epoch, as model.fit's "
+                                "History has.")
     lengths = {key: len(series) for key, series in arrays.items()
                if key in ("accuracy", "loss", "val_accuracy", "val_loss")}
     if len(set(lengths.values())) > 1:
-        raise SettingsError(f"The history's lists have different lengths ({lengths}): each "
-                            "needs one value per epoch, as model.fit's History has.")
+        raise SettingsError(f"{caller}: the history's lists have different lengths ({lengths}): "
+                            "each needs one value per epoch, as model.fit's History has.")
     return arrays
 
 
@@ -278,7 +279,7 @@ def plot_overfitting(histories: Mapping[str, object]) -> Figure:
     colours = plt.get_cmap("tab10").colors
     markers = "osD^v"
     metrics = ("accuracy", "loss", "val_accuracy", "val_loss")
-    histories = {label: history_values(history, "plot_overfitting", metrics)
+    histories = {label: history_values(history, f"plot_overfitting ({label!r})", metrics)
                  for label, history in histories.items()}
     for index, (label, values) in enumerate(histories.items()):
         epochs = np.arange(1, len(values["loss"]) + 1)
@@ -319,6 +320,7 @@ def plot_augmentations(image: np.ndarray, count: int = 7, seed: int = 0) -> Figu
 
     image = one_image(image, "plot_augmentations")
     count = whole_number("count", count, maximum=100)
+    seed = whole_number("seed", seed, minimum=0, maximum=MAX_SEED)
     layers_ = augmentation(seed=seed)
     batch = np.repeat(image.astype(np.float32)[None] / 255.0, count, axis=0)
     augmented = keras.ops.convert_to_numpy(layers_(batch, training=True))
@@ -398,7 +400,8 @@ def plot_accuracy_against_time(
         The `Figure`.
 
     Raises:
-        ValueError: a run has not one accuracy for each time.
+        SettingsError: a run is not `(label, seconds, accuracies)` with one accuracy for each
+            time (also a ValueError).
     """
     colours = plt.get_cmap("tab10").colors
     markers, styles = ("o", "s", "^", "D"), ("-", "--", "-.", ":")
@@ -410,7 +413,10 @@ def plot_accuracy_against_time(
         except (TypeError, ValueError):
             raise SettingsError(f"Each run must be (label, seconds, accuracies), as "
                                 f"runs_to_compare gives them, not {run!r:.60}.") from None
-        if seconds.ndim != 1 or len(seconds) != len(accuracy):
+        if seconds.ndim != 1 or accuracy.ndim != 1:
+            raise SettingsError(f"{label}: the seconds and the accuracies must be lists, one "
+                                "number per epoch, as runs_to_compare gives them.")
+        if len(seconds) != len(accuracy):
             raise SettingsError(f"{label}: {len(seconds)} times but {len(accuracy)} accuracies.")
         axis.plot(seconds, accuracy, label=label, color=colours[index % len(colours)],
                   marker=markers[index % len(markers)], linestyle=styles[index % len(styles)])

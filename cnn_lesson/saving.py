@@ -174,6 +174,11 @@ def save_history(history, output_dir: str | os.PathLike) -> Path:
         raise SettingsError("save_history needs the History that fit returned (or its "
                             f".history dict of numbers per epoch), not {type(history).__name__} "
                             f"{history!r:.80}.") from None
+    problem = _history_problem(numbers)  # what load_history would refuse: never written
+    if problem:
+        raise SettingsError(f"save_history was given a history that could not be loaded back: "
+                            f"{problem}. Pass the History that fit returned. The folder's "
+                            f"{HISTORY_FILE} was left as it was.")
     return write_json(folder / HISTORY_FILE, numbers)
 
 

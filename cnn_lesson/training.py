@@ -21,6 +21,7 @@ from cnn_lesson.config import share, whole_number
 from cnn_lesson.errors import DataError, LessonOrderError, SettingsError
 
 BATCH_SIZE = 128
+MAX_BATCH_SIZE = 65_536  # far above any lesson's; 2**70 reached TensorFlow as a raw error
 PEAK_LEARNING_RATE = 2e-3
 VALIDATION_FRACTION = 0.1
 
@@ -141,9 +142,7 @@ def make_dataset(
         A `tf.data.Dataset` of `(float32 images, labels)` batches.
     """
     images, labels = checked_images_and_labels(images, labels)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-            or batch_size < 1:
-        raise SettingsError(f"batch_size={batch_size!r}: use a whole number of at least 1.")
+    batch_size = whole_number("batch_size", batch_size, maximum=MAX_BATCH_SIZE)
     scale = 1 / 255.0 if np.issubdtype(images.dtype, np.integer) else 1.0  # floats: 0..1
     dataset = tf.data.Dataset.from_tensor_slices((images, labels))
     if shuffle:
@@ -250,6 +249,9 @@ def build_model(
     if not callable(model_fn):
         raise SettingsError(f"model_fn must be a function that returns a model, such as "
                             f"create_model (no brackets), not {type(model_fn).__name__}.")
+    if strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
+        raise SettingsError(f"strategy={strategy!r:.40}: pass a tf.distribute strategy, such as "
+                            "tf.distribute.MirroredStrategy(), or None for one CPU or GPU.")
     with (strategy or tf.distribute.get_strategy()).scope():
         model = model_fn()
         if not isinstance(model, keras.Model):
@@ -336,24 +338,11 @@ def train(
                             f"{type(output_dir).__name__} {output_dir!r}.")
     train_images, train_labels = train_data
     validation_images, validation_labels = validation_data
-    try:  # a model without an Input layer has no shape yet: fit builds it from the data
-        expected = tuple(model.input_shape[1:])
-    except (AttributeError, ValueError):
-        expected = None
-    for name, images in (("training", train_images), ("validation", validation_images)):
-        given = tuple(np.shape(images)[1:])
-        if expected is not None and (len(given) != len(expected) or any(
-                size is not None and size != got for size, got in zip(expected, given))):
-            raise DataError(f"The {name} images have shape {np.shape(images)}, but the model "
-                            f"takes images of shape {expected}: give it the images the model "
-                            "was built for (CIFAR-10: 32 x 32 pixels, 3 colours).")
-    if run is not None and not all(isinstance(value, (str, int, float, bool, type(None)))
-                                   for value in dict(run).values()):
-        raise SettingsError("run must map names to text or numbers (it is written to the "
-                            f"backup as JSON), got {run!r:.120}.")
+    _check_images_fit(model, training=train_images, validation=validation_images)
     training_set = make_dataset(train_images, train_labels, batch_size, shuffle=True, seed=seed)
     validation_set = make_dataset(validation_images, validation_labels, batch_size)
 
+    callbacks = list(callbacks)  # a generator would be used up by this check
     for callback in callbacks:
         if not isinstance(callback, keras.callbacks.Callback):
             raise SettingsError(f"callbacks holds {callback!r:.40}, which is not a Keras "
@@ -394,7 +383,24 @@ def evaluate(
         raise LessonOrderError("The model is not compiled, so it has no loss or accuracy to "
                                "measure: run the cell with `compile_model(model)` first (a "
                                "model from `load_model` is compiled already).")
+    _check_images_fit(model, test=test_images)
     loss, accuracy = model.evaluate(
         make_dataset(test_images, test_labels, batch_size), verbose=0
     )
     return float(loss), float(accuracy)
+
+
+def _check_images_fit(model: keras.Model, **images_by_name) -> None:
+    """A DataError unless each set of images has the shape the model takes (before Keras'
+    own error, which names neither)."""
+    try:  # a model without an Input layer has no shape yet: fit builds it from the data
+        expected = tuple(model.input_shape[1:])
+    except (AttributeError, ValueError):
+        return
+    for name, images in images_by_name.items():
+        given = tuple(np.shape(images)[1:])
+        if len(given) != len(expected) or any(
+                size is not None and size != got for size, got in zip(expected, given)):
+            raise DataError(f"The {name} images have shape {np.shape(images)}, but the model "
+                            f"takes images of shape {expected}: give it the images the model "
+                            "was built for (CIFAR-10: 32 x 32 pixels, 3 colours).")

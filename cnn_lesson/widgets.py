@@ -143,7 +143,8 @@ class PredictionExplorer(widgets.VBox):
 
     def __init__(self, images, labels, probabilities, class_names):
         self.images, self.true_labels = images, flat_labels(labels)
-        self.probabilities = checked_probabilities(probabilities, len(images), len(class_names))
+        self.probabilities = checked_probabilities(probabilities, len(images), len(class_names),
+                                                   exact=True)
         self.predicted_labels = self.probabilities.argmax(axis=1)
         self.mistakes = np.flatnonzero(self.predicted_labels != self.true_labels)
         self.class_names = list(class_names)

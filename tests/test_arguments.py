@@ -29,8 +29,10 @@ if TYPE_CHECKING:  # a name that exists only for type checkers, as in the packag
     (math.inf, float, "a finite number"),
     (None, np.ndarray, "an array"),
     ({}, np.ndarray, "an array"),
+    (np.array(3), np.ndarray, "an array"),  # 0-d: no images or labels in it
     ("abc", Sequence[str], "a list"),
-    ([1, 2], Sequence[str], "a list, each text"),
+    ([1, 2], Sequence[str], "a list, each text (item 0 is int)"),
+    (10**400, float, "a finite number"),
     (5, str | os.PathLike | None, "text or a path or None"),
     ([1], Mapping[str, object] | None, "a dict or None"),
 ])
@@ -40,8 +42,9 @@ def test_what_each_simple_annotation_refuses(value, annotation, wanted):
 
 @pytest.mark.parametrize("value, annotation", [
     (True, bool), (np.bool_(False), bool), (np.int32(3), int), (3, float), (np.float32(0.5), float),
-    ([1, 2], np.ndarray), ((1, 2), np.ndarray), (np.uint8(3), np.ndarray), ("x", str),
+    ([1, 2], np.ndarray), ((1, 2), np.ndarray), ([[1], [1, 2]], np.ndarray), ("x", str),
     (Path("x"), str | os.PathLike), ("x", Path), (("a", "b"), Sequence[str]),
+    (range(3), Sequence[int]),
     (None, int | None), ({"a": 1}, Mapping[str, int]), (object(), Sequence),
 ])
 def test_what_each_simple_annotation_takes(value, annotation):
@@ -65,6 +68,25 @@ def test_a_checked_function_names_itself_the_argument_and_what_it_takes():
         fit()
     assert fit.__wrapped__.__name__ == "fit" and "epochs" in str(inspect.signature(fit))
 
+    @checked
+    def broken(count: int, size: int = 0):
+        raise ValueError("deep inside")
+
+    with pytest.raises(SettingsError, match=re.escape(
+            "broken(count='3'): count takes a whole number, not str. (It failed with "
+            "ValueError: deep inside.)")):
+        broken("3")  # only checked once the call failed: the function's own checks come first
+    with pytest.raises(ValueError, match="deep inside") as raw:  # every argument fits
+        broken(3)
+    assert not isinstance(raw.value, SettingsError)
+
+    @checked
+    def out_of_memory(size: int):
+        raise MemoryError
+
+    with pytest.raises(MemoryError):  # not an argument's fault, whatever the arguments
+        out_of_memory("big")
+
 
 def test_every_public_function_is_checked():
     """A new public function gets `@checked` too, or this test names it."""
@@ -74,7 +96,7 @@ def test_every_public_function_is_checked():
     functions += [further.whitening_filters, further.create_further_model,
                   further.build_further_model, further.train_further, further.runs_to_compare]
     unchecked = [function.__name__ for function in functions
-                 if inspect.isfunction(function) and not hasattr(function, "__wrapped__")]
+                 if inspect.isfunction(function) and not getattr(function, "checked", False)]
     assert unchecked == []
 
 
@@ -108,7 +130,7 @@ def test_the_third_hostile_passs_bad_arguments(tmp_path):
         (lambda: lesson.plot_mistakes(images, labels, labels, columns=10**12), "from 1 to 100"),
         (lambda: lesson.plot_learning_rate(1e-3, 10**12), "from 1 to 1,000,000"),
         (lambda: lesson.confusion_matrix(labels, labels, num_classes=10**12), "from 1 to 1,000"),
-        (lambda: lesson.predict(model, images, batch_size=math.nan), "batch_size takes a whole"),
+        (lambda: lesson.predict(model, images, batch_size=math.nan), "batch_size=nan"),
         (lambda: lesson.most_confused_pairs(np.eye(10), top=math.nan), "top takes a whole number"),
         (lambda: lesson.check_split((images, labels), (images, labels), math.inf, None),
          "total takes a whole number"),
@@ -125,6 +147,8 @@ def test_the_third_hostile_passs_bad_arguments(tmp_path):
         (lambda: lesson.settings("abc"), "environ takes a dict or None"),
         (lambda: lesson.settings({"CNN_LESSON_QUICK": 5}), "CNN_LESSON_QUICK=5: environment"),
         (lambda: Table([1, 2, 3]), "A Table is made of rows"),
+        (lambda: lesson.build_model(lesson.create_model, strategy="x"),
+         "strategy='x': pass a tf.distribute strategy"),
     ]
     for call, text in cases:
         with pytest.raises(CnnLessonError, match=re.escape(text)):
@@ -132,3 +156,70 @@ def test_the_third_hostile_passs_bad_arguments(tmp_path):
     assert log.read_text() == "an unfinished run's log"
     assert lesson.create_model(dense_units=np.int32(8)).count_params() > 0  # Keras refused it
     plt.close("all")
+
+
+def test_the_fourth_hostile_passs_findings(tmp_path):
+    """Each ended in a raw error (or, for numpy's seed, a crash after a whole epoch; for a
+    pipe named history.json, a command that never ended; for save_history({}), a learner's
+    history replaced by one that could not be read back)."""
+    import json
+    import subprocess
+    import sys
+
+    import matplotlib.pyplot as plt
+
+    from cnn_lesson.backup import _facts
+
+    images, labels = np.zeros((4, 32, 32, 3), np.uint8), np.arange(4)
+    # numpy's numbers in a run's facts come back from the backup's JSON as they went in
+    assert _facts({"x": np.int64(3), "y": np.float32(0.5), "z": np.bool_(True)}) == {
+        "x": 3, "y": 0.5, "z": True}
+    assert json.dumps(_facts({"x": np.int64(3)}))
+    progress = lesson.resumable_training(tmp_path / "a", data=((images, labels),) * 2,
+                                         seed=np.int64(3))
+    progress.release()
+    good = {"loss": [1.0], "accuracy": [0.5]}
+    lesson.save_history(good, tmp_path)
+    model = lesson.compile_model(lesson.create_model())
+    ablation_file = tmp_path / "figures.json"
+    ablation_file.write_text(json.dumps({"variants": [
+        {"variant": "lesson5", "validation": None, "test": 0.8, "test_mirror": 0.8,
+         "epoch_val_accuracy": [0.8]}]}))
+    cases = [
+        (lambda: lesson.resumable_training(tmp_path, run={"x": float("nan")}),
+         "'x': nan is not one"),
+        (lambda: lesson.resumable_training(tmp_path, run={"x": (1, 2)}), "'x': (1, 2) is not one"),
+        (lambda: lesson.resumable_training(tmp_path, seed=-5), "seed=-5"),
+        (lambda: lesson.save_history({}, tmp_path), "could not be loaded back: it has no 'loss'"),
+        (lambda: lesson.make_dataset(np.full((2, 32, 32, 3), np.nan, np.float32), [0, 1]),
+         "hold NaN or infinite values"),
+        (lambda: lesson.make_dataset(np.full((2, 32, 32, 3), 1000), [0, 1]),
+         "pixel values from 1000 to 1000"),
+        (lambda: lesson.predict(model, np.full((2, 32, 32, 3), "a")), "are of type <U1"),
+        (lambda: lesson.predict(model, images, batch_size=2**70),
+         "batch_size=1180591620717411303424"),
+        (lambda: lesson.predict(model, images, batch_size=0), "batch_size=0"),
+        (lambda: lesson.evaluate(model, np.zeros((2, 64, 64, 3), np.uint8), [0, 1]),
+         "The test images have shape (2, 64, 64, 3), but the model takes"),
+        (lambda: lesson.split_validation(np.array(1), labels), "images takes an array"),
+        (lambda: lesson.create_model(filters=(10**9, 2, 3)), "from 1 to 4,096"),
+        (lambda: lesson.plot_augmentations(images[0], seed=2**70), "seed=1180591620717411303424"),
+        (lambda: lesson.ablation(ablation_file), "does not hold the figures"),
+        (lambda: lesson.plot_ablation(ablation_file), "does not hold the figures"),
+    ]
+    for call, text in cases:
+        with pytest.raises(CnnLessonError, match=re.escape(text)):
+            call()
+    assert lesson.load_history(tmp_path) == good  # the refused save left it as it was
+    plt.close("all")
+
+    # The command line with a pipe named like one of its files: refused, not waiting forever.
+    output = tmp_path / "output"
+    output.mkdir()
+    os.mkfifo(output / "history.json")
+    result = subprocess.run([sys.executable, "-m", "cnn_lesson", "train", "--quick", "--data",
+                             "synthetic", "--epochs", "1", "--output", str(output)],
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert result.returncode == 1 and "history.json, which this command would replace" in (
+        result.stderr), result.stderr[-2000:]

@@ -4,6 +4,7 @@ Issue 17, items 1 and 2, and lesson 3's training cell run again after a finished
 """
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -336,6 +337,11 @@ def test_a_lock_file_that_links_elsewhere_leaves_its_target_untouched(tmp_path):
     (tmp_path / "output" / LOCK_FILE).symlink_to(target)
     with pytest.raises(BackupError, match=rf"{LOCK_FILE} is a link, in the way of the lock "
                                           "file.*remove it .the file it points to stays"):
+        resumable_training(tmp_path / "output")
+    assert target.read_text() == "a learner's notes"
+    (tmp_path / "output" / LOCK_FILE).unlink()
+    os.link(target, tmp_path / "output" / LOCK_FILE)  # a hard link: the same file
+    with pytest.raises(BackupError, match=rf"{LOCK_FILE} is not a file of its own .a hard link"):
         resumable_training(tmp_path / "output")
     assert target.read_text() == "a learner's notes"
 

@@ -665,7 +665,7 @@ def test_saving_into_a_missing_folder_or_a_files_path_says_what_to_pass(tmp_path
         save_model(model, tmp_path / "missing")
     assert "disk" not in str(error.value)
     with pytest.raises(OutputError, match="Its folder does not exist"):
-        save_history({"loss": [1.0]}, tmp_path / "missing")
+        save_history({"loss": [1.0], "accuracy": [0.5]}, tmp_path / "missing")
     trained = tmp_path / "model.keras"
     trained.write_bytes(b"the learner's trained model")
     for call in (lambda: save_model(model, trained), lambda: save_history({}, trained)):
@@ -676,7 +676,7 @@ def test_saving_into_a_missing_folder_or_a_files_path_says_what_to_pass(tmp_path
         with pytest.raises(SettingsError, match="save_history needs the History"):
             save_history(bad, tmp_path)
     with pytest.raises(OutputError, match="too long"):  # a raw OSError on Python 3.11
-        save_history({"loss": [1.0]}, tmp_path / ("x" * 300))
+        save_history({"loss": [1.0], "accuracy": [0.5]}, tmp_path / ("x" * 300))
 
 
 def test_predict_on_images_of_another_size_says_so_before_tensorflow():
@@ -814,22 +814,24 @@ def test_the_last_raw_errors_of_the_second_hostile_pass():
         (lambda: lesson.plot_overfitting([1, 2]), SettingsError,
          "plot_overfitting(histories=[1, 2]): histories takes a dict, not list"),
         (lambda: lesson.plot_overfitting({"run": {"loss": [1.0]}}), SettingsError,
-         "The history has no 'accuracy'"),
+         "plot_overfitting ('run'): the history has no 'accuracy'"),
         (lambda: lesson.plot_accuracy_against_time("abc"), SettingsError,
          "Each run must be (label, seconds, accuracies), as runs_to_compare gives them"),
         (lambda: lesson.plot_accuracy_against_time([("a", "b")]), SettingsError,
          "Each run must be (label, seconds, accuracies)"),
+        (lambda: lesson.plot_accuracy_against_time([("a", 3.0, 0.5)]), SettingsError,
+         "a: the seconds and the accuracies must be lists, one number per epoch"),
         (lambda: lesson.plot_augmentations(images[0], count=0), SettingsError, "count=0"),
         (lambda: lesson.plot_augmentations(images), DataError,
          "plot_augmentations needs one uint8 colour image of shape (32, 32, 3)"),
         (lambda: lesson.plot_convolution_example(np.zeros((5, 5))), DataError,
          "this is ndarray of shape (5, 5), type float64"),
         (lambda: lesson.live_training_plot(False, {"loss": "abc"}), SettingsError,
-         "The history's 'loss' is 'abc': each metric needs a list of numbers"),
+         "live_training_plot: the history's 'loss' is 'abc': each metric needs a list of numbers"),
         (lambda: lesson.prediction_explorer(None, images, labels, probabilities=probabilities[:2]),
          SettingsError, "of shape (2, 10); expected one row per image (30)"),
         (lambda: lesson.prediction_explorer(None, images, labels, probabilities="x"),
-         SettingsError, "The probabilities are str"),
+         SettingsError, "The probabilities (str 'x') cannot be read as numbers"),
         (lambda: lesson.most_confident_mistakes(labels, labels, probabilities, count=2.0),
          SettingsError, "count=2.0: use a whole number"),
     ]

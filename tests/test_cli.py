@@ -284,9 +284,16 @@ def test_a_trained_model_of_another_run_is_never_replaced_without_fresh(tmp_path
     model.unlink()
     for name in ("model.h5", "best_model.keras"):
         (tmp_path / name).write_bytes(b"a trained model")
-        with pytest.raises(OutputError, match=f"already holds a trained {name} of another run"):
+        with pytest.raises(OutputError, match=rf"already holds a trained model \({name}\) of "
+                           "another run"):
             check_replacing(tmp_path, smoke, fresh=False)
         (tmp_path / name).unlink()
+    # A metrics.json of the earlier version recorded model.keras' digest alone: still its run.
+    model.write_bytes(b"this command's model, earlier version")
+    (tmp_path / "metrics.json").write_text(json.dumps(
+        {**smoke, "model.keras digest": model_digests(tmp_path)["model.keras"]}))
+    check_replacing(tmp_path, smoke, fresh=False)
+    model.unlink()
     # An unfinished run's best model is left to its backup, which only the same run resumes.
     (tmp_path / "best_model.keras").write_bytes(b"an interrupted run's best model")
     (tmp_path / "training_backup_history.json").write_text("{}")

@@ -501,3 +501,13 @@ def test_the_synthetic_warning_works_from_python_c_stdin_and_modules(how, tmp_pa
     assert result.returncode == 0, result.stderr[-2000:]
     assert "(50000, 32, 32, 3)" in result.stdout
     assert "SyntheticDataWarning" in result.stderr
+
+
+def test_the_synthetic_warning_points_at_the_learners_line():
+    """Not at the package's frames, `@checked`'s wrapper included: in a notebook the warning
+    names the cell that asked for the synthetic set."""
+    import cnn_lesson as lesson
+
+    with pytest.warns(lesson.SyntheticDataWarning) as caught:
+        lesson.synthetic_cifar10(1, 1)
+    assert [warning.filename for warning in caught] == [__file__]

@@ -15,7 +15,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from cnn_lesson.errors import CnnLessonError, DataError, SettingsError
+from cnn_lesson.errors import CnnLessonError, DataError
 from cnn_lesson.checkpoints import CheckpointError
 from cnn_lesson.data import CLASS_NAMES
 from cnn_lesson.evaluation import (

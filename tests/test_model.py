@@ -119,5 +119,5 @@ def test_create_model_takes_the_widths_the_exercises_change():
     without = create_model(dropout=False)
     assert not any(isinstance(layer, keras.layers.Dropout) for layer in without.layers)
     assert without.count_params() == 161_610  # dropout has no parameters
-    with pytest.raises(ValueError, match="three positive filter counts"):
+    with pytest.raises(ValueError, match="three filter counts, whole numbers from 1 to 4,096"):
         create_model(filters=(32, 64))

@@ -10,6 +10,8 @@ run in the same folder at the same time (`lock`).
 
 from __future__ import annotations
 
+import math
+import numbers
 import shutil
 import time
 import warnings
@@ -35,6 +37,7 @@ from cnn_lesson.backup.saved import (
     read_saved_run,
     weights_fingerprint,
 )
+from cnn_lesson.config import MAX_SEED, whole_number
 from cnn_lesson.errors import BackupError, SettingsError
 from cnn_lesson.files import atomic_path, prepare_output_dir, refuse_folders_in_the_way, write_json
 from cnn_lesson.precision import float32_copy
@@ -251,6 +254,34 @@ class ResumableTraining:
             unlock_folder(*self._lock)
 
 
+def _facts(run: Mapping[str, Any] | None) -> dict[str, Any]:
+    """`run` as facts that come back from the backup's JSON as they went in, or a
+    SettingsError: text keys, and text, True/False, None, whole or finite numbers as values
+    (numpy's numbers become Python's; a NaN or a tuple would never equal itself again, and
+    the same run could not resume)."""
+    if run is None:
+        return {}
+    if not isinstance(run, Mapping):
+        raise SettingsError(f"run must map names to facts, such as {{'data source': label}}, "
+                            f"not {type(run).__name__} {run!r:.60}.")
+    facts = {}
+    for name, value in run.items():
+        if isinstance(value, (bool, np.bool_)):
+            value = bool(value)
+        elif isinstance(value, numbers.Integral):
+            value = int(value)
+        elif isinstance(value, numbers.Real):
+            value = float(value)
+        if not isinstance(name, str) or not isinstance(value, (str, bool, int, float,
+                                                               type(None))) \
+                or isinstance(value, float) and not math.isfinite(value):
+            raise SettingsError(f"run must map names (text) to text, True/False or finite "
+                                f"numbers (it is written to the backup as JSON); {name!r}: "
+                                f"{value!r:.60} is not one.")
+        facts[name] = value
+    return facts
+
+
 @checked
 def resumable_training(
     output_dir: str | Path | None, fresh: bool = False, verbose: int = 1,
@@ -291,10 +322,9 @@ def resumable_training(
         BackupError: another run is using `output_dir` now, or its backup is damaged
             (here); the backup belongs to another run (when `fit` begins).
     """
-    if run is not None and not isinstance(run, Mapping):
-        raise SettingsError(f"run must map names to facts, such as {{'data source': label}}, "
-                            f"not {type(run).__name__} {run!r:.60}.")
-    facts = {**data_facts(data, seed), **(run or {})}
+    if seed is not None:  # written to the backup as JSON: numpy's integers are not
+        seed = whole_number("seed", seed, minimum=0, maximum=MAX_SEED)
+    facts = {**data_facts(data, seed), **_facts(run)}
     if output_dir is None:
         epoch_log = _EpochLog(None, {})
         return ResumableTraining(epoch_log, [epoch_log], 0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from pathlib import Path
 from typing import IO, Iterator
 
@@ -57,8 +58,8 @@ def _other_pid(path: Path) -> str:
 def _open_lock_file(path: Path) -> IO:
     try:
         # Not through a link: a `.training.lock` linked to another file would truncate it.
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
-        return os.fdopen(descriptor, "r+", encoding="utf-8")
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+                             | getattr(os, "O_BINARY", 0), 0o644)
     except IsADirectoryError:
         raise BackupError(
             f"{shown(path)} is a folder, in the way of the lock file that training keeps there. "
@@ -72,6 +73,14 @@ def _open_lock_file(path: Path) -> IO:
                 "points to stays), then run again.") from None
         raise BackupError(f"Cannot open the lock file {shown(path)}: "
                           f"{error.strerror or error}. " + advice(error, path)) from error
+    info = os.fstat(descriptor)
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1:  # a hard link, a pipe, a device
+        os.close(descriptor)
+        raise BackupError(
+            f"{shown(path)} is not a file of its own (a hard link to another file, a pipe or a "
+            "device), in the way of the lock file that training keeps there. The course never "
+            "makes one: remove it, then run again.")
+    return os.fdopen(descriptor, "r+", encoding="utf-8")
 
 
 def lock_folder(folder: Path, owner: object) -> bool:

@@ -12,32 +12,56 @@ def checked_images_and_labels(images, labels, image_shape: tuple[int, ...] | Non
                               at_least: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """The images and labels as arrays, or a DataError that says what is wrong with them.
 
-    Images are uint8 (0..255, scaled to 0..1 batch by batch) or floats already in 0..1
-    (`normalize_images`), with one label from 0 to 9 per image. Checked here because
-    TensorFlow's own errors for these mistakes arrive mid-training and name none of them;
-    float images in 0..1 were divided by 255 again before, and trained on black pictures.
-    Used by `make_dataset` (and so `train`) and by lesson 4's stand-in.
+    The images as `checked_images` takes them, with one label from 0 to 9 per image. Checked
+    here because TensorFlow's own errors for these mistakes arrive mid-training and name none
+    of them. Used by `make_dataset` (and so `train`) and by lesson 4's stand-in.
 
     Args:
         images, labels: what the caller was given.
         image_shape: the one (height, width, channels) allowed; None allows any.
         at_least: the fewest images allowed.
     """
-    images, labels = np.asarray(images), np.asarray(labels)
+    images = checked_images(images, image_shape, at_least)
+    class_numbers(labels, count=len(images))
+    return images, np.asarray(labels)
+
+
+def checked_images(images, image_shape: tuple[int, ...] | None = None,
+                   at_least: int = 1) -> np.ndarray:
+    """The images as an array, or a DataError that says what is wrong with them.
+
+    Images are uint8 (0..255, scaled to 0..1 batch by batch) or floats already in 0..1
+    (`normalize_images`). Float images in 0..1 were divided by 255 again before, and trained
+    on black pictures; NaN pixels passed every comparison. Used by `make_dataset` and
+    `predict`.
+
+    Args:
+        images: what the caller was given.
+        image_shape: the one (height, width, channels) allowed; None allows any.
+        at_least: the fewest images allowed.
+    """
+    images = np.asarray(images)
     expected = ("(N, height, width, channels)" if image_shape is None
                 else f"(N, {', '.join(map(str, image_shape))})")
     if images.ndim != 4 or len(images) < at_least or (
             image_shape is not None and images.shape[1:] != tuple(image_shape)):
         raise DataError(f"The images have shape {images.shape}; expected {expected} with N of "
                         f"at least {at_least}, as `load_cifar10` gives them.")
-    if not np.issubdtype(images.dtype, np.integer):
-        if not np.issubdtype(images.dtype, np.floating):
-            raise DataError(f"The images are of type {images.dtype}; expected uint8 pixels.")
-        if float(images.max()) > 1.0 + 1e-6 or float(images.min()) < -1e-6:
-            raise DataError("These float images are not in 0..1: pass the uint8 images, or "
-                            "normalize_images(images).")
-    class_numbers(labels, count=len(images))
-    return images, labels
+    if np.issubdtype(images.dtype, np.integer):
+        if images.dtype != np.uint8 and images.size and (images.min() < 0
+                                                         or images.max() > 255):
+            raise DataError(f"These images hold pixel values from {images.min()} to "
+                            f"{images.max()}; pixels go from 0 to 255 (uint8, as load_cifar10 "
+                            "gives them).")
+    elif not np.issubdtype(images.dtype, np.floating):
+        raise DataError(f"The images are of type {images.dtype}; expected uint8 pixels.")
+    elif not np.all(np.isfinite(images)):
+        raise DataError("These float images hold NaN or infinite values: pass the uint8 "
+                        "images as load_cifar10 gives them.")
+    elif images.size and (float(images.max()) > 1.0 + 1e-6 or float(images.min()) < -1e-6):
+        raise DataError("These float images are not in 0..1: pass the uint8 images, or "
+                        "normalize_images(images).")
+    return images
 
 
 def class_numbers(labels, count: int | None = None,
@@ -59,18 +83,19 @@ def class_numbers(labels, count: int | None = None,
         np.issubdtype(array.dtype, np.floating) and bool(np.all(np.isfinite(array)))
         and bool(np.all(array == np.round(array))))
     if not whole or array.ndim not in (1, 2) or array.ndim == 2 and array.shape[1] != 1:
-        shown = repr(labels) if len(repr(labels)) <= 60 else repr(labels)[:57] + "..."
+        text = repr(labels)
+        shown = text if len(text) <= 60 else text[:57] + "..."
         raise DataError(f"Labels must be an array of class numbers from 0{top}, one per image "
-                        f"(shape (N,) "
-                        f"or (N, 1)), not {type(labels).__name__} of shape {array.shape}, type "
-                        f"{array.dtype}: {shown}. Pass the label array, e.g. `test_labels` or "
-                        "`probabilities.argmax(axis=1)`.")
-    flat = array.reshape(-1).astype(np.int64)
-    if flat.size and (flat.min() < 0 or (classes is not None and flat.max() >= classes)):
+                        f"(shape (N,) or (N, 1)), not {type(labels).__name__} of shape "
+                        f"{array.shape}, type {array.dtype}: {shown}. Pass the label array, "
+                        "e.g. `test_labels` or `probabilities.argmax(axis=1)`.")
+    # The range before the cast: a float such as 1e20 has no int64.
+    if array.size and (array.min() < 0 or array.max() >= (classes or 2**31)):
         raise DataError(f"Labels must be class numbers from 0{top}"
                         + (f" (for {classes} classes, e.g. class_names of {classes} names)"
-                           if classes != NUM_CLASSES else "")
-                        + f"; these go from {flat.min()} to {flat.max()}.")
+                           if classes is not None and classes != NUM_CLASSES else "")
+                        + f"; these go from {array.min():g} to {array.max():g}.")
+    flat = array.reshape(-1).astype(np.int64)
     if count is not None and len(flat) != count:
         raise DataError(f"{count:,} images but {len(flat):,} labels: they must pair up (take "
                         "both from the same `load_cifar10`, `split_validation` or `take_subset` "

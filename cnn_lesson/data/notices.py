@@ -14,14 +14,17 @@ import warnings
 from pathlib import Path
 
 _HERE = str(Path(__file__).resolve().parent)
+# `@checked`'s wrapper, which calls the public functions: not the learner's line either.
+_ARGUMENTS = str(Path(__file__).resolve().parent.parent / "arguments.py")
 
 
 def warn_caller(message: str, category: type[Warning]) -> None:
-    """Warn, attributed to the first caller outside `cnn_lesson.data`, every time."""
+    """Warn, attributed to the first caller outside `cnn_lesson.data` (and the argument
+    checks' wrapper), every time."""
     frame = sys._getframe(1)
-    while frame.f_back is not None and str(
-        Path(frame.f_code.co_filename).resolve()
-    ).startswith(_HERE):
+    while frame.f_back is not None and (
+            str(Path(frame.f_code.co_filename).resolve()).startswith(_HERE)
+            or str(Path(frame.f_code.co_filename).resolve()) == _ARGUMENTS):
         frame = frame.f_back
     warnings.warn_explicit(
         message,
