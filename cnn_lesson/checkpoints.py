@@ -12,6 +12,7 @@ Used by every lesson.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -135,7 +136,7 @@ def check_history(history, epochs: int) -> None:
     Raises:
         CheckpointError: epochs are missing, or a loss is not a number.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
         # "1" gave "holds 1 epoch(s), but 1 were trained"
         raise CheckpointError(f"check_history needs the number of epochs trained, such as "
                               f"lesson.epochs, not {epochs!r}. " + WHAT_TO_DO)

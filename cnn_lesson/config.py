@@ -115,7 +115,8 @@ def settings(environ: dict[str, str] | None = None) -> Settings:
     """
     env = os.environ if environ is None else environ
     for name, value in env.items():
-        if name.startswith("CNN_LESSON_") and not isinstance(value, str):
+        if isinstance(name, str) and name.startswith("CNN_LESSON_") \
+                and not isinstance(value, str):
             raise SettingsError(f"{name}={value!r}: environment values are text, as in "
                                 "os.environ; pass strings such as '42'.")
     seed_text = env.get("CNN_LESSON_SEED", "").strip()

@@ -175,7 +175,7 @@ def plot_confusion_matrix(
     Returns:
         The `Figure`, with one axis: x "Predicted class", y "True class".
     """
-    matrix = np.asarray(matrix)
+    matrix = _checked_matrix(matrix, class_names)
     values = _row_fractions(matrix) if normalize else matrix
     figure, axis = plt.subplots(figsize=(8, 7))
     picture = axis.imshow(values, cmap="Blues", vmin=0, vmax=1 if normalize else None)
@@ -228,7 +228,8 @@ def _checked_matrix(matrix, class_names: Sequence[str]) -> np.ndarray:
     given = matrix
     matrix = np.asarray(matrix)
     count = len(class_names)
-    if matrix.shape != (count, count) or not np.issubdtype(matrix.dtype, np.number):
+    if matrix.shape != (count, count) or not np.issubdtype(matrix.dtype, np.number) \
+            or np.iscomplexobj(matrix) or not np.all(np.isfinite(matrix)) or np.any(matrix < 0):
         raise SettingsError(f"Pass the confusion matrix ({count} x {count} counts, from "
                             f"confusion_matrix), not {type(given).__name__} {given!r:.40} "
                             f"of shape {matrix.shape}.")

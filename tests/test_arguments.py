@@ -206,11 +206,17 @@ def test_the_fourth_hostile_passs_findings(tmp_path):
         (lambda: lesson.plot_augmentations(images[0], seed=2**70), "seed=1180591620717411303424"),
         (lambda: lesson.ablation(ablation_file), "does not hold the figures"),
         (lambda: lesson.plot_ablation(ablation_file), "does not hold the figures"),
+        (lambda: lesson.plot_confusion_matrix(np.array(1)), "Pass the confusion matrix"),
+        (lambda: lesson.plot_confusion_matrix(np.full((10, 10), np.inf)),
+         "Pass the confusion matrix"),
+        (lambda: lesson.plot_confusion_matrix(np.ones((10, 9))), "of shape (10, 9)"),
     ]
     for call, text in cases:
         with pytest.raises(CnnLessonError, match=re.escape(text)):
             call()
     assert lesson.load_history(tmp_path) == good  # the refused save left it as it was
+    lesson.check_history(good, np.int64(1))  # numpy's integers count as epochs
+    assert lesson.settings({1: "x"}).seed == lesson.settings({}).seed  # other keys: ignored
     plt.close("all")
 
     # The command line with a pipe named like one of its files: refused, not waiting forever.
