@@ -1,5 +1,6 @@
 """Small things the package tests share."""
 
+import re
 import warnings
 from pathlib import Path
 
@@ -74,3 +75,11 @@ def refused(source, match: str, **kwargs) -> str:
     assert match in str(caught.value)
     assert snapshot(source) == before, "the user's files must be left as they were"
     return str(caught.value)
+
+
+def each_refused(cases) -> None:
+    """Each `(call, error class, text)`: the call raises that error, its message holding the
+    text."""
+    for call, error, text in cases:
+        with pytest.raises(error, match=re.escape(text)):
+            call()

@@ -13,7 +13,6 @@ import contextlib
 import io
 import json
 import os
-import re
 import struct
 import subprocess
 import sys
@@ -32,7 +31,7 @@ from cnn_lesson.data import load_cifar10
 from cnn_lesson.data.safe_pickle import read_batch
 from cnn_lesson.errors import DataError, SettingsError
 from cnn_lesson.own_image import load_image_file, predict_image_file
-from tests.helpers import refused
+from tests.helpers import each_refused, refused
 
 ROOT = Path(__file__).resolve().parent.parent
 BOMB_ROWS = 100_000  # per batch file: 307 MB each once copied, 1.8 GB for the six
@@ -730,9 +729,7 @@ def test_the_hostile_passs_bad_arguments_get_a_message_that_names_them(tmp_path)
         (lambda: lesson.most_confident_mistakes(labels, labels.ravel() + 1, probabilities[:3]),
          SettingsError, "expected one row per image"),
     ]
-    for call, error, text in cases:
-        with pytest.raises(error, match=re.escape(text)):
-            call()
+    each_refused(cases)
     plt.close("all")
 
 
@@ -787,9 +784,7 @@ def test_more_bad_arguments_of_the_hostile_pass_name_what_to_pass(tmp_path, monk
         (lambda: lesson.most_confused_pairs("x"), SettingsError, "Pass the confusion matrix"),
         (lambda: lesson.mistakes_by_kind(np.eye(3)), SettingsError, "of shape (3, 3)"),
     ]
-    for call, error, text in cases:
-        with pytest.raises(error, match=re.escape(text)):
-            call()
+    each_refused(cases)
     assert not Path("unused").exists()
     plt.close("all")
 
@@ -835,9 +830,7 @@ def test_the_last_raw_errors_of_the_second_hostile_pass():
         (lambda: lesson.most_confident_mistakes(labels, labels, probabilities, count=2.0),
          SettingsError, "count=2.0: use a whole number"),
     ]
-    for call, error, text in cases:
-        with pytest.raises(error, match=re.escape(text)):
-            call()
+    each_refused(cases)
     plt.close("all")
 
 
