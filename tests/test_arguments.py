@@ -15,6 +15,7 @@ import pytest
 import cnn_lesson as lesson
 from cnn_lesson.arguments import _check, checked
 from cnn_lesson.errors import CnnLessonError, SettingsError
+from tests.helpers import each_refused
 
 if TYPE_CHECKING:  # a name that exists only for type checkers, as in the package's modules
     from keras import Model as NotImportedHere
@@ -150,9 +151,7 @@ def test_the_third_hostile_passs_bad_arguments(tmp_path):
         (lambda: lesson.build_model(lesson.create_model, strategy="x"),
          "strategy='x': pass a tf.distribute strategy"),
     ]
-    for call, text in cases:
-        with pytest.raises(CnnLessonError, match=re.escape(text)):
-            call()
+    each_refused((call, CnnLessonError, text) for call, text in cases)
     assert log.read_text() == "an unfinished run's log"
     assert lesson.create_model(dense_units=np.int32(8)).count_params() > 0  # Keras refused it
     plt.close("all")
@@ -211,9 +210,7 @@ def test_the_fourth_hostile_passs_findings(tmp_path):
          "Pass the confusion matrix"),
         (lambda: lesson.plot_confusion_matrix(np.ones((10, 9))), "of shape (10, 9)"),
     ]
-    for call, text in cases:
-        with pytest.raises(CnnLessonError, match=re.escape(text)):
-            call()
+    each_refused((call, CnnLessonError, text) for call, text in cases)
     assert lesson.load_history(tmp_path) == good  # the refused save left it as it was
     lesson.check_history(good, np.int64(1))  # numpy's integers count as epochs
     assert lesson.settings({1: "x"}).seed == lesson.settings({}).seed  # other keys: ignored
