@@ -89,7 +89,8 @@ def create_model(
                             "refuses a / in names).")
     share("batchnorm_momentum", batchnorm_momentum, 0.9)
     with layers_computing_in(precision or fast_precision()):
-        return _sequential(tuple(int(count) for count in filters), dense_units, dropout, name, batchnorm_momentum)
+        return _sequential(tuple(int(count) for count in filters), dense_units, dropout, name,
+                           batchnorm_momentum)
 
 
 def _sequential(filters, dense_units, dropout, name, momentum) -> keras.Sequential:

@@ -77,7 +77,8 @@ def test_confusion_matrix_agrees_with_tensorflow():
 def test_confusion_matrix_rejects_bad_labels():
     with pytest.raises(DataError, match="6 true labels but 5"):
         confusion_matrix(TRUE, PREDICTED[:5], num_classes=3)
-    with pytest.raises(DataError, match="from 0 to 2 .for 3 classes, e.g. class_names of 3 names.; these go from 0 to 3"):
+    with pytest.raises(DataError, match="from 0 to 2 .for 3 classes, e.g. class_names of 3 "
+                                        "names.; these go from 0 to 3"):
         confusion_matrix(TRUE, [0, 1, 1, 1, 0, 3], num_classes=3)
 
 
