@@ -161,6 +161,12 @@ def main(action: str, names: Sequence[str]) -> int:
                 "CNN_LESSON_QUICK and point CNN_LESSON_DATA at the real data (or unset it to "
                 "download), then refresh again."
             )
+        from cnn_lesson.backup import forget_finished_runs
+
+        # New runs, not the finished ones restored: their outputs are what is stored.
+        if settings.output_dir.is_dir():
+            for backup in forget_finished_runs(settings.output_dir):
+                print(f"Removed the weights a finished run kept in {backup}: it trains again.")
         print(f"Refreshing {len(paths)} notebook(s) on {source_label(settings.data_source)}")
         total = 0.0
         for path in paths:

@@ -20,9 +20,11 @@ from cnn_lesson.backup import (
     BACKUP_FOLDER, BEST_MODEL_FILE, EPOCH_LOG_FILE, RUN_FILES, resumable_training,
 )
 from cnn_lesson.backup.lock import LOCK_FILE
+from cnn_lesson.backup.saved import weights_fingerprint
 from cnn_lesson.errors import BackupError, OutputError, SettingsError
 from cnn_lesson.live_plot import live_training_plot
 from cnn_lesson.model import create_model
+from cnn_lesson.saving import save_model
 from cnn_lesson.training import compile_model, make_dataset, train
 from tests.helpers import InterruptAfter, random_images
 
@@ -42,6 +44,12 @@ def _run(output_dir, epochs=3, seed=5, images=64, data_seed=1, precision="float3
                     (all_images[64:], labels[64:]), epochs=epochs, batch_size=32, seed=seed,
                     output_dir=output_dir, verbose=0, **kwargs)
     return model, history
+
+
+def epochs_run() -> tuple[keras.callbacks.Callback, list]:
+    """A callback for `fit`, and the list of the epochs it saw end."""
+    ended = []
+    return keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: ended.append(e)), ended
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -285,7 +293,7 @@ def test_lesson_3s_training_cell_run_again_after_a_finished_run_trains_nothing(t
     }
     exec(cell, namespace)
     model, first = namespace["model"], namespace["history"].history
-    best = (tmp_path / BEST_MODEL_FILE).read_bytes()
+    best, trained = (tmp_path / BEST_MODEL_FILE).read_bytes(), weights_fingerprint(model)
     assert model.optimizer.iterations.numpy() == 4
     capsys.readouterr()
 
@@ -300,10 +308,23 @@ def test_lesson_3s_training_cell_run_again_after_a_finished_run_trains_nothing(t
     model.fit(namespace["training_set"], epochs=1, verbose=0)  # a later fit is not cut short
     assert model.optimizer.iterations.numpy() == 6
 
-    namespace["model"] = compile_model(create_model())  # the model's cell run again
+    # The model's cell run again (or the kernel restarted) before the saving cell: the
+    # trained weights come back from the backup, not a second training.
+    namespace["model"] = compile_model(create_model())
+    exec(cell, namespace)
+    out = capsys.readouterr().out
+    assert "had already finished its 2 epoch(s), but its model was not saved" in out, out
+    assert "Epoch " not in out and weights_fingerprint(namespace["model"]) == trained
+    assert namespace["model"].optimizer.iterations.numpy() == 4  # the optimizer's state too
+    assert namespace["history"].history == first
+
+    # Once lesson 3's saving cell has saved it, the model's cell and this one train again.
+    save_model(namespace["model"], tmp_path)
+    namespace["model"] = compile_model(create_model())
     exec(cell, namespace)
     assert "already finished" not in capsys.readouterr().out
     assert namespace["model"].optimizer.iterations.numpy() == 4
+    assert weights_fingerprint(namespace["model"]) != trained
     assert len(namespace["history"].history["loss"]) == 2
 
 
@@ -316,7 +337,7 @@ def test_a_file_named_like_the_backup_is_damaged_and_fresh_removes_it(tmp_path):
     assert (tmp_path / BACKUP_FOLDER).read_text() == "not a backup"  # kept without --fresh
     model, history = _run(tmp_path, epochs=1, fresh=True)
     assert len(history.history["loss"]) == 1 and model.optimizer.iterations.numpy() == 2
-    assert not (tmp_path / BACKUP_FOLDER).exists()  # removed, as a finished run's backup
+    assert (tmp_path / BACKUP_FOLDER).is_dir()  # the file removed; Keras' folder, kept
 
 
 def test_a_folder_named_like_the_lock_file_is_named_in_the_error(tmp_path):
@@ -373,3 +394,56 @@ def test_a_loss_given_as_a_function_hashes_the_same_in_every_process():
     assert _compiled(model) == _compiled(other)
     other.compile(optimizer="adam", loss=keras.losses.categorical_crossentropy)
     assert _compiled(model) != _compiled(other)
+
+
+# Left by the third hostile pass: a finished run whose model was never saved.
+
+def test_a_finished_run_never_saved_is_restored_until_saved_or_fresh(tmp_path):
+    """`train` run again on a new model (the kernel restarted before the saving cell, the
+    command stopped before it saved) gets the trained weights back instead of a new run."""
+    model, history = _run(tmp_path, epochs=2)
+    trained, best = weights_fingerprint(model), (tmp_path / BEST_MODEL_FILE).read_bytes()
+    counter, ended = epochs_run()
+    again, restored = _run(tmp_path, epochs=2, callbacks=[counter])
+    assert ended == [] and weights_fingerprint(again) == trained
+    assert again.optimizer.iterations.numpy() == 4  # the optimizer's state came back too
+    assert restored.history == history.history
+    assert (tmp_path / BEST_MODEL_FILE).read_bytes() == best  # not replaced by a new run
+
+    counter, ended = epochs_run()
+    _, fresh = _run(tmp_path, epochs=2, fresh=True, callbacks=[counter])
+    assert ended == [0, 1] and len(fresh.history["loss"]) == 2  # trained again
+
+    save_model(again, tmp_path)  # the finished run's model, saved: a new model trains again
+    counter, ended = epochs_run()
+    _run(tmp_path, epochs=2, callbacks=[counter])
+    assert ended == [0, 1]
+
+
+def test_a_finished_runs_damaged_weights_are_reported_not_restored(tmp_path):
+    model, _ = _run(tmp_path, epochs=2)
+    weights = tmp_path / BACKUP_FOLDER / "latest.weights.h5"
+    weights.write_bytes(weights.read_bytes()[:1000])  # cut short
+    with pytest.raises(BackupError, match="could not be restored"):
+        _run(tmp_path, epochs=2)
+    metadata = tmp_path / BACKUP_FOLDER / "training_metadata.json"
+    metadata.write_text(json.dumps({"epoch": 1}))  # another epoch's
+    with pytest.raises(BackupError, match="damaged or from another epoch"):
+        _run(tmp_path, epochs=2)
+    _, history = _run(tmp_path, epochs=2, fresh=True)
+    assert len(history.history["loss"]) == 2
+
+
+def test_forget_finished_runs_leaves_unfinished_backups(interrupted, tmp_path):
+    """`notebooks refresh` stores new runs: it forgets finished runs' weights, only those."""
+    from cnn_lesson.backup import forget_finished_runs
+
+    finished = tmp_path / "further"
+    _run(finished, epochs=1)
+    unfinished = shutil.copytree(interrupted, tmp_path / "interrupted")
+    assert forget_finished_runs(tmp_path) == [finished / BACKUP_FOLDER]
+    assert not (finished / BACKUP_FOLDER).exists() and (finished / EPOCH_LOG_FILE).exists()
+    assert (unfinished / BACKUP_FOLDER).is_dir()
+    counter, ended = epochs_run()
+    _run(finished, epochs=1, callbacks=[counter])
+    assert ended == [0]  # trained again: nothing to restore

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import keras
 import pytest
 
 from cnn_lesson.cli import ARTIFACTS
@@ -41,7 +42,9 @@ def test_quick_training_run_writes_every_artifact(tmp_path):
     from cnn_lesson import fast_precision
 
     assert metrics["precision"] == fast_precision() and f"Precision: {fast_precision()}" in out
-    assert not (tmp_path / "training_backup").exists()
+    # The finished run's weights stay (a rerun before they were saved restores them).
+    assert json.loads((tmp_path / "training_backup" / "training_metadata.json").read_text())[
+        "epoch"] == 1
     from cnn_lesson.cli import check_foreign_files
 
     check_foreign_files(tmp_path, fresh=False)  # every file it wrote is recognised as ours
@@ -162,7 +165,41 @@ def test_a_killed_run_resumes_at_the_next_epoch(tmp_path):
     assert result.stdout.count("val_accuracy:") < 3  # the finished epochs did not run again
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["epochs"] == 3 and len(metrics["history"]["val_accuracy"]) == 3
-    assert not (tmp_path / "training_backup").exists()
+    assert (tmp_path / "training_backup").is_dir()  # the finished run's weights, kept
+
+
+def test_a_run_stopped_between_training_and_saving_is_restored_not_trained_again(
+        tmp_path, capsys, monkeypatch):
+    """Left by the third hostile pass: the trained weights were lost, and the Ctrl-C message
+    ("continue from the last finished epoch") was wrong, when the command stopped after its
+    training but before it saved the model."""
+    import cnn_lesson
+    from cnn_lesson.backup.saved import weights_fingerprint
+    from cnn_lesson.cli import main
+
+    args = ["train", "--quick", "--data", "synthetic", "--epochs", "2", "--output", str(tmp_path)]
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(cnn_lesson, "evaluate", stopped)  # Ctrl-C while it measures the test set
+        assert main(args) == 130
+    assert "Run the same command again to continue" in capsys.readouterr().err
+    assert not (tmp_path / "model.keras").exists()
+    trained = json.loads((tmp_path / "training_backup_history.json").read_text())["weights"]
+
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "had already finished its 2 epoch(s), but its model was not saved" in out, out
+    assert "Epoch 1/2" not in out
+    saved = keras.saving.load_model(tmp_path / "model.keras")
+    assert weights_fingerprint(saved) == trained  # the model it trained, saved now
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["epochs"] == 2 and len(metrics["history"]["loss"]) == 2
+
+    assert main(args) == 0  # once saved, the same command trains again, as it always did
+    assert "Epoch 1/2" in capsys.readouterr().out
 
 
 def test_scripts_train_is_the_same_command():

@@ -138,7 +138,8 @@ def test_train_further_resumes_in_its_own_folder_after_an_interruption(tmp_path,
     assert out.count("Epoch ") == 2 and "Epoch 1/3" not in out  # epoch 1 did not run again
     assert len(history.history["loss"]) == len(history.history["seconds"]) == 3
     assert history.history["seconds"] == sorted(history.history["seconds"])
-    assert not (further_dir / BACKUP_FOLDER).exists()  # the finished run cleaned up
+    assert json.loads((further_dir / BACKUP_FOLDER / "training_metadata.json").read_text())[
+        "epoch"] == 3  # the finished run's weights, kept for a rerun to restore
     assert keras.models.load_model(further_dir / BEST_MODEL_FILE).count_params() == 540_394
 
 

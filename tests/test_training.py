@@ -129,7 +129,9 @@ def test_interrupted_training_resumes_from_the_last_finished_epoch(tmp_path, cap
     assert history.history["seconds"][:2] == logged["seconds"]
     assert history.history["seconds"][2] > logged["seconds"][1]
     assert history.seconds == history.history["seconds"][-1]
-    assert not (tmp_path / BACKUP_FOLDER).exists()  # a finished run cleans its backup up
+    # A finished run keeps its backup, at its last epoch, until its model is saved.
+    assert json.loads((tmp_path / BACKUP_FOLDER / "training_metadata.json").read_text())[
+        "epoch"] == 3
     assert json.loads((tmp_path / EPOCH_LOG_FILE).read_text())["finished"] is True
 
 

@@ -10,6 +10,7 @@ run in the same folder at the same time (`lock`).
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
 import shutil
@@ -28,6 +29,7 @@ from cnn_lesson.backup.saved import (
     BEST_MODEL_FILE,
     EPOCH_LOG_FILE,
     EPOCH_WEIGHTS,
+    METADATA_FILE,
     WAY_OUT,
     SavedRun,
     check_restored_weights,
@@ -44,7 +46,8 @@ from cnn_lesson.precision import float32_copy
 from cnn_lesson.saving import HISTORY_FILE, MODEL_FILES
 
 __all__ = ["BACKUP_FOLDER", "BEST_MODEL_FILE", "EPOCH_LOG_FILE", "RUN_FILES",
-           "ResumableTraining", "holding_folder", "resumable_training", "resume_callbacks"]
+           "ResumableTraining", "forget_finished_runs", "holding_folder", "resumable_training",
+           "resume_callbacks"]
 
 # The files a run writes in its output folder: the backup's, then those lesson 3, lesson 4
 # and the command line save after it. None of them may be a folder when the run begins.
@@ -127,8 +130,10 @@ class _Backup(keras.callbacks.BackupAndRestore):
     When training begins (the model and the epochs are known then), it describes this run
     and compares it with the saved one: the same run, unfinished, is restored by Keras; the
     same run, finished, with the model in the state it ended in (a notebook cell run twice)
-    trains nothing; another run is refused if the backup is unfinished, and replaces it if
-    it had finished. Keras writes its two files in place, so a kill while saving can damage
+    trains nothing; the same run, finished, on a new model is restored from the weights it
+    kept and trains nothing, unless the folder's `model.keras` holds those weights (its
+    result was saved: it trains again); another run is refused if the backup is unfinished,
+    and replaces it if it had finished. Keras writes its two files in place, so a kill while saving can damage
     them; `saved.read_saved_run` checks them before `fit`, and a restore that fails anyway
     is reported the same way. (Keras' `double_checkpoint` would instead restore the epoch
     before, silently, with an epoch log one epoch ahead: a plain message is clearer.)
@@ -152,6 +157,10 @@ class _Backup(keras.callbacks.BackupAndRestore):
             if not differences(saved.run, run) and saved.weights == weights_fingerprint(self.model):
                 self._skip_finished_run(saved)
                 return
+            if not differences(saved.run, run) and Path(self.backup_dir).is_dir() \
+                    and not self._saved_as_model_file(saved):
+                self._restore_finished_run(saved)
+                return
             shutil.rmtree(self.backup_dir, ignore_errors=True)  # a finished run's leftover
             self.epoch_log.start_over()
             self.best_model.best = -np.inf
@@ -164,6 +173,15 @@ class _Backup(keras.callbacks.BackupAndRestore):
                     f"run ({saved.done} epoch(s) done), so this run does not continue it: "
                     + "; ".join(found) + ". " + WAY_OUT
                 )
+        self._restore(logs)
+        if saved is not None:
+            check_restored_weights(self.model, saved, Path(self.backup_dir))
+        if self.verbose and saved is not None and saved.done:
+            print(f"Resuming from the backup in {self.output_dir.name}/{BACKUP_FOLDER}: "
+                  f"{saved.done} epoch(s) already done.")
+
+    def _restore(self, logs=None) -> None:
+        """Keras' restore of the backup (none there: nothing to do), or a BackupError."""
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -178,11 +196,43 @@ class _Backup(keras.callbacks.BackupAndRestore):
                 f"({error}). Start over with --fresh (fresh=True in Python), which discards "
                 "it, or choose another output folder."
             ) from error
-        if saved is not None:
-            check_restored_weights(self.model, saved, Path(self.backup_dir))
-        if self.verbose and saved is not None and saved.done:
-            print(f"Resuming from the backup in {self.output_dir.name}/{BACKUP_FOLDER}: "
-                  f"{saved.done} epoch(s) already done.")
+
+    def _saved_as_model_file(self, saved: SavedRun) -> bool:
+        """Whether the folder's `model.keras` holds the weights the finished run ended with:
+        then its result is saved, and a new model given to the same `fit` trains again from
+        the start. Otherwise the run's result was never saved (a kernel restarted, or the
+        command stopped, between the end of training and the saving), and it is restored."""
+        path = self.output_dir / MODEL_FILES[0]
+        if saved.weights is None or not path.is_file():
+            return False
+        try:
+            model = keras.saving.load_model(path, compile=False, safe_mode=True)
+        except Exception:  # noqa: BLE001 - a file that does not load is not the run's model
+            return False
+        return weights_fingerprint(model) == saved.weights
+
+    def _restore_finished_run(self, saved: SavedRun) -> None:
+        """The finished run's weights and optimizer state back into the model, from the
+        backup it kept; `fit` then trains nothing (Keras' restore sets the first epoch)."""
+        backup_dir = Path(self.backup_dir)
+        try:
+            done = json.loads((backup_dir / METADATA_FILE).read_text(encoding="utf-8"))["epoch"]
+        except (OSError, ValueError, KeyError, TypeError):
+            done = None
+        if done != saved.done:
+            raise BackupError(f"The finished run's weights in {self.output_dir.name}/"
+                              f"{BACKUP_FOLDER} are damaged or from another epoch. " + WAY_OUT)
+        self._restore()
+        if weights_fingerprint(self.model) != saved.weights:
+            raise BackupError(f"The finished run's weights in {self.output_dir.name}/"
+                              f"{BACKUP_FOLDER} are not those it ended with. " + WAY_OUT)
+        self.epoch_log.skipped = True
+        if self.verbose:
+            print(f"This run had already finished its {saved.done} epoch(s), but its model was "
+                  f"not saved after: the trained weights are restored from "
+                  f"{self.output_dir.name}/{BACKUP_FOLDER}, nothing was trained again, and "
+                  "the history holds those epochs. To train again from the start, pass "
+                  "fresh=True (--fresh on the command line).")
 
     def _skip_finished_run(self, saved: SavedRun) -> None:
         # `_initial_epoch` is how Keras' own restore tells `fit` where to start.
@@ -192,15 +242,16 @@ class _Backup(keras.callbacks.BackupAndRestore):
             print(f"This run already finished its {saved.done} epoch(s), and the model is the "
                   "one it ended with: nothing was trained or overwritten, and the history "
                   "holds those epochs. To train again from the start, create the model again "
-                  "first (in lesson 3, run the cell that makes it, then this one); "
+                  "(in lesson 3, run the cell that makes it) and pass fresh=True here; "
                   "fresh=True alone would train this already-trained model further.")
 
     def on_train_end(self, logs=None):
         # Keras leaves `_initial_epoch` set after a restore, and a later `fit` of the same
         # model would then skip that many epochs.
         self.model._initial_epoch = None
-        if not self.epoch_log.skipped:
-            super().on_train_end(logs)  # removes the backup: the epoch log marks the run done
+        # Not Keras' own `on_train_end`, which removes the backup: it stays, the epoch log
+        # marking the run finished, so that the trained weights survive until they are
+        # saved (see `_saved_as_model_file`). The next other run in the folder removes it.
 
 
 class ResumableTraining:
@@ -296,8 +347,11 @@ def resumable_training(
     continues from the last finished epoch, if it is the same run: the same model and
     precision, the same epochs and batches per epoch, and the same `data`, `seed` and `run`
     facts (without `data` and `seed` it cannot tell other data or another seed). A finished
-    run removes its backup (Keras does) and marks its log finished: the same `fit` again on
-    the model it trained then trains nothing and says so (lesson 3's cell run twice).
+    run marks its log finished and keeps its backup: the same `fit` again on the model it
+    trained then trains nothing and says so (lesson 3's cell run twice), and on a new model
+    (the kernel restarted, or the command stopped, before the model was saved) it restores
+    the trained weights and trains nothing, unless `output_dir/model.keras` holds them: then
+    the run's result is saved and it trains again from the start. `fresh` always does.
 
     Used by lesson 3 (`03_training.ipynb`), lesson 5 (in its own folder) and `train`.
 
@@ -340,6 +394,24 @@ def resumable_training(
         raise
     resumed = saved.done if saved is not None and not saved.finished else 0
     return ResumableTraining(epoch_log, callbacks, resumed, (output_dir, owner) if locked else None)
+
+
+def forget_finished_runs(folder: Path) -> list[Path]:
+    """Remove the weights that finished runs in `folder` and its subfolders kept (each
+    `training_backup/` beside an epoch log marked finished), so that those runs train again
+    instead of being restored: `notebooks refresh` stores the outputs of new runs. Unfinished
+    backups, best models and saved models stay. Returns the folders removed."""
+    removed = []
+    for log in sorted(Path(folder).rglob(EPOCH_LOG_FILE)):
+        try:
+            finished = json.loads(log.read_text(encoding="utf-8")).get("finished") is True
+        except (OSError, ValueError, AttributeError):  # unreadable, not JSON, not a dict
+            continue
+        backup = log.parent / BACKUP_FOLDER
+        if finished and backup.is_dir() and not backup.is_symlink():
+            _remove_backup(backup)
+            removed.append(backup)
+    return removed
 
 
 def _remove_backup(path: Path) -> None:

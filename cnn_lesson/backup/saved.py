@@ -3,9 +3,10 @@
 A backup is three things in the output folder: Keras' `training_backup/` (weights, optimizer
 state and the epoch number), the epoch log `training_backup_history.json` (the run's
 description, every finished epoch's metrics and a fingerprint of its weights) and
-`best_model.keras`. The epoch log also stays after a run finishes, marked finished, so that
-running the same training again on the same model is recognised (lesson 3's cell run twice) and
-trains nothing.
+`best_model.keras`. The epoch log and Keras' backup also stay after a run finishes, the log
+marked finished, so that running the same training again on the same model is recognised
+(lesson 3's cell run twice) and trains nothing, and so that a finished run whose model was
+never saved can be restored instead of trained again.
 """
 
 from __future__ import annotations
