@@ -43,6 +43,8 @@ def reads_its_input(check):
     def run(*args, **kwargs):
         try:
             return check(*args, **kwargs)
+        except CnnLessonError:
+            raise  # already says what is wrong (a SettingsError is also a ValueError)
         except (TypeError, AttributeError, KeyError, IndexError, ValueError) as error:
             raise CheckpointError(
                 f"{check.__name__} could not read what it was given ({type(error).__name__}: "
@@ -54,8 +56,32 @@ def reads_its_input(check):
     return run
 
 
-def _percent(value: float) -> None:
+def _percent(value: float) -> str:
     return f"{100 * value:.1f}%"
+
+
+def _accuracy_range(typical, minimum) -> tuple[float, float, float]:
+    """`check_accuracy`'s typical range and floor as shares, or a SettingsError: a NaN floor
+    would pass every accuracy (every comparison with NaN is false), a reversed range would
+    call every run "above the typical range"."""
+    from cnn_lesson.errors import SettingsError
+
+    def is_share(number) -> bool:
+        return (isinstance(number, numbers.Real) and not isinstance(number, bool)
+                and math.isfinite(number) and 0.0 <= number <= 1.0)
+
+    if (isinstance(typical, (str, bytes)) or not isinstance(typical, Sequence)
+            or len(typical) != 2 or not all(map(is_share, typical))
+            or typical[0] > typical[1]):
+        raise SettingsError(f"typical={typical!r:.60}: use two shares from 0 to 1, the lower "
+                            "first, such as (0.65, 0.75).")
+    low, high = float(typical[0]), float(typical[1])
+    if minimum is None:
+        return low, high, low - 0.05
+    if not is_share(minimum) or minimum > low:
+        raise SettingsError(f"minimum={minimum!r:.60}: use a share from 0 up to the typical "
+                            f"range's lower end ({low}), such as {max(0.0, low - 0.05):.2f}.")
+    return low, high, float(minimum)
 
 
 @checked
@@ -93,12 +119,11 @@ def check_accuracy(
             `minimum`.
     """
     full = not lesson.quick and (full_run is None or full_run)
+    low, high, floor = _accuracy_range(typical, minimum)
     value = float(accuracy)
     if not (math.isfinite(value) and 0.0 <= value <= 1.0):
         raise CheckpointError(f"The {what} is {accuracy!r}, not a share between 0 and 1. "
                               + WHAT_TO_DO)
-    low, high = typical
-    floor = low - 0.05 if minimum is None else minimum
     if not full:
         line = (f"Checkpoint: {what} {_percent(value)} ({context or 'quick mode'}). A smoke run "
                 f"this short is not a measurement; a full run lands between {_percent(low)} "

@@ -363,7 +363,7 @@ def most_confident_mistakes(
     count = whole_number("count", count, minimum=0)
     true, predicted = flat_labels(true_labels), flat_labels(predicted_labels)
     if len(true) != len(predicted):
-        raise SettingsError(f"{len(true)} true labels but {len(predicted)} predicted labels.")
+        raise DataError(f"{len(true)} true labels but {len(predicted)} predicted labels.")
     wrong = np.flatnonzero(true != predicted)
     if probabilities is not None:
         confidence = _confidence(probabilities, predicted)
@@ -464,7 +464,13 @@ def plot_mistakes(
         The `Figure`; each axis's title is e.g. "cat / dog (87%)". With no mistakes at all,
         one axis says so.
     """
-    true, predicted = flat_labels(true_labels), flat_labels(predicted_labels)
+    classes = len(class_names) if isinstance(class_names, Sequence) else None
+    true = class_numbers(true_labels, classes=classes)
+    predicted = class_numbers(predicted_labels, classes=classes)
+    images = checked_images(images)
+    if len(images) != len(true):  # the gallery would show other images than it names
+        raise DataError(f"{len(images):,} images but {len(true):,} labels: pass the images the "
+                        "labels belong to (test_images with test_labels).")
     columns = whole_number("columns", columns, maximum=100)  # a figure, not a memory error
     wrong = most_confident_mistakes(true, predicted, probabilities, count)
     confidence = None

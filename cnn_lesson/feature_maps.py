@@ -118,4 +118,9 @@ def layer_explorer(
         if name not in names:
             raise SettingsError(f"No layer named {name!r} in this model: its convolutions are "
                                 f"{', '.join(convolutions) or 'none'}.")
+        if len(model.get_layer(name).output.shape) != 4:  # (batch, height, width, maps)
+            raise SettingsError(
+                f"Layer {name!r} gives no feature maps to show: its output has shape "
+                f"{tuple(model.get_layer(name).output.shape)}, not (batch, height, width, "
+                f"maps). Pick one of the convolutions: {', '.join(convolutions) or 'none'}.")
     return LayerExplorer(model, image, list(layer_names))

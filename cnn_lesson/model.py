@@ -88,9 +88,31 @@ def create_model(
         raise SettingsError(f"name={name!r}: use a text without /, e.g. \"my_model\" (Keras "
                             "refuses a / in names).")
     share("batchnorm_momentum", batchnorm_momentum, 0.9)
+    # Each bound above alone is safe, not all of them together: (4096, 4096, 4096) filters
+    # and 100,000 units asked TensorFlow for 6 GB, and failed with its own error.
+    count = parameter_count(filters, dense_units)
+    if count > MAX_PARAMETERS:
+        raise SettingsError(
+            f"filters={tuple(filters)!r} with dense_units={dense_units:,} make a model of "
+            f"{count:,} parameters, which would need about {16 * count / 2**30:.0f} GB to "
+            f"train; the lesson's has 161,610. Keep it under {MAX_PARAMETERS:,}.")
     with layers_computing_in(precision or fast_precision()):
         return _sequential(tuple(int(count) for count in filters), dense_units, dropout, name,
                            batchnorm_momentum)
+
+
+MAX_PARAMETERS = 20_000_000  # 125 times the lesson's model; about 300 MB to train
+
+
+def parameter_count(filters, dense_units: int) -> int:
+    """The parameters `create_model(filters, dense_units)` will have, counted before Keras
+    builds it: three 3x3 convolutions (each with a bias and batch normalisation's 4 numbers
+    per filter), a 2x2 grid of the last one's maps into the dense layer (with its bias and
+    batch normalisation), and 10 outputs."""
+    first, second, third = (int(count) for count in filters)
+    convolutions = sum(9 * before * after + 5 * after
+                       for before, after in ((3, first), (first, second), (second, third)))
+    return convolutions + (4 * third + 5) * dense_units + 10 * dense_units + 10
 
 
 def _sequential(filters, dense_units, dropout, name, momentum) -> keras.Sequential:

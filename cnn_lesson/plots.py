@@ -333,6 +333,9 @@ def plot_augmentations(image: np.ndarray, count: int = 7, seed: int = 0) -> Figu
     return figure
 
 
+MAX_STEPS_DRAWN = 2_000  # more steps are drawn from this many, the warm-up's peak among them
+
+
 @checked
 def plot_learning_rate(
     schedule, total_steps: int,
@@ -358,8 +361,12 @@ def plot_learning_rate(
     if steps_per_epoch is not None:
         steps_per_epoch = whole_number("steps_per_epoch", steps_per_epoch)
     steps = np.arange(total_steps)
+    if total_steps > MAX_STEPS_DRAWN:  # a schedule is called step by step: 1 ms each
+        steps = np.unique(np.concatenate([
+            np.linspace(0, total_steps - 1, MAX_STEPS_DRAWN).round().astype(int),
+            [min(int(getattr(schedule, "warmup_steps", 0) or 0), total_steps - 1)]]))
     if isinstance(schedule, numbers.Real) and not isinstance(schedule, bool) and schedule > 0:
-        rates, title = [float(schedule)] * total_steps, "Constant learning rate"
+        rates, title = [float(schedule)] * len(steps), "Constant learning rate"
     elif isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
         rates = [float(schedule(step)) for step in steps]
         one_cycle = isinstance(schedule, keras.optimizers.schedules.CosineDecay) \

@@ -16,13 +16,16 @@ import tensorflow as tf
 
 from cnn_lesson.arguments import checked
 from cnn_lesson.backup import resumable_training
-from cnn_lesson.data.checks import checked_images_and_labels
+from cnn_lesson.data.checks import checked_images_and_labels, class_numbers
 from cnn_lesson.config import share, whole_number
 from cnn_lesson.errors import DataError, LessonOrderError, SettingsError
 
 BATCH_SIZE = 128
 MAX_BATCH_SIZE = 65_536  # far above any lesson's; 2**70 reached TensorFlow as a raw error
 PEAK_LEARNING_RATE = 2e-3
+# Learning rates the optimizer can hold: Keras keeps them as float32, where 1e-300 is 0 (no
+# training at all) and 1e40 infinite. Both ends are far beyond any rate that learns.
+MIN_LEARNING_RATE, MAX_LEARNING_RATE = 1e-20, 1e20
 VALIDATION_FRACTION = 0.1
 
 
@@ -38,12 +41,21 @@ def normalize_images(images: np.ndarray) -> np.ndarray:
     Returns:
         A float32 array of the same shape. float32 rather than numpy's default float64
         halves the memory and is what Keras computes in anyway.
+
+    Raises:
+        DataError: not pixel values, or floats already in 0..1 (normalised once already).
     """
     try:
         pixels = np.asarray(images, dtype=np.float32)
     except (TypeError, ValueError):
         raise DataError(f"normalize_images needs an array of pixel values (uint8 images), not "
                         f"{type(images).__name__} {images!r:.60}.") from None
+    if not np.issubdtype(np.asarray(images).dtype, np.integer) and pixels.size and \
+            0.0 < float(pixels.max()) <= 1.0 and float(pixels.min()) >= 0.0:
+        # Divided by 255 again, they would be near-black pictures that still train, badly.
+        raise DataError("These images are already normalised (floats from 0 to 1): "
+                        "normalize_images takes the uint8 images (0..255) and is applied once. "
+                        "Pass the images as load_cifar10 gives them.")
     return pixels / np.float32(255.0)
 
 
@@ -73,7 +85,9 @@ def split_validation(
         `(train_images, train_labels), (validation_images, validation_labels)`.
 
     Raises:
-        ValueError: `fraction` is not between 0 and 1, or the sizes disagree.
+        SettingsError: `fraction` is not between 0 and 1.
+        DataError: the labels are not class numbers 0..9, one per image, or `fraction` leaves
+            no image to train on.
     """
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) \
             or not 0.0 < fraction < 1.0:
@@ -85,8 +99,12 @@ def split_validation(
     if len(images) < 2:
         raise DataError(f"{len(images)} image(s): a validation set and a training set need at "
                         "least 2.")
+    class_numbers(labels, count=len(images))
     order = np.random.default_rng(seed).permutation(len(images))
     held_out = max(1, int(round(len(images) * fraction)))
+    if held_out >= len(images):
+        raise DataError(f"fraction={fraction} of {len(images):,} images holds out all of them and "
+                        "leaves none to train on: use a smaller fraction, such as 0.1.")
     validation, train = order[:held_out], order[held_out:]
     if max_train_images is not None:
         whole_number("max_train_images", max_train_images)
@@ -142,6 +160,9 @@ def make_dataset(
         A `tf.data.Dataset` of `(float32 images, labels)` batches.
     """
     images, labels = checked_images_and_labels(images, labels)
+    # Flat, whichever shape came in: Keras traces a model once per label shape, and a model
+    # trained on (N, 1) labels then evaluated on (N,) ones failed inside Keras.
+    labels = labels.reshape(-1)
     batch_size = whole_number("batch_size", batch_size, maximum=MAX_BATCH_SIZE)
     scale = 1 / 255.0 if np.issubdtype(images.dtype, np.integer) else 1.0  # floats: 0..1
     dataset = tf.data.Dataset.from_tensor_slices((images, labels))
@@ -175,12 +196,14 @@ def one_cycle_schedule(
     Returns:
         A schedule to pass as `learning_rate` to `compile_model`.
     """
-    total_steps = whole_number("total_steps", total_steps)
+    # TensorFlow counts steps in 32-bit integers: 2**70 failed only once training began.
+    total_steps = whole_number("total_steps", total_steps, maximum=2**31 - 1)
     if isinstance(peak_learning_rate, bool) or not isinstance(peak_learning_rate, numbers.Real) \
-            or not peak_learning_rate > 0:
-        raise SettingsError(f"peak_learning_rate={peak_learning_rate!r}: use a positive number "
-                            "such as 2e-3.")
-    share("warmup_fraction", warmup_fraction, 0.3)
+            or not MIN_LEARNING_RATE <= peak_learning_rate <= MAX_LEARNING_RATE:
+        raise SettingsError(f"peak_learning_rate={peak_learning_rate!r:.60}: use a number from "
+                            f"{MIN_LEARNING_RATE:g} to {MAX_LEARNING_RATE:g}, such as 2e-3.")
+    peak_learning_rate = float(peak_learning_rate)  # TensorFlow refuses Fractions
+    warmup_fraction = share("warmup_fraction", warmup_fraction, 0.3)
     warmup_steps = int(total_steps * warmup_fraction)
     return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=peak_learning_rate / 10,
@@ -212,9 +235,12 @@ def compile_model(
                             f"{type(model).__name__} {model!r:.60}.")
     if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule) and (
             isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real)
-            or not 0 < learning_rate < float("inf")):
-        raise SettingsError(f"learning_rate={learning_rate!r:.60}: use a positive number such "
-                            "as 1e-3, or a schedule such as one_cycle_schedule(total_steps).")
+            or not MIN_LEARNING_RATE <= learning_rate <= MAX_LEARNING_RATE):
+        raise SettingsError(f"learning_rate={learning_rate!r:.60}: use a number from "
+                            f"{MIN_LEARNING_RATE:g} to {MAX_LEARNING_RATE:g} such as 1e-3, or a "
+                            "schedule such as one_cycle_schedule(total_steps).")
+    if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        learning_rate = float(learning_rate)  # Keras refuses ints, numpy's and Fractions
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(),
@@ -246,14 +272,19 @@ def build_model(
     """
     if model_fn is None:
         from cnn_lesson.model import create_model as model_fn
-    if not callable(model_fn):
+    if not callable(model_fn) or isinstance(model_fn, keras.Model):  # a model is callable too
         raise SettingsError(f"model_fn must be a function that returns a model, such as "
                             f"create_model (no brackets), not {type(model_fn).__name__}.")
     if strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
         raise SettingsError(f"strategy={strategy!r:.40}: pass a tf.distribute strategy, such as "
                             "tf.distribute.MirroredStrategy(), or None for one CPU or GPU.")
     with (strategy or tf.distribute.get_strategy()).scope():
-        model = model_fn()
+        try:
+            model = model_fn()
+        except TypeError as error:  # e.g. a function that wants arguments
+            raise SettingsError(f"model_fn could not be called without arguments ({error}): "
+                                "pass a function such as create_model, or "
+                                "lambda: create_model(dropout=False).") from error
         if not isinstance(model, keras.Model):
             raise SettingsError(f"model_fn returned {type(model).__name__}, not a Keras model: "
                                 "it must end with `return model`.")
@@ -295,7 +326,9 @@ def train(
     With an `output_dir`, the training state is backed up there after every epoch
     (`training_backup/`), so after an interrupted kernel or a killed process the same call
     continues from the last finished epoch; the best model so far (by validation accuracy)
-    is kept as `best_model.keras`. A finished run removes its backup. A backup continues
+    is kept as `best_model.keras`. A finished run keeps its backup until its model is saved
+    in `output_dir` (`save_model`): run again on a new model before that, it restores the
+    trained weights instead of training again (see `resumable_training`). A backup continues
     only the same run: the seed, the number of training images, the data (a fingerprint of
     the validation set), the model, its precision and the epochs must match.
 

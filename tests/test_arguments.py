@@ -226,3 +226,96 @@ def test_the_fourth_hostile_passs_findings(tmp_path):
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert result.returncode == 1 and "history.json, which this command would replace" in (
         result.stderr), result.stderr[-2000:]
+
+
+def test_the_fourth_hostile_passs_last_findings():
+    """Left open by the fourth pass: each was a raw error, or a silent wrong result (a NaN
+    floor passed every accuracy, normalised images divided by 255 again, a gallery of other
+    images than its titles name, a validation set of every image)."""
+    import matplotlib.pyplot as plt
+
+    from cnn_lesson.training import split_validation
+
+    images, labels = np.zeros((20, 32, 32, 3), np.uint8), np.arange(20) % 10
+    model = lesson.create_model()
+    quick, full = lesson.settings({"CNN_LESSON_QUICK": "1"}), lesson.settings({})
+    cases = [
+        (lambda: lesson.plot_mistakes(images[:5], labels, (labels + 1) % 10),
+         "5 images but 20 labels"),
+        (lambda: lesson.plot_mistakes(images, labels, labels, class_names=["a", "b"]),
+         "from 0 to 1"),
+        (lambda: lesson.layer_explorer(model, images[0], ["dense"]),
+         "Layer 'dense' gives no feature maps to show"),
+        (lambda: lesson.compile_model(model, learning_rate=10**400), "learning_rate=1000"),
+        (lambda: lesson.check_accuracy(0.3, "x", full, (0.65, 0.75), minimum=float("nan")),
+         "minimum=nan"),
+        (lambda: lesson.check_accuracy(0.3, "x", quick, (0.75, 0.65)), "the lower first"),
+        (lambda: lesson.check_accuracy(0.3, "x", full, (0.65, 0.75), minimum=0.9),
+         "minimum=0.9"),
+        (lambda: split_validation(images, labels, fraction=0.99),
+         "holds out all of them and leaves none to train on"),
+        (lambda: split_validation(images, labels + 5), "these go from 5 to 14"),
+        (lambda: lesson.normalize_images(lesson.normalize_images(images + 7)),
+         "already normalised"),
+    ]
+    each_refused((call, CnnLessonError, text) for call, text in cases)
+    # A checkpoint's own package error comes through as itself, not as "could not read".
+    with pytest.raises(lesson.SettingsError, match="minimum=nan"):
+        lesson.check_accuracy(0.3, "x", full, (0.65, 0.75), minimum=float("nan"))
+    # What they refuse is all they refuse.
+    assert lesson.normalize_images(images.astype(np.float64) + 7).max() == pytest.approx(7 / 255)
+    assert len(split_validation(images, labels, fraction=0.9)[0][0]) == 2
+    lesson.check_accuracy(0.62, "x", full, (0.65, 0.75), minimum=0.6)
+    plt.close(lesson.plot_mistakes(images, labels, (labels + 1) % 10))
+
+
+def test_the_fifth_hostile_passs_findings():
+    """Raw errors (Keras' or TensorFlow's), silent wrong results (a learning rate that is 0 or
+    infinite in float32) and a near hang (a million schedule calls, one by one)."""
+    import time
+    from fractions import Fraction
+
+    import matplotlib.pyplot as plt
+
+    model = lesson.create_model()
+    cases = [
+        (lambda: lesson.compile_model(model, 1e-300), "learning_rate=1e-300"),
+        (lambda: lesson.compile_model(model, 1e40), "learning_rate=1e+40"),
+        (lambda: lesson.build_model(lesson.create_model()), "create_model (no brackets)"),
+        (lambda: lesson.build_model(lambda units: None), "could not be called without"),
+        (lambda: lesson.create_model(filters=(4096, 4096, 4096), dense_units=100_000),
+         "1,942,061,930 parameters"),
+        (lambda: lesson.one_cycle_schedule(2**70), "total_steps=1180591620717411303424"),
+        (lambda: lesson.one_cycle_schedule(10, 1e300), "peak_learning_rate=1e+300"),
+        (lambda: lesson.one_cycle_schedule(10, float("inf")), "peak_learning_rate=inf"),
+    ]
+    each_refused((call, CnnLessonError, text) for call, text in cases)
+    # What Keras refused but means what it says: an int, numpy's float, a Fraction.
+    for rate in (1, np.float32(1e-3), Fraction(1, 1000)):
+        assert float(lesson.compile_model(model, rate).optimizer.learning_rate) == pytest.approx(
+            float(rate))  # float32
+    assert float(lesson.one_cycle_schedule(10, Fraction(1, 100))(3)) > 0
+    assert lesson.create_model(filters=(8, 8, 8), dense_units=8).count_params() > 0
+
+    # Labels of shape (N, 1), then (N,), for the same model (both documented).
+    images, labels = np.zeros((8, 32, 32, 3), np.uint8), np.arange(8).reshape(-1, 1)
+    model = lesson.compile_model(lesson.create_model())
+    first = lesson.evaluate(model, images, labels)
+    assert lesson.evaluate(model, images, labels.ravel()) == pytest.approx(first)
+    model.fit(lesson.make_dataset(images, labels.ravel()), verbose=0)
+    lesson.evaluate(model, images, labels)
+
+    # A million steps drawn from 2,000 of them, the warm-up's peak among them.
+    started = time.perf_counter()
+    figure = lesson.plot_learning_rate(lesson.one_cycle_schedule(1_000_000), 1_000_000)
+    assert time.perf_counter() - started < 60  # was about 14 minutes
+    assert max(figure.axes[0].lines[0].get_ydata()) == pytest.approx(2e-3)
+    plt.close(figure)
+
+
+def test_parameter_count_is_keras_count_before_the_model_is_built():
+    from cnn_lesson.model import parameter_count
+
+    for filters, units in [((32, 64, 128), 128), ((3, 5, 7), 11), ((64, 128, 256), 512)]:
+        assert parameter_count(filters, units) == lesson.create_model(
+            filters=filters, dense_units=units).count_params()

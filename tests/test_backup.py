@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _run(output_dir, epochs=3, seed=5, images=64, data_seed=1, precision="float32",
-         dropout=True, train_seed=None, learning_rate=1e-3, **kwargs):
+         dropout=True, train_seed=None, learning_rate=1e-3, verbose=0, **kwargs):
     """A small `train` run; each keyword changes one thing that makes a run itself
     (`train_seed` other training images, the validation images kept)."""
     all_images, labels = random_images(96, seed=data_seed)
@@ -42,7 +42,7 @@ def _run(output_dir, epochs=3, seed=5, images=64, data_seed=1, precision="float3
     model = compile_model(create_model(dropout=dropout, precision=precision), learning_rate)
     history = train(model, (all_images[:images], labels[:images]),
                     (all_images[64:], labels[64:]), epochs=epochs, batch_size=32, seed=seed,
-                    output_dir=output_dir, verbose=0, **kwargs)
+                    output_dir=output_dir, verbose=verbose, **kwargs)
     return model, history
 
 
@@ -418,6 +418,20 @@ def test_a_finished_run_never_saved_is_restored_until_saved_or_fresh(tmp_path):
     counter, ended = epochs_run()
     _run(tmp_path, epochs=2, callbacks=[counter])
     assert ended == [0, 1]
+
+
+def test_another_run_after_a_finished_run_never_saved_says_it_replaces_it(tmp_path, capsys):
+    """The fifth hostile pass: the kept weights of a run never saved went without a word."""
+    _run(tmp_path, epochs=2)
+    capsys.readouterr()
+    _, history = _run(tmp_path, epochs=1, verbose=2)
+    assert "held a finished run of 2 epoch(s) whose model was never saved" in (
+        capsys.readouterr().out)
+    assert len(history.history["loss"]) == 1
+    save_model(_run(tmp_path, epochs=2)[0], tmp_path)  # saved: replaced without a word
+    capsys.readouterr()
+    _run(tmp_path, epochs=1, verbose=2)
+    assert "never saved" not in capsys.readouterr().out
 
 
 def test_a_finished_runs_damaged_weights_are_reported_not_restored(tmp_path):

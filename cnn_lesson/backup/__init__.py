@@ -157,10 +157,14 @@ class _Backup(keras.callbacks.BackupAndRestore):
             if not differences(saved.run, run) and saved.weights == weights_fingerprint(self.model):
                 self._skip_finished_run(saved)
                 return
-            if not differences(saved.run, run) and Path(self.backup_dir).is_dir() \
-                    and not self._saved_as_model_file(saved):
+            unsaved = Path(self.backup_dir).is_dir() and not self._saved_as_model_file(saved)
+            if not differences(saved.run, run) and unsaved:
                 self._restore_finished_run(saved)
                 return
+            if unsaved and self.verbose:  # another run: said, as the weights are not saved
+                print(f"{self.output_dir.name}/ held a finished run of {saved.done} epoch(s) "
+                      f"whose model was never saved as {MODEL_FILES[0]}; this other run "
+                      "replaces its kept weights and its best model.")
             shutil.rmtree(self.backup_dir, ignore_errors=True)  # a finished run's leftover
             self.epoch_log.start_over()
             self.best_model.best = -np.inf
