@@ -121,7 +121,8 @@ def check_accuracy(
     full = not lesson.quick and (full_run is None or full_run)
     low, high, floor = _accuracy_range(typical, minimum)
     value = float(accuracy)
-    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+    if isinstance(accuracy, (bool, np.bool_)) or not (math.isfinite(value)
+                                                      and 0.0 <= value <= 1.0):
         raise CheckpointError(f"The {what} is {accuracy!r}, not a share between 0 and 1. "
                               + WHAT_TO_DO)
     if not full:
@@ -166,6 +167,13 @@ def check_history(history, epochs: int) -> None:
         raise CheckpointError(f"check_history needs the number of epochs trained, such as "
                               f"lesson.epochs, not {epochs!r}. " + WHAT_TO_DO)
     values: Mapping[str, Sequence[float]] = getattr(history, "history", history)
+    for key, series in values.items():  # text such as "1.0" has a length and a float too
+        if isinstance(series, (str, bytes, Mapping)) or not all(
+                isinstance(value, numbers.Real) and not isinstance(value, bool)
+                for value in series):
+            raise CheckpointError(f"The history's {key!r} is {series!r:.60}, not one number per "
+                                  "epoch: pass what fit returned (history, or history.history). "
+                                  + WHAT_TO_DO)
     recorded = len(values.get("loss", []))
     if recorded != epochs:
         raise CheckpointError(
@@ -173,11 +181,13 @@ def check_history(history, epochs: int) -> None:
             "was interrupted, run the training cell again: it continues from its backup. "
             + WHAT_TO_DO
         )
-    if not np.isfinite(np.asarray(values["loss"], dtype=float)).all():
-        raise CheckpointError(
-            "A training loss is not a number (NaN or infinite): the training diverged. "
-            "Restart the kernel and train again; if it happens again, lower the learning rate."
-        )
+    for key in ("loss", "val_loss"):
+        if not np.isfinite(np.asarray(values.get(key, []), dtype=float)).all():
+            raise CheckpointError(
+                f"A {'validation' if key == 'val_loss' else 'training'} loss is not a number "
+                "(NaN or infinite): the training diverged. Restart the kernel and train again; "
+                "if it happens again, lower the learning rate."
+            )
     line = f"Checkpoint: {epochs} epoch(s) in the history, every loss a finite number."
     print(line)
 
@@ -228,6 +238,13 @@ def check_split(train_data, validation_data, total: int, max_train_images: int |
     """
     held_out = len(validation_data[0])
     training = len(train_data[0])
+    if max_train_images is not None and (isinstance(max_train_images, bool)
+                                         or not 1 <= max_train_images):
+        raise CheckpointError(f"max_train_images={max_train_images!r}: pass "
+                              "lesson.max_train_images (None, or a count of at least 1).")
+    if training == 0 or held_out == 0:
+        raise CheckpointError(f"The split holds {training:,} training and {held_out:,} "
+                              "validation images: both sets need images. " + WHAT_TO_DO)
     expected = total - held_out if max_train_images is None else min(max_train_images,
                                                                      total - held_out)
     if held_out != round(total * 0.1) or training != expected:

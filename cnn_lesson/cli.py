@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Sequence
 
 from cnn_lesson import config
+from cnn_lesson.errors import shown
 
 # The sample grid shows 25 training images and a tenth of them is held out for validation.
 MIN_TRAIN_IMAGES = 50
@@ -142,14 +144,14 @@ def write_edition(action: str, names: Sequence[str], force: bool) -> int:
         return 2
     if action == "copy":
         written = editions.copy_lessons(names[0], lesson_notebooks(), force=force)
-        print(f"{len(written)} lesson(s) written to {names[0]}"
+        print(f"{len(written)} lesson(s) written to {shown(names[0])}"
               + ("" if written else " (all were there already, unchanged)")
-              + ". Open them with: jupyter lab " + names[0])
+              + ". Open them with: jupyter lab " + shown(names[0]))
         return 0
     written = editions.write_student_edition(names[0], lesson_notebooks(), force=force)
     lessons = [path for path in written if path.parent.name != "solutions"]
     print(f"Student edition: {len(lessons)} lesson(s) and {len(written) - len(lessons)} "
-          f"solution notebook(s) written to {names[0]}")
+          f"solution notebook(s) written to {shown(names[0])}")
     return 0
 
 
@@ -171,9 +173,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if arguments.action in ("copy", "student"):
             return write_edition(arguments.action, arguments.names, arguments.force)
         return notebooks.main(arguments.action, arguments.names)
-    except CnnLessonError as error:
-        print(f"error: {error}", file=sys.stderr)
+    except CnnLessonError as error:  # shown: a folder name that is not UTF-8 prints too
+        print(f"error: {shown(str(error))}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `... | head`: the reader is gone; quiet, as other commands are
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE
     except KeyboardInterrupt:
         print("\nInterrupted. Run the same command again to continue from the last "
               "finished epoch (or add --fresh to start over).", file=sys.stderr)
@@ -260,7 +265,9 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
     try:
         if not (output_dir / "metrics.json").is_file():  # a pipe would never end
             raise FileNotFoundError
-        metrics = json.loads((output_dir / "metrics.json").read_text(encoding="utf-8"))
+        from cnn_lesson.files import read_json
+
+        metrics = read_json(output_dir / "metrics.json")
         recorded = {key: metrics[key] for key in IDENTITY}
         digests = metrics.get(MODEL_DIGESTS) or {  # metrics.json of an earlier version
             "model.keras": metrics[LEGACY_DIGEST], **model_digests(output_dir, guarded[1:])}
@@ -269,8 +276,17 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
     except (OSError, ValueError, KeyError, TypeError):
         recorded = None
     smoke = run["quick"] or run["data_source"] == SYNTHETIC_LABEL
-    if recorded == run or (recorded is None and not smoke):
+    # Without a record, a full run replaces only the course's own network (lesson 3's, the
+    # reference script's), never a model of the user's own that has one of these names.
+    foreign = [name for name in present if not is_course_model(output_dir / name)]
+    if recorded == run or (recorded is None and not smoke and not foreign):
         return
+    if recorded is None and foreign and not smoke:
+        raise OutputError(
+            f"{output_dir} holds {', '.join(foreign)}, which this command would replace but "
+            "which hold another network than the course's (create_model's), perhaps a model "
+            "of your own. To keep it, choose another folder with --output; to replace it, "
+            "add --fresh.")
     if recorded is None:
         theirs = "a model that no metrics.json of this command describes, such as lesson 3's"
         differ = [key for key in IDENTITY if key != "data"]
@@ -287,6 +303,30 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
     )
 
 
+def is_course_model(path: Path) -> bool:
+    """Whether the model file at `path` holds the course's network, by the name
+    `create_model` gives it (read from the file's configuration, without building it)."""
+    import zipfile
+
+    from cnn_lesson.files import is_regular_file
+    from cnn_lesson.model import MODEL_NAME
+
+    if not is_regular_file(path):
+        return False
+    try:
+        if path.suffix == ".h5":
+            import h5py
+
+            with h5py.File(path, "r") as file:
+                config = json.loads(file.attrs["model_config"])
+        else:
+            with zipfile.ZipFile(path) as archive:
+                config = json.loads(archive.read("config.json"))
+        return config["config"]["name"] == MODEL_NAME
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, zipfile.BadZipFile):
+        return False
+
+
 def _written_by_the_course(path: Path) -> bool:
     """Whether `path`, one of the ARTIFACTS, looks like a file this course writes: PNGs that
     matplotlib wrote, JSON holding a training history, an HDF5 or zip (Keras) model file."""
@@ -301,7 +341,9 @@ def _written_by_the_course(path: Path) -> bool:
             with Image.open(path) as picture:  # matplotlib signs the PNGs it writes
                 return "matplotlib" in str(picture.info.get("Software", "")).lower()
         if path.suffix == ".json":
-            content = json.loads(path.read_text(encoding="utf-8"))
+            from cnn_lesson.files import read_json
+
+            content = read_json(path)
             history = content if path.name == "history.json" else content.get("history")
             return isinstance(history, dict) and "loss" in history
         if path.suffix == ".h5":
@@ -351,7 +393,8 @@ def _train_and_report(arguments: argparse.Namespace, quick: bool, epochs: int, s
             f"at least {MIN_TRAIN_IMAGES} (CIFAR-10 has 50,000). Add images, or point --data "
             "at the full CIFAR-10."
         )
-    print(f"Data: {label}: {len(train_images):,} training and {len(test_images):,} test images")
+    print(f"Data: {shown(label)}: {len(train_images):,} training and {len(test_images):,} test "
+          "images")
     precision = lesson.fast_precision() if arguments.precision == "auto" else arguments.precision
     # Before the first file is written: a refused run leaves the folder as it found it.
     from cnn_lesson.backup.saved import data_fingerprint
@@ -383,6 +426,7 @@ def _train_and_report(arguments: argparse.Namespace, quick: bool, epochs: int, s
     history = lesson.train(
         model, train_data, validation_data, epochs=epochs, seed=seed,
         output_dir=output_dir, fresh=arguments.fresh, run={"data source": label},
+        keep_unsaved=True,  # it saves every run it finishes: one stopped first is kept
     )
     lesson.save_figure(samples, output_dir / "sample_images.png")
     test_loss, test_accuracy = lesson.evaluate(model, test_images, test_labels)
@@ -407,5 +451,5 @@ def _train_and_report(arguments: argparse.Namespace, quick: bool, epochs: int, s
         "seconds": round(time.perf_counter() - started, 1),
     }
     write_json(output_dir / "metrics.json", metrics)
-    print("Wrote " + ", ".join(str(output_dir / name) for name in ARTIFACTS))
+    print("Wrote " + ", ".join(shown(output_dir / name) for name in ARTIFACTS))
     return metrics

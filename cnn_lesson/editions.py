@@ -25,7 +25,7 @@ import copy
 from pathlib import Path
 from typing import Sequence
 
-from cnn_lesson.errors import CnnLessonError, OutputError
+from cnn_lesson.errors import CnnLessonError, OutputError, shown
 
 SOLUTION_TAG = "solution"
 EXERCISE_TAG = "exercise"
@@ -162,7 +162,7 @@ def _target_folder(out_dir: str | Path, lessons: Sequence[Path]) -> Path:
 def _write_all(out_dir: Path, plans: Sequence[tuple[Path, str]], force: bool) -> list[Path]:
     """Write each (file, text) of `plans`, all or none: files already there with other text
     (perhaps a learner's work) stop everything unless `force`. Returns the files written."""
-    from cnn_lesson.files import atomic_path
+    from cnn_lesson.files import atomic_path, is_regular_file
 
     try:
         if out_dir.exists() and not out_dir.is_dir():
@@ -170,14 +170,19 @@ def _write_all(out_dir: Path, plans: Sequence[tuple[Path, str]], force: bool) ->
                                  "lessons.")
         # Checked before anything is written, so a refusal never leaves half an edition.
         # --force overwrites files, never a folder (it may hold anything).
+        # A pipe or device where a lesson goes is in the way too: reading it to compare
+        # waited forever (a pipe) or filled the memory (a link to /dev/zero).
         in_the_way = [path for target, _ in plans
                       for path in (target, *target.parents) if path != out_dir
-                      and out_dir in path.parents
-                      and (path.is_dir() if path == target else path.is_file())]
+                      and out_dir in path.parents and path.exists()
+                      and not (is_regular_file(path) if path == target else path.is_dir())]
         if in_the_way:
-            kind = "a folder" if in_the_way[0].is_dir() else "a file"
-            raise OutputError(f"{in_the_way[0]} is {kind}, where the lessons need the other "
-                              "(even --force replaces only files): move it away, or choose "
+            path = in_the_way[0]
+            kind = ("a folder" if path.is_dir() else "a file" if is_regular_file(path)
+                    else "a pipe or device")
+            needed = "a file" if any(path == target for target, _ in plans) else "a folder"
+            raise OutputError(f"{shown(path)} is {kind}, where the lessons need {needed} (even "
+                              "--force replaces only files): move it away, or choose "
                               "another folder.")
         changed = [target for target, text in plans
                    if target.exists() and _read_or_none(target) != text]
@@ -205,8 +210,16 @@ def _write_all(out_dir: Path, plans: Sequence[tuple[Path, str]], force: bool) ->
     return written
 
 
+MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024  # a lesson is a few MB; larger is not one of them
+
+
 def _read_or_none(path: Path) -> str | None:
+    """The text of the file at `path`; None if it cannot be read, or is not a lesson's."""
+    from cnn_lesson.files import is_regular_file
+
     try:
+        if not is_regular_file(path) or path.stat().st_size > MAX_NOTEBOOK_BYTES:
+            return None
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from cnn_lesson.arguments import checked
 from cnn_lesson.checkpoints import CheckpointError, reads_its_input
 from cnn_lesson.data import CLASS_NAMES
-from cnn_lesson.data.checks import checked_images, class_numbers
+from cnn_lesson.data.checks import checked_class_names, checked_images, class_numbers
 from cnn_lesson.config import whole_number
 from cnn_lesson.errors import DataError, SettingsError
 from cnn_lesson.plots import save_figure
@@ -127,6 +127,8 @@ def check_confusion_matrix(
         CheckpointError: the matrix does not count every test image once, or its diagonal
             disagrees with the test accuracy.
     """
+    # A negative tolerance failed every matrix; a huge one passed every matrix.
+    tolerance = whole_number("tolerance", tolerance, minimum=0, maximum=1_000)
     matrix = np.asarray(matrix)
     total, correct = int(matrix.sum()), int(np.trace(matrix))
     expected = len(flat_labels(test_labels))
@@ -227,9 +229,11 @@ def _checked_matrix(matrix, class_names: Sequence[str]) -> np.ndarray:
     row per class, as `confusion_matrix` returns it."""
     given = matrix
     matrix = np.asarray(matrix)
-    count = len(class_names)
+    count = len(checked_class_names(class_names))
+    # Whole counts: a matrix of shares (rows that add up to 1) was truncated to 0s.
     if matrix.shape != (count, count) or not np.issubdtype(matrix.dtype, np.number) \
-            or np.iscomplexobj(matrix) or not np.all(np.isfinite(matrix)) or np.any(matrix < 0):
+            or np.iscomplexobj(matrix) or not np.all(np.isfinite(matrix)) or np.any(matrix < 0) \
+            or np.any(matrix != np.round(matrix)):
         raise SettingsError(f"Pass the confusion matrix ({count} x {count} counts, from "
                             f"confusion_matrix), not {type(given).__name__} {given!r:.40} "
                             f"of shape {matrix.shape}.")
@@ -254,6 +258,7 @@ def most_confused_pairs(
         fraction of that true class's images), largest count first; only pairs that happened.
     """
     matrix = _checked_matrix(matrix, class_names)
+    top = whole_number("top", top)  # -1 dropped the last pair (a slice)
     fractions = _row_fractions(matrix)
     pairs = [
         (int(matrix[t, p]), t, p)
@@ -291,6 +296,7 @@ def precision_and_recall(
         the divisor is 0). Sorted from the highest recall to the lowest, ties in class order,
         `nan` last.
     """
+    class_names = checked_class_names(class_names)
     matrix = confusion_matrix(true_labels, predicted_labels, len(class_names))
     rows = []
     for index, name in enumerate(class_names):
@@ -325,6 +331,14 @@ def mistakes_by_kind(
         mistakes at all).
     """
     matrix = _checked_matrix(matrix, class_names)
+    # The default lists CIFAR-10's animals, whatever classes are given; a list of one's own
+    # must name classes ("Cat" counted the class "cat" as a vehicle, silently).
+    unknown = (["(not a list)"] if isinstance(animals, (str, bytes))
+               else [] if animals is ANIMALS
+               else [name for name in animals if name not in class_names])
+    if unknown:  # an unknown name counted its class as a vehicle, silently
+        raise SettingsError(f"animals must be a list of class names ({', '.join(class_names)}); "
+                            f"{', '.join(map(str, unknown))} is not one.")
     is_animal = np.array([name in animals for name in class_names])
     wrong = matrix * (1 - np.eye(len(class_names), dtype=matrix.dtype))
     counts = {
@@ -464,7 +478,7 @@ def plot_mistakes(
         The `Figure`; each axis's title is e.g. "cat / dog (87%)". With no mistakes at all,
         one axis says so.
     """
-    classes = len(class_names) if isinstance(class_names, Sequence) else None
+    classes = len(checked_class_names(class_names))
     true = class_numbers(true_labels, classes=classes)
     predicted = class_numbers(predicted_labels, classes=classes)
     images = checked_images(images)

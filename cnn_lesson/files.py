@@ -12,7 +12,9 @@ import contextlib
 import errno
 import json
 import os
+import re
 import shutil
+import stat
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -142,6 +144,63 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         with contextlib.suppress(OSError):  # e.g. never made: a part of the path is a file
             temporary.unlink()
+
+
+_PARTIAL = re.compile(r"^\.(?:.+\.)?partial-(\d+)(?:\..+)?$")  # atomic_path's, _save_model's
+
+
+def remove_stale_partials(folder: str | os.PathLike) -> list[Path]:
+    """Remove the half-written files that `atomic_path` leaves when its process is killed
+    (`.model.partial-PID.keras`, up to the size of a model each), those of processes that
+    no longer run. Returns the files removed."""
+    removed = []
+    for path in Path(folder).glob(".*partial-*"):
+        match = _PARTIAL.match(path.name)
+        if match is None or not is_regular_file(path) or path.is_symlink():
+            continue
+        try:
+            os.kill(int(match.group(1)), 0)  # signal 0: only asks whether it runs
+            continue
+        except ProcessLookupError:
+            pass
+        except (PermissionError, OverflowError, ValueError):  # another user's, or no pid
+            continue
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+# Far above any JSON file the course writes (a history, metrics, an epoch log: kilobytes).
+MAX_JSON_BYTES = 16 * 1024 * 1024
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """The JSON in `path`. Raises OSError, or ValueError for text that is not JSON, also for
+    JSON nested so deep that Python's parser gives up ([[[[... a hundred thousand deep raised
+    RecursionError, which no caller expected of a bad file), for a file of more than
+    MAX_JSON_BYTES, and for what is not a file (a pipe in its place waited forever, a link to
+    /dev/zero filled the memory)."""
+    size = os.stat(path).st_size  # FileNotFoundError for a missing file, as read_text gives
+    if not is_regular_file(path):
+        raise ValueError(f"{shown(path)} is not a file of its own (a pipe, a device or a folder)")
+    if size > MAX_JSON_BYTES:
+        raise ValueError(f"{shown(path)} is larger than any JSON file of the course")
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError(f"{shown(path)} is nested deeper than any JSON file of the course "
+                         "(it is not one)") from None
+
+
+def is_regular_file(path: str | os.PathLike) -> bool:
+    """Whether `path` (after its links) is an ordinary file, not a pipe, device or folder:
+    the only kind the package reads without knowing how long reading would take."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):  # missing, a link to nothing, a NUL in the name
+        return False
 
 
 def write_json(path: str | os.PathLike, data: Any) -> Path:

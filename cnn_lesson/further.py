@@ -19,9 +19,11 @@ is the package's own.
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import keras
@@ -30,9 +32,10 @@ import tensorflow as tf
 from keras import layers
 
 from cnn_lesson.arguments import checked
+from cnn_lesson.config import MAX_SEED, share, user_path, whole_number
 from cnn_lesson.data import IMAGE_SHAPE, NUM_CLASSES
-from cnn_lesson.data.checks import checked_images_and_labels
-from cnn_lesson.errors import DataError, ModelFileError, SettingsError
+from cnn_lesson.data.checks import checked_images, checked_images_and_labels
+from cnn_lesson.errors import DataError, ModelFileError, SettingsError, shown
 from cnn_lesson.model import BATCHNORM_MOMENTUM
 from cnn_lesson.precision import FLOAT32, fast_precision, layers_computing_in
 from cnn_lesson.saving import load_history
@@ -46,6 +49,19 @@ SHIFT_FRACTION = 0.0625  # 2 pixels of 32
 WHITENING_IMAGES = 5000  # training images whose patches set the whitening filters
 WHITENING_EPSILON = 1e-2  # added to each variance: the faintest directions are not blown up
 FURTHER_FOLDER = "going_further"  # lesson 5's own folder inside the output folder
+# The widest stage and the most residual convolutions `create_further_model` builds. Keras
+# builds the layers before they could be counted: these keep the largest network (seven 3x3
+# convolutions of 512 x 512 filters, 16.5 million parameters) under `create_model`'s
+# MAX_PARAMETERS (20 million, about 300 MB to train); the lesson's widest stage has 256.
+MAX_FILTERS = 512
+MAX_RESIDUAL_CONVS = 4
+# Patches of size x size pixels make a covariance matrix of (3 size^2)^2 numbers: size=100
+# on large images asked numpy for 7 GB. The network's first convolution is 3x3.
+MAX_WHITENING_SIZE = 8
+# 4 times lesson 5's batch. The step's activations grow with it, and the random images alone
+# are 12 KB each (batch_size=10**6 asked numpy for 12 GB).
+MAX_SPEED_BATCH_SIZE = 1024
+MAX_SPEED_STEPS = 1000  # the lesson times 5; 1,000 of 256 images take many minutes on a CPU
 
 Run = tuple[str, list[float], list[float]]  # (label, seconds after each epoch, val. accuracy)
 
@@ -63,7 +79,14 @@ def augmentation(shift: float = SHIFT_FRACTION, seed: int | None = None) -> kera
 
     Returns:
         A `keras.Sequential` of the two layers.
+
+    Raises:
+        SettingsError: `shift` is not a share from 0 up to 1, or `seed` not a seed.
     """
+    # Keras refused shift=2.0 and seed=2**70 with its own ValueErrors.
+    shift = share("shift", shift, SHIFT_FRACTION)
+    if seed is not None:
+        seed = whole_number("seed", seed, 0, MAX_SEED)
     return keras.Sequential(
         [
             layers.RandomFlip("horizontal", seed=seed, name="random_flip"),
@@ -93,20 +116,31 @@ def whitening_filters(images: np.ndarray, filters: int = 32, size: int = 3,
         images: uint8 training images (N, 32, 32, 3); `WHITENING_IMAGES` of them are plenty.
         filters: the convolution's filters, an even number up to 2 x size x size x 3.
         size: the patch (and kernel) size.
-        epsilon: added to each variance.
+        epsilon: added to each variance, a small positive number.
 
     Returns:
         A float32 array (size, size, 3, filters), the layout of a Keras `Conv2D` kernel.
 
     Raises:
-        DataError: the images are not RGB images of at least `size` x `size` pixels.
-        SettingsError: `filters` is odd, or more than twice the patch's numbers.
+        DataError: the images are not RGB images of at least `size` x `size` pixels, or not
+            pixels (uint8, or finite floats in 0..1).
+        SettingsError: `filters` is odd, or more than twice the patch's numbers; `size` or
+            `epsilon` is out of range.
     """
+    size = whole_number("size", size, 1, MAX_WHITENING_SIZE)
+    # epsilon=-1 (or 0) gave NaN filters: the square root of a negative variance.
+    if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) \
+            or not 0 < epsilon < math.inf:
+        raise SettingsError(f"epsilon={epsilon!r}: use a small positive number such as "
+                            f"{WHITENING_EPSILON:g}.")
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] != 3 or not len(images) \
             or min(images.shape[1:3]) < size:
         raise DataError(f"whitening_filters needs RGB images (N, height, width, 3), N at least "
                         f"1, not shape {images.shape}.")
+    # The images it reads. NaN pixels gave NaN filters; bool, complex and object arrays were
+    # taken as pixels.
+    checked_images(images[:WHITENING_IMAGES])
     dimensions = size * size * 3
     if isinstance(filters, bool) or not isinstance(filters, numbers.Integral) or filters % 2 \
             or not 2 <= filters <= 2 * dimensions:
@@ -148,6 +182,19 @@ def _conv_bn(x, filters: int, name: str, trainable: bool = True):
 DEFAULT_FILTERS = (32, 64, 128, 256)
 
 
+def _checked_filters(filters) -> tuple[int, int, int, int]:
+    """`filters` as four ints from 1 to MAX_FILTERS (Keras refuses numpy's), or a
+    SettingsError."""
+    if isinstance(filters, (str, bytes)) or not hasattr(filters, "__len__") \
+            or len(filters) != 4 or not all(isinstance(count, numbers.Integral)
+                                            and not isinstance(count, bool)
+                                            and 1 <= count <= MAX_FILTERS for count in filters):
+        raise SettingsError(f"filters={filters!r}: create_further_model needs four filter "
+                            f"counts, whole numbers from 1 to {MAX_FILTERS}, e.g. "
+                            f"filters={DEFAULT_FILTERS}.")
+    return tuple(int(count) for count in filters)
+
+
 @checked
 def create_further_model(
     filters: tuple[int, int, int, int] = DEFAULT_FILTERS,
@@ -186,7 +233,18 @@ def create_further_model(
 
     Returns:
         An uncompiled functional `keras.Model`.
+
+    Raises:
+        SettingsError: an argument is out of range (see `MAX_FILTERS`, `MAX_RESIDUAL_CONVS`),
+            or `whitening` does not fit the first convolution.
     """
+    filters = _checked_filters(filters)
+    # residual_convs=-1 built a residual block without a convolution, adding x to itself.
+    residual_convs = whole_number("residual_convs", residual_convs, 0, MAX_RESIDUAL_CONVS)
+    if not isinstance(name, str) or not name or "/" in name:
+        raise SettingsError(f"name={name!r}: use a text without /, e.g. \"my_model\" (Keras "
+                            "refuses a / in names).")
+    shift = share("shift", shift, SHIFT_FRACTION)
     with layers_computing_in(precision or fast_precision()):
         model = _further_model(filters, augment, residual_convs, name, shift,
                                whitening is None)
@@ -273,7 +331,13 @@ def build_further_model(
 
     Returns:
         The compiled model.
+
+    Raises:
+        SettingsError: `label_smoothing` is not a share from 0 up to 1, or a model option or
+            `total_steps` is out of range.
     """
+    # 1.5 or -1 were taken: the targets then were no probabilities.
+    label_smoothing = share("label_smoothing", label_smoothing, LABEL_SMOOTHING)
     with (strategy or tf.distribute.get_strategy()).scope():
         model = create_further_model(**model_options)
         model.compile(
@@ -303,7 +367,14 @@ def measure_training_speed(
 
     Returns:
         Images per second over the timed steps.
+
+    Raises:
+        SettingsError: `batch_size`, `steps` or `seed` is out of range.
     """
+    # batch_size=0 failed inside TensorFlow, seed=-1 in numpy; steps=0 timed nothing (0.0).
+    batch_size = whole_number("batch_size", batch_size, 1, MAX_SPEED_BATCH_SIZE)
+    steps = whole_number("steps", steps, 1, MAX_SPEED_STEPS)
+    seed = whole_number("seed", seed, 0, MAX_SEED)
     keras.utils.set_random_seed(seed)
     model = build_further_model(total_steps=steps + 1, precision=precision)
     rng = np.random.default_rng(seed)
@@ -366,7 +437,7 @@ def train_further(
     total_steps = epochs * steps_per_epoch(len(train_data[0]), batch_size)
     checked_images_and_labels(*train_data)  # before the whitening reads the images
     if whiten:
-        first_filters = model_options.get("filters", DEFAULT_FILTERS)[0]
+        first_filters = _checked_filters(model_options.get("filters", DEFAULT_FILTERS))[0]
         model_options["whitening"] = whitening_filters(train_data[0], first_filters)
     model = build_further_model(total_steps, strategy=strategy, **model_options)
     history = train(
@@ -412,11 +483,39 @@ def runs_to_compare(output_dir: str | os.PathLike, history) -> list[Run]:
     Returns:
         `(label, seconds after each epoch, validation accuracy after each epoch)` for lesson
         3 (when found) and lesson 5, in that order.
+
+    Raises:
+        SettingsError: `output_dir` is a file, not a folder.
+        DataError: `history` is not lesson 5's history (no `seconds` per epoch, for one).
     """
+    folder = user_path(output_dir, "output_dir")
+    if os.path.isfile(folder):  # it read as "no lesson 3 history"
+        raise SettingsError(f"output_dir={shown(folder)!r} is a file, not a folder: pass the "
+                            "output folder, settings().output_dir.")
     values = getattr(history, "history", history)
+    if not isinstance(values, Mapping):
+        raise DataError(f"history={history!r:.60}: pass the History that train_further "
+                        "returned (model, history = train_further(...)), or its .history dict.")
+    absent = [key for key in ("seconds", "val_accuracy") if key not in values]
+    if absent:  # a plain model.fit records no 'seconds'
+        raise DataError(f"history has no {absent[0]!r} (it has {list(values)}): pass the "
+                        "History that train_further returned, which records the training "
+                        "time after each epoch; model.fit does not.")
+    try:  # one finite number per epoch in each, and as many of one as of the other
+        seconds, accuracy = (np.asarray(values[key], dtype=float)
+                             for key in ("seconds", "val_accuracy"))
+        usable = seconds.ndim == 1 and len(seconds) and seconds.shape == accuracy.shape \
+            and np.all(np.isfinite(seconds)) and np.all(np.isfinite(accuracy))
+    except (TypeError, ValueError):  # text, None
+        usable = False
+    if not usable:
+        raise DataError(f"history's 'seconds' and 'val_accuracy' must be lists of numbers, "
+                        f"one per epoch each and at least one, not {values['seconds']!r:.40} "
+                        f"and {values['val_accuracy']!r:.40}: pass the History that "
+                        "train_further returned.")
     this_run: Run = (f"lesson 5, going further ({_epochs(len(values['val_accuracy']))})",
                      list(values["seconds"]), list(values["val_accuracy"]))
-    lesson3, missing = _lesson3_run(Path(output_dir))
+    lesson3, missing = _lesson3_run(folder)
     runs = [this_run] if lesson3 is None else [lesson3, this_run]
     if lesson3 is None:
         print(missing + " The plot shows this lesson's run alone.")

@@ -10,7 +10,6 @@ them without spending that hour.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from pathlib import Path
@@ -19,6 +18,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from cnn_lesson.arguments import checked
+from cnn_lesson.files import read_json
 from cnn_lesson.errors import DataError
 from cnn_lesson.tables import Table
 
@@ -70,7 +70,7 @@ def ablation(path: str | os.PathLike = FIGURES) -> Table:
 def _measured(path) -> dict[str, dict]:
     """The benchmark's figures by variant, each checked, or a DataError that says what to do."""
     try:
-        figures = json.loads(Path(path).read_text(encoding="utf-8"))
+        figures = read_json(path)
         measured = {result["variant"]: result for result in figures["variants"]}
         measured["lesson5"]
         for result in measured.values():

@@ -40,7 +40,8 @@ class LivePlot(keras.callbacks.Callback):
     Used by lesson 3 (`03_training.ipynb`): `train(..., callbacks=[live_training_plot()])`.
 
     Args:
-        show: draw in the notebook; None (the default) draws only inside a Jupyter kernel.
+        show: True or False: draw in the notebook or not; None (the default) draws only
+            inside a Jupyter kernel.
         history: metrics of earlier epochs to draw first (e.g. a resumed run's history).
         title: the figure's title.
 
@@ -61,6 +62,11 @@ class LivePlot(keras.callbacks.Callback):
         self.png: bytes | None = None
         self._handle = None
         self.show_earlier_epochs(history or {})
+
+    # `show` is a flag: "no" is true and drew. @checked refuses it, in a message that names
+    # the class a learner calls rather than "__init__".
+    __init__.__name__ = "LivePlot"
+    __init__ = checked(__init__)
 
     def show_earlier_epochs(self, history: Mapping[str, Sequence[float]]) -> None:
         """Start from the metrics of epochs done before, replacing what the plot holds.

@@ -36,12 +36,14 @@ def _conv_block(filters: int, block: int, dropout: bool, momentum: float) -> lis
     ]
 
 
+MODEL_NAME = "cifar10_cnn"  # create_model's; the command line recognises its files by it
+
 @checked
 def create_model(
     filters: tuple[int, int, int] = (32, 64, 128),
     dense_units: int = 128,
     dropout: bool = True,
-    name: str = "cifar10_cnn",
+    name: str = MODEL_NAME,
     precision: str | None = FLOAT32,
     batchnorm_momentum: float = BATCHNORM_MOMENTUM,
 ) -> keras.Sequential:
@@ -156,16 +158,23 @@ def explain_parameters(model: keras.Model) -> list[tuple[str, str, int]]:
     rows = []
     for layer in model.layers:
         count = layer.count_params()
-        if isinstance(layer, layers.Conv2D):
+        # Exact types: a subclass (a depthwise or transposed convolution) counts otherwise.
+        bias = " + 1 bias" if getattr(layer, "use_bias", False) else ""
+        if type(layer) is layers.Conv2D:
             height, width, channels, filters = layer.kernel.shape
-            formula = f"({height}x{width}x{channels} weights + 1 bias) x {filters} filters"
-        elif isinstance(layer, layers.Dense):
+            formula = f"({height}x{width}x{channels} weights{bias}) x {filters} filters"
+        elif type(layer) is layers.Dense:
             inputs, units = layer.kernel.shape
-            formula = f"({inputs} inputs + 1 bias) x {units} units"
-        elif isinstance(layer, layers.BatchNormalization):
-            features = layer.gamma.shape[0]
-            formula = f"4 x {features} (gamma, beta learned; mean, variance tracked)"
-        else:
+            formula = f"({inputs} inputs{bias}) x {units} units"
+        elif type(layer) is layers.BatchNormalization:
+            features = layer.moving_mean.shape[0]
+            learned = [name for name in ("gamma", "beta") if getattr(layer, name) is not None]
+            formula = (f"{len(learned) + 2} x {features} ("
+                       + (f"{', '.join(learned)} learned; " if learned else "")
+                       + "mean, variance tracked)")
+        elif count == 0:
             formula = "no parameters: a fixed operation"
+        else:  # not one of the lesson's layer types: its count, without the arithmetic
+            formula = f"{type(layer).__name__}: {count:,} parameters (not broken down here)"
         rows.append((layer.name, formula, count))
     return rows

@@ -18,7 +18,7 @@ from matplotlib.ticker import MaxNLocator
 from cnn_lesson.arguments import checked
 from cnn_lesson.config import MAX_SEED, whole_number
 from cnn_lesson.data import CLASS_NAMES
-from cnn_lesson.data.checks import class_numbers, one_image
+from cnn_lesson.data.checks import checked_images, class_numbers, one_image
 from cnn_lesson.errors import DataError, OutputError, SettingsError, shown
 from cnn_lesson.files import atomic_path
 
@@ -39,6 +39,9 @@ def save_figure(figure: Figure, path: str | os.PathLike) -> None:
     if not isinstance(path, (str, os.PathLike)):
         raise SettingsError(f"The figure's path must be a file name such as 'plot.png', not "
                             f"{type(path).__name__} {path!r}.")
+    if "\0" in os.fspath(path):
+        raise SettingsError(f"The figure's path {shown(path)!r} holds a NUL character, which no "
+                            "file name can: give a file name such as 'plot.png'.")
     if os.path.isdir(path):
         raise OutputError(f"{shown(path)} is a folder: give a file name such as "
                           f"{shown(Path(path) / 'plot.png')}.")
@@ -80,6 +83,11 @@ def plot_sample_images(
     """
     rows, columns = (whole_number("rows", rows, maximum=100),
                      whole_number("columns", columns, maximum=100))
+    seed = whole_number("seed", seed, minimum=0, maximum=MAX_SEED)
+    images = checked_images(images)  # channels first, or a flat array, failed in matplotlib
+    if images.shape[-1] not in (1, 3, 4):
+        raise DataError(f"The images have shape {images.shape}: pictures need their colours "
+                        "last, (N, height, width, 3), as load_cifar10 gives them.")
     count = rows * columns
     if len(images) < count:
         raise SettingsError(f"Need at least {count} images for a {rows}x{columns} grid.")
@@ -164,7 +172,10 @@ def plot_history(
         axis.set_xlabel("Epoch")
         axis.set_ylabel(label)
         axis.set_title(f"{label} per epoch")
-        axis.set_xticks(epochs)
+        if len(epochs) <= 30:  # one tick per epoch; thousands took seconds to draw
+            axis.set_xticks(epochs)
+        else:
+            axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.grid(alpha=0.3)
         axis.legend()
     figure.suptitle(title)
@@ -188,6 +199,10 @@ def plot_normalization(images: np.ndarray, index: int = 0) -> Figure:
     Returns:
         The `Figure`, with three axes: the image, raw values, normalised values.
     """
+    images = checked_images(images)
+    if images.shape[-1] != 3 or not np.issubdtype(images.dtype, np.integer):
+        raise DataError(f"plot_normalization needs the uint8 images, (N, 32, 32, 3) as "
+                        f"load_cifar10 gives them, not {images.dtype} of shape {images.shape}.")
     if not -len(images) <= whole_number("index", index, minimum=-len(images)) < len(images):
         raise SettingsError(f"index={index}: there are {len(images):,} images, so use 0 to "
                             f"{len(images) - 1:,} (or -1 for the last).")
@@ -471,10 +486,15 @@ def plot_first_layer_filters(model, path: str | os.PathLike | None = None) -> Fi
     if not convolutions:
         raise SettingsError("The model has no Conv2D layer: pass a model such as create_model().")
     layer = convolutions[0]
+    if not layer.get_weights():  # a model without an input shape has no weights yet
+        raise SettingsError(f"{layer.name} has no weights yet: the model is not built. Give it "
+                            "an input shape (keras.Input(shape=(32, 32, 3)) as its first layer, "
+                            "as create_model() does).")
     kernel = np.asarray(layer.get_weights()[0], dtype=np.float32)  # rows, columns, RGB, filters
     if kernel.ndim != 4 or kernel.shape[2] != 3:
         raise SettingsError(f"{layer.name}'s weights have shape {kernel.shape}: a first "
-                         "convolution reading 3 colour channels has (rows, columns, 3, filters).")
+                            "convolution reading 3 colour channels has (rows, columns, 3, "
+                            "filters).")
     count, size = kernel.shape[-1], f"{kernel.shape[0]} x {kernel.shape[1]}"
     scale = float(np.abs(kernel).max()) or 1.0
     columns = min(count, 8)

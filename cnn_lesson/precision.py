@@ -107,6 +107,8 @@ def float32_copy(model: keras.Model) -> keras.Model:
     copy.set_weights(model.get_weights())
     if getattr(model, "optimizer", None) is not None and model.compiled:
         copy.compile_from_config(model.get_compile_config())
+        if not model.optimizer.built:  # compiled, never trained: no state to copy
+            return copy
         copy.optimizer.build(copy.trainable_variables)
         if len(copy.optimizer.variables) != len(model.optimizer.variables):
             raise RuntimeError("the float32 copy's optimizer state does not match the model's")

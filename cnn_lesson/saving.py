@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import numbers
 import os
 import zipfile
 from pathlib import Path
@@ -20,7 +21,7 @@ import numpy as np
 from cnn_lesson.arguments import checked
 from cnn_lesson.config import MAX_SEED
 from cnn_lesson.errors import DataError, ModelFileError, OutputError, SettingsError, shown
-from cnn_lesson.files import atomic_path
+from cnn_lesson.files import atomic_path, read_json
 from cnn_lesson.precision import float32_copy
 
 MODEL_FILES = ("model.keras", "model.h5")
@@ -83,6 +84,9 @@ def _folder_to_save_in(output_dir, caller: str) -> Path:
     if not isinstance(output_dir, (str, os.PathLike)):
         raise SettingsError(f"{caller} needs the folder's path, not "
                             f"{type(output_dir).__name__} {output_dir!r:.80}.")
+    if "\0" in os.fspath(output_dir):
+        raise SettingsError(f"{caller} was given the path {shown(output_dir)!r}, which holds a NUL "
+                            "character that no folder name can: pass the output folder.")
     folder = Path(output_dir)
     # os.path.isfile: Path.is_file raises for a name too long on Python 3.10 and 3.11
     if folder.suffix.lower() in (".keras", ".h5", ".json") or os.path.isfile(folder):
@@ -169,8 +173,11 @@ def save_history(history, output_dir: str | os.PathLike) -> Path:
     folder = _folder_to_save_in(output_dir, "save_history")
     values = getattr(history, "history", history)
     try:
-        numbers = {str(key): [float(v) for v in series] for key, series in values.items()}
-    except (AttributeError, TypeError, ValueError):
+        # Text keys and series of numbers only: the text "123" was saved as three epochs, a
+        # dict as its keys, a set in any order, and the keys None and "None" as one.
+        numbers = {_text_key(key): [_number(value) for value in _series(series)]
+                   for key, series in values.items()}
+    except (AttributeError, TypeError, ValueError, OverflowError):
         raise SettingsError("save_history needs the History that fit returned (or its "
                             f".history dict of numbers per epoch), not {type(history).__name__} "
                             f"{history!r:.80}.") from None
@@ -182,6 +189,24 @@ def save_history(history, output_dir: str | os.PathLike) -> Path:
     return write_json(folder / HISTORY_FILE, numbers)
 
 
+def _text_key(key) -> str:
+    if not isinstance(key, str):
+        raise TypeError(f"key {key!r} is not text")
+    return key
+
+
+def _series(series):
+    if isinstance(series, (str, bytes, dict, set, frozenset)) or not hasattr(series, "__len__"):
+        raise TypeError(f"{type(series).__name__} is not a list of numbers")
+    return series
+
+
+def _number(value) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{value!r} is not a number")
+    return float(value)  # OverflowError for 10**400
+
+
 @checked
 def load_history(output_dir: str | os.PathLike) -> dict[str, list[float]]:
     """Load the `history.json` that lesson 3 saved.
@@ -189,14 +214,15 @@ def load_history(output_dir: str | os.PathLike) -> dict[str, list[float]]:
     Raises:
         ModelFileError: it is missing or not a history.
     """
-    import json
-
     if not isinstance(output_dir, (str, os.PathLike)):
         raise SettingsError(f"load_history needs the folder's path, not "
                             f"{type(output_dir).__name__} {output_dir!r:.80}.")
+    if Path(output_dir).is_file():  # history.json/history.json is "not a folder": say so
+        raise SettingsError(f"load_history takes the folder that holds {HISTORY_FILE}, such as "
+                            f"output_dir, not a file's path ({shown(output_dir)}).")
     path = Path(output_dir) / HISTORY_FILE
     try:
-        values = json.loads(path.read_text(encoding="utf-8"))
+        values = read_json(path)
     except FileNotFoundError:
         raise ModelFileError(f"No training history at {path}. {HOW_TO_MAKE_A_MODEL}") from None
     except (OSError, ValueError) as error:
@@ -341,6 +367,11 @@ def load_trained_model(
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"{folder} is a file, not the output folder. Pass the folder lesson 3 "
                           "saved into (settings().output_dir, CNN_LESSON_OUTPUT).")
+    if not folder.exists() and os.fspath(output_dir) != os.fspath(output_dir).strip():
+        # "output " trained a stand-in in a new folder beside lesson 3's model
+        raise OutputError(f"There is no folder {shown(output_dir)!r}, with spaces around its "
+                          f"name: did you mean {shown(output_dir).strip()!r}? Pass the folder "
+                          "lesson 3 saved into (settings().output_dir).")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) \
             or not 0 <= seed <= MAX_SEED:
         raise SettingsError(f"seed={seed!r}: use a whole number from 0 to {MAX_SEED:,}.")

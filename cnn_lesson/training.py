@@ -45,13 +45,16 @@ def normalize_images(images: np.ndarray) -> np.ndarray:
     Raises:
         DataError: not pixel values, or floats already in 0..1 (normalised once already).
     """
-    try:
-        pixels = np.asarray(images, dtype=np.float32)
-    except (TypeError, ValueError):
-        raise DataError(f"normalize_images needs an array of pixel values (uint8 images), not "
-                        f"{type(images).__name__} {images!r:.60}.") from None
-    if not np.issubdtype(np.asarray(images).dtype, np.integer) and pixels.size and \
-            0.0 < float(pixels.max()) <= 1.0 and float(pixels.min()) >= 0.0:
+    array = np.asarray(images)
+    # Only numbers from 0 to 255: None became NaN, text became numbers, negative or 16-bit
+    # pixels were scaled out of 0..1, and complex ones lost their imaginary part.
+    if array.dtype == bool or not (np.issubdtype(array.dtype, np.integer)
+                                   or np.issubdtype(array.dtype, np.floating)) or not array.size \
+            or not np.all(np.isfinite(array)) or array.min() < 0 or array.max() > 255:
+        raise DataError(f"normalize_images needs pixel values from 0 to 255 (the uint8 images "
+                        f"load_cifar10 gives), not {type(images).__name__} {images!r:.60}.")
+    pixels = array.astype(np.float32)
+    if not np.issubdtype(array.dtype, np.integer) and 0.0 < float(pixels.max()) <= 1.0:
         # Divided by 255 again, they would be near-black pictures that still train, badly.
         raise DataError("These images are already normalised (floats from 0 to 1): "
                         "normalize_images takes the uint8 images (0..255) and is applied once. "
@@ -128,6 +131,7 @@ def take_subset(
         `(images, labels)` of the subset, in a random order.
     """
     count, seed = whole_number("count", count), whole_number("seed", seed, 0)
+    images, labels = np.asarray(images), np.asarray(labels)  # lists cannot be indexed by a list
     if len(images) != len(labels):
         raise DataError(f"{len(images):,} images but {len(labels):,} labels: they must pair up.")
     if count >= len(images):
@@ -320,6 +324,7 @@ def train(
     callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int = 2,
     run: Mapping[str, object] | None = None,
+    keep_unsaved: bool = False,
 ) -> keras.callbacks.History:
     """Fit a compiled model, printing one line per epoch; resumable when `output_dir` is set.
 
@@ -348,6 +353,8 @@ def train(
         verbose: 2 prints one line per epoch, 0 prints nothing.
         run: more facts naming the run in the backup, e.g. `{"data source": label}`
             (shown when a backup belongs to another run).
+        keep_unsaved: refuse another run while a finished run's model is not saved in
+            `output_dir` (see `resumable_training`; the command line passes True).
 
     Returns:
         The `History`; its `.history` holds every epoch, including ones before a resume,
@@ -357,7 +364,8 @@ def train(
         LessonOrderError: the model is not compiled or the data is missing.
         ValueError: an impossible argument (epochs or batch size below 1).
         BackupError: the backup in `output_dir` is another run's or damaged, or another
-            run is using the folder.
+            run is using the folder (or, with `keep_unsaved`, it holds a finished run whose
+            model was never saved).
     """
     _require_arrays(train_data=train_data, validation_data=validation_data)
     if getattr(model, "optimizer", None) is None or not model.compiled:
@@ -369,9 +377,10 @@ def train(
     if output_dir is not None and not isinstance(output_dir, (str, os.PathLike)):
         raise SettingsError(f"output_dir must be a folder's path or None, not "
                             f"{type(output_dir).__name__} {output_dir!r}.")
-    train_images, train_labels = train_data
-    validation_images, validation_labels = validation_data
+    train_images, train_labels = _pair("train_data", train_data)
+    validation_images, validation_labels = _pair("validation_data", validation_data)
     _check_images_fit(model, training=train_images, validation=validation_images)
+    _check_labels_fit(model, training=train_labels, validation=validation_labels)
     training_set = make_dataset(train_images, train_labels, batch_size, shuffle=True, seed=seed)
     validation_set = make_dataset(validation_images, validation_labels, batch_size)
 
@@ -383,7 +392,8 @@ def train(
                                 "[live_training_plot()].")
     progress = resumable_training(
         output_dir, fresh, verbose, run={"batch size": batch_size, **(run or {})},
-        data=((train_images, train_labels), (validation_images, validation_labels)), seed=seed)
+        data=((train_images, train_labels), (validation_images, validation_labels)), seed=seed,
+        keep_unsaved=keep_unsaved)
     if progress.resumed_epochs:  # plots start with the earlier epochs
         for callback in callbacks:
             if hasattr(callback, "show_earlier_epochs"):  # e.g. the live plot
@@ -417,10 +427,37 @@ def evaluate(
                                "measure: run the cell with `compile_model(model)` first (a "
                                "model from `load_model` is compiled already).")
     _check_images_fit(model, test=test_images)
+    _check_labels_fit(model, test=test_labels)
     loss, accuracy = model.evaluate(
         make_dataset(test_images, test_labels, batch_size), verbose=0
     )
     return float(loss), float(accuracy)
+
+
+def _check_labels_fit(model: keras.Model, **labels_by_name) -> None:
+    """A DataError unless each set of labels names classes the model has outputs for
+    (TensorFlow's own error for a label 7 of a 5-class model names neither)."""
+    try:
+        classes = model.output_shape[-1]
+    except (AttributeError, ValueError, TypeError, IndexError):
+        return
+    if not isinstance(classes, int):
+        return
+    for name, labels in labels_by_name.items():
+        numbers = class_numbers(labels, classes=None)
+        if numbers.size and numbers.max() >= classes:
+            raise DataError(f"The {name} labels go up to {numbers.max()}, but the model answers "
+                            f"{classes} classes (0 to {classes - 1}): give it a model with one "
+                            "output per class, such as create_model().")
+
+
+def _pair(name: str, value) -> tuple:
+    """`value` as (images, labels), or a SettingsError naming `name`."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise SettingsError(f"{name} must be (images, labels), as split_validation returns "
+                            f"them, not {type(value).__name__} of length "
+                            f"{len(value) if hasattr(value, '__len__') else '?'}.")
+    return tuple(value)
 
 
 def _check_images_fit(model: keras.Model, **images_by_name) -> None:

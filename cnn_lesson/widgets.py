@@ -23,9 +23,9 @@ from PIL import Image
 
 from cnn_lesson.arguments import checked
 from cnn_lesson.data import CLASS_NAMES
-from cnn_lesson.data.checks import class_numbers
-from cnn_lesson.errors import SettingsError
-from cnn_lesson.evaluation import checked_probabilities, flat_labels, predict
+from cnn_lesson.data.checks import checked_class_names, checked_images, class_numbers
+from cnn_lesson.errors import DataError, SettingsError
+from cnn_lesson.evaluation import checked_probabilities, predict
 from cnn_lesson.training import normalize_images
 
 SHOWN_SIZE = 128  # pixels: a 32x32 image is shown 4 times larger, each pixel a crisp block
@@ -44,9 +44,65 @@ def png_bytes(image: np.ndarray, size: int = SHOWN_SIZE) -> bytes:
     return buffer.getvalue()
 
 
+def _checked_pictures(images) -> np.ndarray:
+    """`images` as an array of colour images to show (see `_picture`), or a DataError.
+
+    `checked_images` takes uint8 pixels (0..255) and floats already in 0..1; here the colour
+    channels must also come last, as PIL draws them (a channels-first array is refused rather
+    than drawn as a stripe or a raw PIL error).
+    """
+    # No images is allowed (the browser says so); otherwise at least 1, as a wrong shape's
+    # message then reads.
+    images = checked_images(images, at_least=0 if np.shape(images)[:1] == (0,) else 1)
+    if images.shape[-1] != 3 or min(images.shape[1:3]) < 1:
+        hint = (" These look channels-first: pass images.transpose(0, 2, 3, 1)."
+                if images.shape[1] == 3 else "")
+        raise DataError(f"The images have shape {images.shape}; the explorers show colour "
+                        "images (N, height, width, 3), channels last, as load_cifar10 gives "
+                        f"them.{hint}")
+    return images
+
+
+def _picture(image: np.ndarray) -> np.ndarray:
+    """One checked image as uint8 pixels: floats in 0..1 (`normalize_images`'s) times 255."""
+    if np.issubdtype(image.dtype, np.floating):
+        return np.round(image * 255).astype(np.uint8)
+    return image.astype(np.uint8, copy=False)
+
+
+def _checked_names(class_names) -> list[str]:
+    """`checked_class_names`'s list; None (a cell not run) or a number fails first at `len`,
+    a raw TypeError for which @checked names the argument: "class_names takes a list"."""
+    len(class_names)
+    return checked_class_names(class_names)
+
+
+def _softmax_rows(probabilities: np.ndarray) -> np.ndarray:
+    """`probabilities` (checked for shape by `checked_probabilities`) if each row holds
+    probabilities, from 0 to 1 and adding up to 1; otherwise a SettingsError.
+
+    NaN, infinite values and logits (a model without a softmax) were drawn as empty or full
+    bars, a silently wrong picture.
+    """
+    if not np.all(np.isfinite(probabilities)):
+        wrong = "hold NaN or infinite values"
+    elif probabilities.size and (probabilities.min() < -1e-6 or probabilities.max() > 1 + 1e-6):
+        wrong = (f"go from {probabilities.min():.3g} to {probabilities.max():.3g}, not 0 to 1 "
+                 "(logits?)")
+    else:
+        sums = probabilities.sum(axis=1)
+        far = np.flatnonzero(np.abs(sums - 1) > 1e-2)
+        wrong = f"of image {far[0]} add up to {sums[far[0]]:.3g}, not 1" if len(far) else ""
+    if wrong:
+        raise SettingsError(f"The probabilities {wrong}: pass predict(model, images)'s output, "
+                            "the softmax probabilities of each image (a model ending in "
+                            "Dense(10, activation='softmax'), as create_model's does).")
+    return probabilities
+
+
 def _pixel_table(image: np.ndarray) -> str:
     """HTML table of the normalised (0..1) minimum, mean and maximum of each colour channel."""
-    values = normalize_images(image)
+    values = image if np.issubdtype(image.dtype, np.floating) else normalize_images(image)
     rows = "".join(
         f"<tr><td>{name}</td><td>{values[..., c].min():.3f}</td>"
         f"<td>{values[..., c].mean():.3f}</td><td>{values[..., c].max():.3f}</td></tr>"
@@ -57,11 +113,10 @@ def _pixel_table(image: np.ndarray) -> str:
 
 
 class SampleBrowser(widgets.VBox):
-    """The widget `sample_browser` returns; see there."""
+    """The widget `sample_browser` returns; see there. Takes the values it checked."""
 
     def __init__(self, images, labels, class_names, show_pixels):
-        self.images, self.labels = images, flat_labels(labels)
-        self.class_names = list(class_names)
+        self.images, self.labels, self.class_names = images, labels, class_names
         self.class_dropdown = widgets.Dropdown(options=self.class_names, description="Class")
         self.slider = widgets.IntSlider(value=1, min=1, max=1, description="Image",
                                         continuous_update=False)
@@ -85,7 +140,7 @@ class SampleBrowser(widgets.VBox):
         return f"Sample browser ({len(self.images)} images, {len(self.class_names)} classes)"
 
     def _choose_class(self) -> None:
-        number = self.class_names.index(self.class_dropdown.value)
+        number = self.class_names.index(self.class_dropdown.value)  # the names are distinct
         self._members = np.flatnonzero(self.labels == number)
         self.slider.max = max(1, len(self._members))
         self.slider.disabled = len(self._members) <= 1
@@ -104,7 +159,7 @@ class SampleBrowser(widgets.VBox):
             self.label.value = f"<b>{name}</b> — no images of this class"
             return
         self.index = int(self._members[self.slider.value - 1])
-        self.image.value = png_bytes(self.images[self.index])
+        self.image.value = png_bytes(_picture(self.images[self.index]))
         self.label.value = (f"<b>{name}</b> — image {self.slider.value} of "
                             f"{len(self._members)} (number {self.index} in the set)")
         if self.pixels is not None:
@@ -123,9 +178,9 @@ def sample_browser(
     Used by lesson 1 (`01_the_data.ipynb`): `sample_browser(train_images, train_labels)`.
 
     Args:
-        images: uint8 images (N, 32, 32, 3).
+        images: uint8 images (N, 32, 32, 3), or floats already in 0..1 (shown times 255).
         labels: their labels, (N,) or (N, 1).
-        class_names: the names of the labels, in the dropdown's order.
+        class_names: the names of the labels, in the dropdown's order, each different.
         show_pixels: also show each colour channel's normalised minimum, mean and maximum.
 
     Returns:
@@ -133,21 +188,26 @@ def sample_browser(
         `.slider` (1 to the class's image count), `.previous_button`, `.next_button` (they
         wrap around), `.image` (PNG, enlarged), `.label` (e.g. "cat — image 3 of 5000"),
         `.pixels` (an HTML table, or None) and `.index` (the image's position in `images`).
+
+    Raises:
+        DataError: the images are not colour images (channels last) of pixels from 0 to 255
+            or floats from 0 to 1; the labels are not one class number per image; class_names
+            is not a list of different names (text, empty, a name twice).
     """
-    class_numbers(labels, count=len(images), classes=len(class_names))
+    images = _checked_pictures(images)
+    class_names = _checked_names(class_names)
+    labels = class_numbers(labels, count=len(images), classes=len(class_names))
     return SampleBrowser(images, labels, class_names, show_pixels)
 
 
 class PredictionExplorer(widgets.VBox):
-    """The widget `prediction_explorer` returns; see there."""
+    """The widget `prediction_explorer` returns; see there. Takes the values it checked."""
 
     def __init__(self, images, labels, probabilities, class_names):
-        self.images, self.true_labels = images, flat_labels(labels)
-        self.probabilities = checked_probabilities(probabilities, len(images), len(class_names),
-                                                   exact=True)
+        self.images, self.true_labels, self.probabilities = images, labels, probabilities
         self.predicted_labels = self.probabilities.argmax(axis=1)
         self.mistakes = np.flatnonzero(self.predicted_labels != self.true_labels)
-        self.class_names = list(class_names)
+        self.class_names = class_names
         self.slider = widgets.IntSlider(value=0, min=0, max=len(images) - 1,
                                         description="Test image", continuous_update=False)
         self.mistake_button = widgets.Button(description="Show me a mistake",
@@ -182,7 +242,7 @@ class PredictionExplorer(widgets.VBox):
     def _show(self) -> None:
         index = self.slider.value
         true, predicted = self.true_labels[index], self.predicted_labels[index]
-        self.image.value = png_bytes(self.images[index])
+        self.image.value = png_bytes(_picture(self.images[index]))
         verdict = "right ✓" if true == predicted else "wrong ✗"
         self.label.value = (
             f"True class: <b>{html.escape(self.class_names[true])}</b><br>"
@@ -212,22 +272,32 @@ def prediction_explorer(
 
     Args:
         model: the trained model (may be None when `probabilities` is given).
-        test_images: uint8 images (N, 32, 32, 3).
+        test_images: uint8 images (N, 32, 32, 3), or floats already in 0..1.
         test_labels: their labels.
-        class_names: the class names.
-        probabilities: the model's (N, 10) probabilities if already computed (saves time).
+        class_names: the class names, each different.
+        probabilities: the model's (N, 10) probabilities if already computed (saves time):
+            `predict(model, test_images)`'s softmax output, each row adding up to 1.
 
     Returns:
         A `PredictionExplorer` (an `ipywidgets.VBox`) with `.slider` (0 to N-1),
         `.mistake_button`, `.image`, `.label` (true and predicted class), `.bars` (ten
         `FloatProgress`, described by class name), `.bar_values`, `.predicted_labels` and
         `.mistakes` (indices of the misclassified images).
+
+    Raises:
+        DataError: as `sample_browser`'s, for the test images, labels and class names.
+        SettingsError: no images; no model and no probabilities; probabilities not of shape
+            (N, classes), or not probabilities (NaN, outside 0..1, rows not adding up to 1).
     """
     if len(test_images) == 0:
         raise SettingsError("Pass some test images and their labels.")
-    class_numbers(test_labels, count=len(test_images), classes=len(class_names))
+    test_images = _checked_pictures(test_images)
+    class_names = _checked_names(class_names)
+    test_labels = class_numbers(test_labels, count=len(test_images), classes=len(class_names))
     if probabilities is None:
         if model is None:
             raise SettingsError("Pass the model, or its probabilities.")
         probabilities = predict(model, test_images)
+    probabilities = _softmax_rows(checked_probabilities(
+        probabilities, len(test_images), len(class_names), exact=True))
     return PredictionExplorer(test_images, test_labels, probabilities, class_names)

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Sequence
 
+import keras
 import numpy as np
 import pytest
 
@@ -132,7 +133,8 @@ def test_the_third_hostile_passs_bad_arguments(tmp_path):
         (lambda: lesson.plot_learning_rate(1e-3, 10**12), "from 1 to 1,000,000"),
         (lambda: lesson.confusion_matrix(labels, labels, num_classes=10**12), "from 1 to 1,000"),
         (lambda: lesson.predict(model, images, batch_size=math.nan), "batch_size=nan"),
-        (lambda: lesson.most_confused_pairs(np.eye(10), top=math.nan), "top takes a whole number"),
+        (lambda: lesson.most_confused_pairs(np.eye(10), top=math.nan),
+         "top=nan: use a whole number"),
         (lambda: lesson.check_split((images, labels), (images, labels), math.inf, None),
          "total takes a whole number"),
         (lambda: lesson.check_confusion_matrix(np.eye(10), np.arange(10), math.inf),
@@ -319,3 +321,98 @@ def test_parameter_count_is_keras_count_before_the_model_is_built():
     for filters, units in [((32, 64, 128), 128), ((3, 5, 7), 11), ((64, 128, 256), 512)]:
         assert parameter_count(filters, units) == lesson.create_model(
             filters=filters, dense_units=units).count_params()
+
+
+def test_the_fifth_hostile_passs_findings_in_checks_results_and_files(tmp_path):
+    """Checkpoints that passed bad values, results built from wrong names or shares, and
+    raw errors in the training helpers, the plots and the history files."""
+    import matplotlib.pyplot as plt
+
+    from cnn_lesson.checkpoints import CheckpointError
+    from cnn_lesson.training import take_subset
+
+    images, labels = np.zeros((8, 32, 32, 3), np.uint8), np.arange(8)
+    full = lesson.settings({})
+    matrix = np.diag(np.full(10, 5))
+    five_classes = lesson.compile_model(keras.Sequential(
+        [keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(5)]))
+    deep = tmp_path / "deep"
+    deep.mkdir()
+    (deep / "history.json").write_text("[" * 100_000 + "]" * 100_000)
+    cases = [
+        (lambda: lesson.check_split(([], []), ([0], [0]), 10, 0), "max_train_images=0"),
+        (lambda: lesson.check_split(([], []), ([0], [0]), 1, None), "both sets need images"),
+        (lambda: lesson.check_history({"loss": [1.0], "val_loss": [np.nan]}, 1),
+         "A validation loss is not a number"),
+        (lambda: lesson.check_history({"loss": "1"}, 1), "The history's 'loss' is '1'"),
+        (lambda: lesson.check_accuracy(True, "x", full, (0.65, 0.75)), "is True"),
+        (lambda: lesson.check_confusion_matrix(matrix, np.arange(50) % 10, 1.0, tolerance=-1),
+         "tolerance=-1"),
+        (lambda: lesson.most_confused_pairs(matrix, top=-1), "top=-1"),
+        (lambda: lesson.most_confused_pairs(matrix / 5.5), "Pass the confusion matrix"),
+        (lambda: lesson.mistakes_by_kind(matrix, animals=["Cat", "dogs"]), "Cat, dogs is not"),
+        (lambda: lesson.mistakes_by_kind(matrix, animals="cat"), "(not a list)"),
+        (lambda: lesson.per_class_accuracy(labels, labels, class_names=["a"] * 10),
+         "different names"),
+        (lambda: lesson.plot_confusion_matrix(matrix, class_names="abcdefghij"),
+         "different names"),
+        (lambda: lesson.normalize_images(None), "needs pixel values from 0 to 255"),
+        (lambda: lesson.normalize_images(np.full(3, -4)), "needs pixel values from 0 to 255"),
+        (lambda: lesson.normalize_images(np.full(3, 300, np.uint16)), "from 0 to 255"),
+        (lambda: lesson.normalize_images(np.full(3, 1j)), "from 0 to 255"),
+        (lambda: lesson.train(five_classes, (images, labels, labels), (images, labels)),
+         "train_data must be (images, labels)"),
+        (lambda: lesson.evaluate(five_classes, images, labels), "labels go up to 7, but the "
+         "model answers 5 classes"),
+        (lambda: lesson.save_history({"loss": "123", "accuracy": "456"}, tmp_path),
+         "save_history needs the History"),
+        (lambda: lesson.save_history({None: [1.0], "None": [1.0]}, tmp_path),
+         "save_history needs the History"),
+        (lambda: lesson.save_history({"loss": [10**400], "accuracy": [0.5]}, tmp_path),
+         "save_history needs the History"),
+        (lambda: lesson.load_history(tmp_path / "history.json"), "not a file's path"),
+        (lambda: lesson.load_history(tmp_path / "empty"), "No training history at"),
+        (lambda: lesson.load_history(deep), "nested deeper than any JSON file"),
+        (lambda: lesson.load_trained_model(str(tmp_path) + " ", (images, labels)),
+         "with spaces around its name"),
+        (lambda: lesson.plot_sample_images(images, labels, seed=-1), "seed=-1"),
+        (lambda: lesson.plot_sample_images(images.transpose(0, 3, 1, 2), labels, rows=2,
+                                           columns=2), "colours last"),
+        (lambda: lesson.plot_sample_images(np.arange(30), labels), "The images have shape"),
+        (lambda: lesson.plot_normalization(np.arange(5)), "The images have shape"),
+        (lambda: lesson.save_figure(plt.figure(), tmp_path / "a\0.png"), "NUL character"),
+        (lambda: lesson.save_model(five_classes, str(tmp_path) + "/a\0b"), "NUL character"),
+        (lambda: lesson.plot_first_layer_filters(keras.Sequential([keras.layers.Conv2D(4, 3)])),
+         "has no weights yet"),
+        (lambda: lesson.resumable_training(None, data=((None, None), (None, None))),
+         "data must be (train_data, validation_data)"),
+    ]
+    lesson.save_history({"loss": [1.0], "accuracy": [0.5]}, tmp_path)
+    (tmp_path / "empty").mkdir()
+    each_refused((call, CnnLessonError, text) for call, text in cases)
+    with pytest.raises(CheckpointError):  # a checkpoint's own error, not a SettingsError
+        lesson.check_history({"loss": [1.0], "val_loss": [np.inf]}, 1)
+    plt.close("all")
+    # What they refuse is all they refuse.
+    assert len(take_subset(list(images), list(labels), 5)[0]) == 5  # lists were a raw error
+    assert lesson.most_confused_pairs(matrix + 1, top=2)[0]["count"] == 1
+    assert lesson.load_history(tmp_path)["loss"] == [1.0]
+    lesson.check_history({"loss": [1.0], "val_loss": [2.0]}, 1)
+
+
+def test_explain_parameters_says_what_each_layer_counts():
+    """The fifth hostile pass: '+ 1 bias' for layers without one, a raw error for batch
+    normalisation without a scale, and 'no parameters' for layers that have some."""
+    model = keras.Sequential([
+        keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3, use_bias=False),
+        keras.layers.BatchNormalization(scale=False), keras.layers.DepthwiseConv2D(3),
+        keras.layers.Flatten(), keras.layers.Dense(3, use_bias=False)])
+    rows = lesson.explain_parameters(model)
+    assert [row[1] for row in rows] == [
+        "(3x3x3 weights) x 4 filters", "3 x 4 (beta learned; mean, variance tracked)",
+        "DepthwiseConv2D: 40 parameters (not broken down here)",
+        "no parameters: a fixed operation", "(64 inputs) x 3 units"]
+    assert sum(row[2] for row in rows) == model.count_params()
+    # The lesson's model reads as lesson 2 shows it.
+    assert lesson.explain_parameters(lesson.create_model())[1][1] == (
+        "4 x 32 (gamma, beta learned; mean, variance tracked)")

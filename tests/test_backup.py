@@ -96,9 +96,10 @@ def test_a_backup_of_another_run_is_refused_and_left_as_it_is(backup, change, sh
     assert _files(backup) == before  # not continued, not deleted
 
 
-def test_the_same_run_resumes_and_once_finished_blocks_no_other_run(backup):
+def test_the_same_run_resumes_and_once_finished_and_saved_blocks_no_other_run(backup):
     model, history = _run(backup)
     assert len(history.history["loss"]) == 3 and model.optimizer.iterations.numpy() == 6
+    save_model(model, backup)  # as lesson 3's saving cell and the command line do
     model, history = _run(backup, seed=6, images=32)  # e.g. a full run after a quick one
     assert len(history.history["loss"]) == 3 and model.optimizer.iterations.numpy() == 3
 
@@ -420,18 +421,36 @@ def test_a_finished_run_never_saved_is_restored_until_saved_or_fresh(tmp_path):
     assert ended == [0, 1]
 
 
-def test_another_run_after_a_finished_run_never_saved_says_it_replaces_it(tmp_path, capsys):
-    """The fifth hostile pass: the kept weights of a run never saved went without a word."""
+def test_another_run_is_refused_over_a_finished_run_never_saved(tmp_path):
+    """The fifth hostile pass: another run (a quick one after a full one killed while it
+    saved, say) deleted the trained weights of a finished run that were saved nowhere else.
+    The command line, which saves every run it finishes, keeps them (`keep_unsaved`)."""
+    _run(tmp_path, epochs=2, keep_unsaved=True)
+    before = _files(tmp_path)
+    with pytest.raises(BackupError) as refused:
+        _run(tmp_path, epochs=1, keep_unsaved=True)
+    message = str(refused.value)
+    assert "holds a finished run (2 epoch(s)) whose model was never saved" in message
+    assert "epochs: 2 (backup), 1 (this run)" in message and "--fresh" in message
+    assert _files(tmp_path) == before  # nothing deleted
+    model, _ = _run(tmp_path, epochs=2, keep_unsaved=True)  # the same run restores it
+    save_model(model, tmp_path)  # and, saved, it blocks nothing
+    _, history = _run(tmp_path, epochs=1, keep_unsaved=True)
+    assert len(history.history["loss"]) == 1
+    # finished and never saved, in its turn: fresh discards it
+    assert len(_run(tmp_path, epochs=2, fresh=True, keep_unsaved=True)[1].history["loss"]) == 2
+
+
+def test_in_a_notebooks_folder_another_run_replaces_a_finished_run_and_says_so(tmp_path, capsys):
+    """Lesson 5's folder and the exercises' never hold a saved model.keras: refusing there
+    would block every other run for good, so another run replaces the kept weights, with a
+    line that says so."""
     _run(tmp_path, epochs=2)
     capsys.readouterr()
     _, history = _run(tmp_path, epochs=1, verbose=2)
-    assert "held a finished run of 2 epoch(s) whose model was never saved" in (
+    assert "held a finished run of 2 epoch(s) whose model was not saved there" in (
         capsys.readouterr().out)
     assert len(history.history["loss"]) == 1
-    save_model(_run(tmp_path, epochs=2)[0], tmp_path)  # saved: replaced without a word
-    capsys.readouterr()
-    _run(tmp_path, epochs=1, verbose=2)
-    assert "never saved" not in capsys.readouterr().out
 
 
 def test_a_finished_runs_damaged_weights_are_reported_not_restored(tmp_path):
@@ -461,3 +480,109 @@ def test_forget_finished_runs_leaves_unfinished_backups(interrupted, tmp_path):
     counter, ended = epochs_run()
     _run(finished, epochs=1, callbacks=[counter])
     assert ended == [0]  # trained again: nothing to restore
+
+
+def _failing_backups(patch, failure: str, backup_dir: Path) -> None:
+    """Make saving the backup in `backup_dir` fail as `failure` says."""
+    import cnn_lesson.backup as backup_module
+
+    if failure == "disk nearly full":  # when the backup is saved, not when the run begins
+        real = shutil.disk_usage
+        saving = []  # set once the first epoch ends (the run's own checks come before)
+
+        def disk_usage(path):
+            return SimpleNamespace(total=1, used=1, free=1024) if saving else real(path)
+        patch.setattr(backup_module.shutil, "disk_usage", disk_usage)
+        original = backup_module._Backup._save_model
+
+        def save_model(self):
+            saving.append(True)
+            return original(self)
+        patch.setattr(backup_module._Backup, "_save_model", save_model)
+    else:
+        def half_written(self, path, *args, **kwargs):  # a full disk in the middle of it
+            Path(path).write_bytes(b"half a weights file")
+            raise OSError(28, "No space left on device")
+        patch.setattr(keras.Model, "save_weights", half_written)
+
+
+@pytest.mark.parametrize("failure", ["disk nearly full", "write fails"])
+def test_a_backup_that_cannot_be_saved_stops_training_and_keeps_the_last_one(
+        backup, monkeypatch, failure):
+    """The fifth hostile pass: Keras wrote its backup in place, so a full disk left it damaged
+    (every finished epoch lost) after a raw OSError, and h5py's error ended in a crash."""
+    before = _files(backup)
+    with monkeypatch.context() as patch:
+        _failing_backups(patch, failure, backup / BACKUP_FOLDER)
+        with pytest.raises(OutputError, match="backup|disk") as stopped:
+            _run(backup)
+    assert "The backup of the last epoch saved" in str(stopped.value)
+    assert "is intact" in str(stopped.value)
+    kept = {name: data for name, data in _files(backup).items() if "training_backup/" in name}
+    assert kept == {name: data for name, data in before.items() if "training_backup/" in name}
+    assert not list((backup / BACKUP_FOLDER).glob(".partial-*"))  # no half-written file left
+    model, history = _run(backup)  # room again: it continues from the backup
+    assert len(history.history["loss"]) == 3 and model.optimizer.iterations.numpy() == 6
+
+
+@pytest.mark.parametrize("name", [EPOCH_LOG_FILE, f"{BACKUP_FOLDER}/training_metadata.json",
+                                  f"{BACKUP_FOLDER}/latest.weights.h5"])
+@pytest.mark.parametrize("kind", ["pipe", "link to /dev/zero"])
+def test_a_pipe_or_device_in_a_backup_files_place_is_damage_not_a_hang(backup, name, kind):
+    """The fifth hostile pass: a pipe there waited forever, /dev/zero filled the memory."""
+    (backup / name).unlink()
+    if kind == "pipe":
+        os.mkfifo(backup / name)
+    else:
+        (backup / name).symlink_to("/dev/zero")
+    code = ("import sys; from cnn_lesson.backup import resumable_training\n"
+            "from cnn_lesson.errors import BackupError\n"
+            f"try: resumable_training({str(backup)!r})\n"
+            "except BackupError as error: print(error); sys.exit(3)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, cwd=ROOT)  # a hang fails here
+    assert result.returncode == 3 and "is damaged" in result.stdout, result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("failure", ["disk nearly full", "write fails"])
+def test_a_first_backup_that_cannot_be_saved_leaves_nothing_that_reads_as_damage(
+        tmp_path, monkeypatch, failure):
+    """Found by the review: the first epoch's failed save left an empty backup folder beside
+    an epoch log, and the next run called the backup damaged."""
+    with monkeypatch.context() as patch:
+        _failing_backups(patch, failure, tmp_path / BACKUP_FOLDER)
+        with pytest.raises(OutputError, match="No epoch had been backed up yet"):
+            _run(tmp_path)
+    assert not (tmp_path / BACKUP_FOLDER).exists()
+    model, history = _run(tmp_path)  # room again: it trains, from the start
+    assert len(history.history["loss"]) == 3 and model.optimizer.iterations.numpy() == 6
+
+
+def test_keras_still_saves_its_backup_through_the_method_the_course_replaces():
+    """`_Backup._save_model` overrides a private method of Keras' BackupAndRestore: were it
+    renamed in a later Keras, the backup would be written in place again, silently."""
+    import inspect
+
+    from cnn_lesson.backup import _Backup
+
+    keras_backup = keras.callbacks.BackupAndRestore
+    assert "_save_model" in vars(keras_backup)
+    assert "self._save_model()" in inspect.getsource(keras_backup.on_epoch_end)
+    assert _Backup._save_model is not keras_backup._save_model
+    for name in ("_weights_path", "_training_metadata_path", "_current_epoch",
+                 "_last_batch_seen"):
+        assert name in inspect.getsource(keras_backup)
+
+
+def test_half_written_files_of_killed_runs_are_swept_those_of_running_ones_kept(tmp_path):
+    """The fifth hostile pass: a kill while saving left `.model.partial-PID.keras` (a model's
+    size) that no later run removed."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    stale = tmp_path / f".model.partial-{dead}.keras"
+    live = tmp_path / f".model.partial-{os.getpid()}.keras"
+    other = tmp_path / ".notes.txt"
+    for path in (stale, live, other):
+        path.write_bytes(b"half a model")
+    resumable_training(tmp_path).release()
+    assert not stale.exists() and live.exists() and other.exists()

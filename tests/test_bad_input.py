@@ -770,7 +770,7 @@ def test_more_bad_arguments_of_the_hostile_pass_name_what_to_pass(tmp_path, monk
     cases = [
         (lambda: lesson.resumable_training("unused", run=[1, 2]), SettingsError,
          "run must map names to facts"),
-        (lambda: lesson.normalize_images("abc"), DataError, "needs an array of pixel values"),
+        (lambda: lesson.normalize_images("abc"), DataError, "needs pixel values from 0 to 255"),
         (lambda: lesson.layer_explorer(model, images[0, :16]), SettingsError,
          "Pass one image of shape (32, 32, 3), not shape (16, 32, 3)"),
         (lambda: lesson.plot_normalization(images, index=999), SettingsError,
@@ -863,3 +863,60 @@ def test_one_label_check_for_data_plots_results_and_widgets():
         with pytest.raises(DataError, match="class numbers from 0 to 9"):
             call()
     plt.close("all")
+
+
+# --- the fifth hostile pass: links, pipes and streams --------------------------------------
+
+@pytest.mark.parametrize("how", ["symbolic link", "copy"])
+def test_a_batch_that_is_another_batch_is_refused(tmp_path, data, cache_dir, how):
+    """A test batch that was a link to (or a copy of) a training batch trained and tested on
+    the same images, silently; image folders already refused this."""
+    folder = writer.write_batches_folder(tmp_path / "batches", data)
+    (folder / "test_batch").unlink()
+    if how == "copy":
+        (folder / "test_batch").write_bytes((folder / "data_batch_1").read_bytes())
+    else:
+        (folder / "test_batch").symlink_to(folder / "data_batch_1")
+    refused(folder, "The batches data_batch_1 and test_batch hold the same images. The test "
+            "accuracy would be measured on training images.", cache_dir=cache_dir)
+
+
+def test_notebooks_copy_refuses_a_pipe_in_a_lessons_place_before_writing(tmp_path):
+    out = tmp_path / "lessons"
+    out.mkdir()
+    os.mkfifo(out / "01_the_data.ipynb")
+    result = subprocess.run([sys.executable, "-m", "cnn_lesson", "notebooks", "student",
+                             str(out)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "is a pipe or device, where the lessons need a file" in (
+        result.stderr), result.stderr[-2000:]
+    assert sorted(path.name for path in out.iterdir()) == ["01_the_data.ipynb"]  # nothing else
+
+
+def test_the_command_survives_a_folder_name_that_is_not_utf8_and_a_closed_pipe(tmp_path):
+    """A name such as b'v\\xff' crashed every print that named the folder, under a strict
+    UTF-8 stdout; a reader gone (`| head -1`) ended training with a BrokenPipeError."""
+    folder = os.path.join(os.fsencode(tmp_path), b"v\xff")
+    environment = {**os.environ, "PYTHONIOENCODING": "utf-8:strict", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    command = [sys.executable, "-m", "cnn_lesson", "train", "--quick", "--data", "synthetic",
+               "--epochs", "1", "--output", folder]
+    result = subprocess.run(command, capture_output=True, timeout=300, env=environment)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert b"Wrote " in result.stdout and b"v\\xff" in result.stdout
+
+    process = subprocess.Popen([*command[:-1], os.path.join(os.fsencode(tmp_path), b"pipe")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment)
+    process.stdout.readline()
+    process.stdout.close()  # `| head -1`
+    _, errors = process.communicate(timeout=300)
+    assert process.returncode == 141 and b"Traceback" not in errors, errors[-2000:]
+
+
+def test_a_cameras_jpeg_with_more_than_one_picture_is_read_as_a_jpeg(tmp_path, cache_dir):
+    """Phone cameras write JPEGs that Pillow calls MPO; they were refused as 'a MPO image'."""
+    picture = Image.new("RGB", (32, 32), (10, 20, 30))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="MPO", save_all=True, append_images=[picture])
+    folder = tiny_image_folders(tmp_path / "data", bad=buffer.getvalue())
+    (train_images, train_labels), _ = load_cifar10(folder, cache_dir=cache_dir)
+    assert any(np.abs(image.astype(int) - (10, 20, 30)).max() <= 3  # JPEG rounds a little
+               for image in train_images)

@@ -87,7 +87,9 @@ def test_a_checkpoint_given_what_it_cannot_read_says_so():
     from cnn_lesson.checkpoints import check_history, check_normalized, check_split
     from cnn_lesson.evaluation import check_confusion_matrix
 
-    calls = [lambda: check_history(None, 10), lambda: check_history({"loss": ["x"]}, 1),
+    with pytest.raises(CheckpointError, match="The history's 'loss' is \\['x'\\], not one number"):
+        check_history({"loss": ["x"]}, 1)
+    calls = [lambda: check_history(None, 10),
              lambda: check_normalized(None, np.zeros((2, 2))),
              lambda: check_split(None, None, 10, None),
              lambda: check_confusion_matrix(None, None, None),

@@ -290,7 +290,8 @@ def test_a_trained_model_of_another_run_is_never_replaced_without_fresh(tmp_path
     smoke = dict(real, data_source=SYNTHETIC_LABEL, data="c3d4", quick=True, epochs=1)
     model = tmp_path / "model.keras"
     check_replacing(tmp_path, smoke, fresh=False)  # no model: nothing to lose
-    model.write_bytes(b"lesson 3's model")
+    keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)], name="cifar10_cnn").save(
+        model)  # lesson 3's, by its name
     with pytest.raises(OutputError, match="such as lesson 3's") as refused:
         check_replacing(tmp_path, smoke, fresh=False)
     assert "--fresh" in str(refused.value) and "--output" in str(refused.value)
@@ -397,3 +398,25 @@ def test_a_refused_run_writes_nothing(tmp_path):
     (tmp_path / "model.keras").write_bytes(b"lesson 3's model")
     assert main(["train", "--quick", "--data", "synthetic", "--output", str(tmp_path)]) == 1
     assert sorted(path.name for path in tmp_path.iterdir()) == ["model.keras"]
+
+
+def test_a_model_of_the_users_own_is_not_replaced_by_a_full_run(tmp_path, capsys):
+    """The fifth hostile pass: any HDF5 or zip file named model.h5 or best_model.keras counted
+    as the course's, and a full run replaced it."""
+    from cnn_lesson.cli import check_replacing, is_course_model
+    from cnn_lesson.errors import OutputError
+
+    own = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)], name="my_model")
+    own.save(tmp_path / "model.h5")
+    own.save(tmp_path / "best_model.keras")
+    full = {"data_source": "CIFAR-10", "data": "x", "quick": False, "seed": 0,
+            "precision": "float32", "epochs": 10}
+    with pytest.raises(OutputError, match="hold another network than the course's"):
+        check_replacing(tmp_path, full, fresh=False)
+    check_replacing(tmp_path, full, fresh=True)
+    import cnn_lesson
+
+    cnn_lesson.save_model(cnn_lesson.create_model(), tmp_path)  # the course's: replaced
+    (tmp_path / "best_model.keras").unlink()
+    assert is_course_model(tmp_path / "model.h5") and is_course_model(tmp_path / "model.keras")
+    check_replacing(tmp_path, full, fresh=False)

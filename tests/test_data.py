@@ -303,6 +303,22 @@ def test_download_failure_says_what_to_do(server, cache_dir, where):
         assert "404" in message
 
 
+def test_a_server_that_stops_answering_is_a_failed_download_not_a_hang(cache_dir, monkeypatch):
+    """The fifth hostile pass: a proxy that accepted the connection and never answered made
+    the download wait forever."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()  # accepts connections, never reads or answers
+    monkeypatch.setattr(download, "DOWNLOAD_TIMEOUT_S", 2)
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/cifar-10-python.tar.gz"
+    try:
+        with pytest.raises(DataError, match="no answer for 2 s"):
+            load_cifar10("", cache_dir=cache_dir, url=url)
+    finally:
+        listener.close()
+    assert socket.getdefaulttimeout() is None  # restored
+
+
 # --- bad input: a clear DataError, and the user's files untouched ------------------------
 
 def test_missing_path(tmp_path):

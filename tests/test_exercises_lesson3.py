@@ -1,6 +1,7 @@
 """Lesson 3's exercises: every stub says "not yet", every solution passes its check, and
 typical mistakes get their hint (the quiz is tested with every lesson's in test_exercises.py)."""
 
+import json
 from pathlib import Path
 
 import keras
@@ -70,7 +71,11 @@ def test_every_solution_passes_and_trains_only_in_its_own_folder(tmp_path):
     output_dir = namespace["output_dir"]
     assert sorted(path.name for path in output_dir.iterdir()) == ["exercises"]
     assert list((output_dir / "exercises").rglob("best_model.keras"))  # one per run
-    assert not list(output_dir.rglob("training_backup"))  # finished runs leave no backup
+    backups = sorted(output_dir.rglob("training_backup"))  # each finished run keeps its weights
+    assert [backup.parent.name for backup in backups] == ["sized", "too long"]
+    for backup in backups:
+        log = json.loads((backup.parent / "training_backup_history.json").read_text())
+        assert log["finished"] is True
 
 
 def test_exercise_1_counts_the_last_batch_and_only_the_training_images():

@@ -144,3 +144,12 @@ def test_a_run_interrupted_in_mixed_precision_continues_only_in_mixed_precision(
     history = train(model, *data, epochs=2, batch_size=16, output_dir=tmp_path)
     assert "1 epoch(s) already done" in capsys.readouterr().out
     assert len(history.history["loss"]) == 2 and model.optimizer.iterations.numpy() == 4
+
+
+def test_a_mixed_precision_model_compiled_but_never_trained_can_be_saved(tmp_path):
+    """Found by the fifth hostile pass's reviewer: float32_copy built the copy's optimizer
+    and compared it with the model's unbuilt one, a raw RuntimeError from save_model."""
+    model = compile_model(create_model(precision="mixed_bfloat16"))
+    paths = save_model(model, tmp_path)
+    loaded = load_model(paths["keras"])
+    assert loaded.dtype_policy.name == "float32" and loaded.count_params() == 161_610

@@ -10,9 +10,11 @@ run in the same folder at the same time (`lock`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import numbers
+import os
 import shutil
 import time
 import warnings
@@ -40,14 +42,21 @@ from cnn_lesson.backup.saved import (
     weights_fingerprint,
 )
 from cnn_lesson.config import MAX_SEED, whole_number
-from cnn_lesson.errors import BackupError, SettingsError
-from cnn_lesson.files import atomic_path, prepare_output_dir, refuse_folders_in_the_way, write_json
+from cnn_lesson.errors import BackupError, OutputError, SettingsError, shown
+from cnn_lesson.files import (
+    advice, atomic_path, prepare_output_dir, read_json, refuse_folders_in_the_way,
+    remove_stale_partials, write_json,
+)
 from cnn_lesson.precision import float32_copy
 from cnn_lesson.saving import HISTORY_FILE, MODEL_FILES
 
 __all__ = ["BACKUP_FOLDER", "BEST_MODEL_FILE", "EPOCH_LOG_FILE", "RUN_FILES",
            "ResumableTraining", "forget_finished_runs", "holding_folder", "resumable_training",
            "resume_callbacks"]
+
+# Room kept free beside a backup being saved: h5py's own error on a full disk ended in a
+# crash, so a save that might not fit is not begun.
+BACKUP_MARGIN_BYTES = 5 * 1024 * 1024
 
 # The files a run writes in its output folder: the backup's, then those lesson 3, lesson 4
 # and the command line save after it. None of them may be a folder when the run begins.
@@ -132,15 +141,19 @@ class _Backup(keras.callbacks.BackupAndRestore):
     same run, finished, with the model in the state it ended in (a notebook cell run twice)
     trains nothing; the same run, finished, on a new model is restored from the weights it
     kept and trains nothing, unless the folder's `model.keras` holds those weights (its
-    result was saved: it trains again); another run is refused if the backup is unfinished,
-    and replaces it if it had finished. Keras writes its two files in place, so a kill while saving can damage
-    them; `saved.read_saved_run` checks them before `fit`, and a restore that fails anyway
-    is reported the same way. (Keras' `double_checkpoint` would instead restore the epoch
-    before, silently, with an epoch log one epoch ahead: a plain message is clearer.)
+    result was saved: it trains again); another run is refused if the backup is unfinished
+    (or, with `keep_unsaved`, finished and never saved), and replaces it otherwise. Its two
+    files are written beside them and renamed (`_save_model`); a backup damaged anyway (an
+    earlier version, a kill between the two renames) is found by `saved.read_saved_run`
+    before `fit`, and a restore that fails is reported the same way. (Keras'
+    `double_checkpoint` would instead restore the epoch before, silently, with an epoch log
+    one epoch ahead: a plain message is clearer. It stays off, so `_save_model` writes no
+    `.bkp` copies.)
     """
 
     def __init__(self, output_dir: Path, saved: SavedRun | None, epoch_log: _EpochLog,
-                 best_model: _KeepBestModel, facts: Mapping[str, Any], verbose: int):
+                 best_model: _KeepBestModel, facts: Mapping[str, Any], verbose: int,
+                 keep_unsaved: bool = False):
         super().__init__(str(output_dir / BACKUP_FOLDER))
         self.output_dir = output_dir
         self.saved = saved
@@ -148,8 +161,11 @@ class _Backup(keras.callbacks.BackupAndRestore):
         self.best_model = best_model
         self.facts = dict(facts)
         self.verbose = verbose
+        self.keep_unsaved = keep_unsaved
 
     def on_train_begin(self, logs=None):
+        for stale in Path(self.backup_dir).glob(".partial-*"):  # a killed run's; the lock is ours
+            stale.unlink(missing_ok=True)
         run = describe_run(self.model, self.params, self.facts)
         self.epoch_log.run = run
         saved = self.saved
@@ -158,13 +174,21 @@ class _Backup(keras.callbacks.BackupAndRestore):
                 self._skip_finished_run(saved)
                 return
             unsaved = Path(self.backup_dir).is_dir() and not self._saved_as_model_file(saved)
-            if not differences(saved.run, run) and unsaved:
+            found = differences(saved.run, run)
+            if unsaved and not found:
                 self._restore_finished_run(saved)
                 return
-            if unsaved and self.verbose:  # another run: said, as the weights are not saved
-                print(f"{self.output_dir.name}/ held a finished run of {saved.done} epoch(s) "
-                      f"whose model was never saved as {MODEL_FILES[0]}; this other run "
-                      "replaces its kept weights and its best model.")
+            if unsaved and self.keep_unsaved:  # the command line: its runs end saved
+                raise BackupError(
+                    f"The output folder {shown(self.output_dir.name)}/ holds a finished run "
+                    f"({saved.done} epoch(s)) whose model was never saved (the command "
+                    "stopped before saving it), so this other run does not replace it: "
+                    + "; ".join(found) + ". Run that command again to restore and save its "
+                    "model, or: " + WAY_OUT)
+            if unsaved and self.verbose:  # a notebook's folder, where nothing may ever save
+                print(f"{shown(self.output_dir.name)}/ held a finished run of {saved.done} "
+                      "epoch(s) whose model was not saved there; this other run replaces its "
+                      "kept weights.")
             shutil.rmtree(self.backup_dir, ignore_errors=True)  # a finished run's leftover
             self.epoch_log.start_over()
             self.best_model.best = -np.inf
@@ -173,7 +197,7 @@ class _Backup(keras.callbacks.BackupAndRestore):
             found = differences(saved.run, run)
             if found:
                 raise BackupError(
-                    f"The output folder {self.output_dir.name}/ holds the backup of another "
+                    f"The output folder {shown(self.output_dir.name)}/ holds the backup of another "
                     f"run ({saved.done} epoch(s) done), so this run does not continue it: "
                     + "; ".join(found) + ". " + WAY_OUT
                 )
@@ -181,8 +205,53 @@ class _Backup(keras.callbacks.BackupAndRestore):
         if saved is not None:
             check_restored_weights(self.model, saved, Path(self.backup_dir))
         if self.verbose and saved is not None and saved.done:
-            print(f"Resuming from the backup in {self.output_dir.name}/{BACKUP_FOLDER}: "
+            print(f"Resuming from the backup in {shown(self.output_dir.name)}/{BACKUP_FOLDER}: "
                   f"{saved.done} epoch(s) already done.")
+
+    def _save_model(self) -> None:
+        """Keras' save of the backup, written beside its two files and renamed onto them.
+
+        Keras writes the weights and the epoch number in place: a full disk (or a kill) while
+        it wrote left a damaged backup, and with it every finished epoch lost, and h5py's error
+        on a full disk ended in a crash. This overrides a private method of Keras'
+        `BackupAndRestore` (3.x; `test_backup` checks that Keras still has it and calls this),
+        as nothing public lets the files be written atomically; it keeps Keras' own paths.
+        """
+        backup_dir = Path(self.backup_dir)
+        weights, metadata = Path(self._weights_path), Path(self._training_metadata_path)
+        existed = weights.is_file()
+        # The weights and the optimizer's state, twice over while both versions exist.
+        needed = 2 * (weights.stat().st_size if existed else sum(
+            np.asarray(variable).nbytes for variable in self.model.variables))
+        where = backup_dir if backup_dir.is_dir() else self.output_dir
+        done = (f"The backup of the last epoch saved ({shown(backup_dir)}) is intact: free some "
+                "space, then run the same training again to continue from it." if existed else
+                "No epoch had been backed up yet: free some space, then run it again.")
+        if shutil.disk_usage(where).free < needed + BACKUP_MARGIN_BYTES:
+            raise OutputError(f"The disk of {shown(self.output_dir)} is full, so the training "
+                              f"backup cannot be saved and training stopped here. {done}")
+        temporaries = [backup_dir / f".partial-{os.getpid()}.weights.h5",  # Keras' suffix
+                       backup_dir / f".partial-{os.getpid()}.json"]
+        try:
+            backup_dir.mkdir(parents=True, exist_ok=True)
+            self.model.save_weights(temporaries[0], overwrite=True)
+            temporaries[1].write_text(json.dumps({"epoch": self._current_epoch,
+                                                  "batch": self._last_batch_seen}))
+            # Both written before either is replaced: a failure above leaves the last backup
+            # as it was. (A kill between the two renames is caught as damage when resuming.)
+            os.replace(temporaries[0], weights)
+            os.replace(temporaries[1], metadata)
+        except OSError as error:
+            raise OutputError(f"Could not save the training backup in {shown(backup_dir)}: "
+                              f"{error.strerror or error}. {done} "
+                              + advice(error, backup_dir)) from error
+        finally:
+            for temporary in temporaries:
+                with contextlib.suppress(OSError):
+                    temporary.unlink(missing_ok=True)
+            if not existed:  # an empty folder beside an epoch log would read as damaged
+                with contextlib.suppress(OSError):
+                    backup_dir.rmdir()  # only if empty: a save that succeeded is kept
 
     def _restore(self, logs=None) -> None:
         """Keras' restore of the backup (none there: nothing to do), or a BackupError."""
@@ -196,7 +265,7 @@ class _Backup(keras.callbacks.BackupAndRestore):
                 warnings.warn(warning.message, warning.category, stacklevel=2)
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise BackupError(
-                f"The training backup in {self.output_dir.name}/ could not be restored "
+                f"The training backup in {shown(self.output_dir.name)}/ could not be restored "
                 f"({error}). Start over with --fresh (fresh=True in Python), which discards "
                 "it, or choose another output folder."
             ) from error
@@ -220,21 +289,21 @@ class _Backup(keras.callbacks.BackupAndRestore):
         backup it kept; `fit` then trains nothing (Keras' restore sets the first epoch)."""
         backup_dir = Path(self.backup_dir)
         try:
-            done = json.loads((backup_dir / METADATA_FILE).read_text(encoding="utf-8"))["epoch"]
+            done = read_json(backup_dir / METADATA_FILE)["epoch"]
         except (OSError, ValueError, KeyError, TypeError):
             done = None
         if done != saved.done:
-            raise BackupError(f"The finished run's weights in {self.output_dir.name}/"
+            raise BackupError(f"The finished run's weights in {shown(self.output_dir.name)}/"
                               f"{BACKUP_FOLDER} are damaged or from another epoch. " + WAY_OUT)
         self._restore()
         if weights_fingerprint(self.model) != saved.weights:
-            raise BackupError(f"The finished run's weights in {self.output_dir.name}/"
+            raise BackupError(f"The finished run's weights in {shown(self.output_dir.name)}/"
                               f"{BACKUP_FOLDER} are not those it ended with. " + WAY_OUT)
         self.epoch_log.skipped = True
         if self.verbose:
             print(f"This run had already finished its {saved.done} epoch(s), but its model was "
                   f"not saved after: the trained weights are restored from "
-                  f"{self.output_dir.name}/{BACKUP_FOLDER}, nothing was trained again, and "
+                  f"{shown(self.output_dir.name)}/{BACKUP_FOLDER}, nothing was trained again, and "
                   "the history holds those epochs. To train again from the start, pass "
                   "fresh=True (--fresh on the command line).")
 
@@ -255,7 +324,8 @@ class _Backup(keras.callbacks.BackupAndRestore):
         self.model._initial_epoch = None
         # Not Keras' own `on_train_end`, which removes the backup: it stays, the epoch log
         # marking the run finished, so that the trained weights survive until they are
-        # saved (see `_saved_as_model_file`). The next other run in the folder removes it.
+        # saved (see `_saved_as_model_file`). Another run in the folder removes it (see
+        # `on_train_begin`), and so does fresh=True.
 
 
 class ResumableTraining:
@@ -341,6 +411,7 @@ def _facts(run: Mapping[str, Any] | None) -> dict[str, Any]:
 def resumable_training(
     output_dir: str | Path | None, fresh: bool = False, verbose: int = 1,
     run: Mapping[str, Any] | None = None, data=None, seed: int | None = None,
+    keep_unsaved: bool = False,
 ) -> ResumableTraining:
     """Prepare a `fit` that backs up after every epoch and continues after an interruption.
 
@@ -370,6 +441,10 @@ def resumable_training(
             number of training images and a fingerprint of both sets are compared too, so a
             backup made on other data is not continued (lesson 3 and `train` pass them).
         seed: the run's seed, compared too.
+        keep_unsaved: refuse another run while a finished run's model is not saved in
+            `output_dir` (the command line, which saves every run it finishes); without it,
+            another run replaces that run's kept weights and says so (a notebook's folder,
+            where nothing may ever save them).
 
     Returns:
         A `ResumableTraining`: pass its `callbacks` to `fit`, then call its `finish()`.
@@ -378,7 +453,8 @@ def resumable_training(
         OutputError: `output_dir` is a file, cannot be written, or its disk is full; or a
             folder has the name of a file the run writes (`RUN_FILES`).
         BackupError: another run is using `output_dir` now, or its backup is damaged
-            (here); the backup belongs to another run (when `fit` begins).
+            (here); the backup belongs to another run, or (with `keep_unsaved`) to a
+            finished run never saved (when `fit` begins).
     """
     if seed is not None:  # written to the backup as JSON: numpy's integers are not
         seed = whole_number("seed", seed, minimum=0, maximum=MAX_SEED)
@@ -391,7 +467,9 @@ def resumable_training(
     owner = object()
     locked = lock_folder(output_dir, owner)  # before reading: another run may be writing
     try:
-        epoch_log, callbacks, saved = resume_callbacks(output_dir, fresh, verbose, facts)
+        remove_stale_partials(output_dir)  # a killed save's half-written model, say
+        epoch_log, callbacks, saved = resume_callbacks(output_dir, fresh, verbose, facts,
+                                                       keep_unsaved)
     except BaseException:
         if locked:
             unlock_folder(output_dir, owner)
@@ -408,7 +486,7 @@ def forget_finished_runs(folder: Path) -> list[Path]:
     removed = []
     for log in sorted(Path(folder).rglob(EPOCH_LOG_FILE)):
         try:
-            finished = json.loads(log.read_text(encoding="utf-8")).get("finished") is True
+            finished = read_json(log).get("finished") is True
         except (OSError, ValueError, AttributeError):  # unreadable, not JSON, not a dict
             continue
         backup = log.parent / BACKUP_FOLDER
@@ -427,7 +505,8 @@ def _remove_backup(path: Path) -> None:
 
 
 def resume_callbacks(
-    output_dir: Path, fresh: bool, verbose: int, run: Mapping[str, Any] | None = None
+    output_dir: Path, fresh: bool, verbose: int, run: Mapping[str, Any] | None = None,
+    keep_unsaved: bool = False,
 ) -> tuple[_EpochLog, list[keras.callbacks.Callback], SavedRun | None]:
     """The callbacks that back training up in `output_dir`, the epoch log among them.
 
@@ -455,5 +534,5 @@ def resume_callbacks(
     return epoch_log, [
         best_model,
         epoch_log,
-        _Backup(output_dir, saved, epoch_log, best_model, run or {}, verbose),
+        _Backup(output_dir, saved, epoch_log, best_model, run or {}, verbose, keep_unsaved),
     ], saved

@@ -111,7 +111,7 @@ def lock_folder(folder: Path, owner: object) -> bool:
             file.close()
             raise BackupError(
                 f"Another training run{_other_pid(path)} is using the output folder "
-                f"{folder.name}/ right now; two runs in one folder would mix their backups. "
+                f"{shown(folder.name)}/ right now; two runs in one folder would mix their backups. "
                 "Wait for it to finish, or choose another output folder (--output DIR, or "
                 "another output_dir). If it is a notebook you interrupted, restart its kernel."
             )

@@ -20,7 +20,8 @@ from typing import Any, Mapping
 import keras
 import numpy as np
 
-from cnn_lesson.errors import BackupError, SettingsError
+from cnn_lesson.errors import BackupError, SettingsError, shown
+from cnn_lesson.files import is_regular_file, read_json
 
 BACKUP_FOLDER = "training_backup"
 BEST_MODEL_FILE = "best_model.keras"
@@ -99,11 +100,15 @@ def data_facts(data, seed: int | None) -> dict[str, Any]:
         except (TypeError, ValueError):
             raise SettingsError("data must be (train_data, validation_data), each (images, "
                                 "labels), as split_validation returns them.") from None
-        facts["training images"] = len(train_images)
-        # Both sets: a backup made on other training images (the same validation images,
-        # or other ones) is not continued.
-        facts["data"] = (data_fingerprint(validation_images, validation_labels)
-                         + data_fingerprint(train_images, train_labels))
+        try:
+            facts["training images"] = len(train_images)
+            # Both sets: a backup made on other training images (the same validation images,
+            # or other ones) is not continued.
+            facts["data"] = (data_fingerprint(validation_images, validation_labels)
+                             + data_fingerprint(train_images, train_labels))
+        except (TypeError, ValueError):  # None from a cell that has not run, say
+            raise SettingsError("data must be (train_data, validation_data), each (images, "
+                                "labels) arrays, as split_validation returns them.") from None
     return facts
 
 
@@ -186,14 +191,14 @@ def _shown(value: Any) -> str:
 
 def _damaged(backup_dir: Path, what: str) -> BackupError:
     return BackupError(
-        f"The training backup in {backup_dir.parent.name}/ is damaged ({what}), probably by a "
-        "run stopped while it was saving; it cannot be continued. Start over with --fresh "
+        f"The training backup in {shown(backup_dir.parent.name)}/ is damaged ({what}), probably "
+        "by a run stopped while it was saving; it cannot be continued. Start over with --fresh "
         "(fresh=True in Python), which discards it, or choose another output folder."
     )
 
 
 def _read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
+    return read_json(path)
 
 
 def _epochs_logged(history: Mapping[str, list]) -> int:
@@ -203,8 +208,9 @@ def _epochs_logged(history: Mapping[str, list]) -> int:
 def read_saved_run(output_dir: Path) -> SavedRun | None:
     """The run whose backup or finished log is in `output_dir`, checked; None if none.
 
-    An unfinished backup must be whole: Keras writes its files in place, so a process killed
-    while saving can leave a truncated weights file or a broken JSON file, and an epoch log
+    An unfinished backup must be whole: a process killed while saving (or a backup written in
+    place, as Keras' own and the course's before 2026-11-29 were) can leave a truncated
+    weights file or a broken JSON file, or a pipe or device in a file's place; an epoch log
     with fewer epochs than the backup would give a history that lacks epochs. The log may
     hold one epoch more than the backup (it is written first; a kill can fall between the
     two): the backup is the truth, and that epoch is dropped.
@@ -235,8 +241,8 @@ def read_saved_run(output_dir: Path) -> SavedRun | None:
     if not isinstance(log, dict) or not isinstance(log.get("history"), dict) or "run" not in log \
             or (isinstance(log["run"], dict) and log["run"].get(FORMAT) != RUN_FORMAT):
         raise BackupError(
-            f"The training backup in {output_dir.name}/ was made by an earlier version of the "
-            "course, which recorded less about its run, so it is not continued. "
+            f"The training backup in {shown(output_dir.name)}/ was made by an earlier version of "
+            "the course, which recorded less about its run, so it is not continued. "
             + WAY_OUT
         )
     _check_log(backup_dir, log, run_required=True)
@@ -290,6 +296,8 @@ def _readable_weights(path: Path) -> bool:
     """Whether an HDF5 weights file opens and lists its contents (a truncated one does not)."""
     import h5py  # Keras' own dependency for `.weights.h5`
 
+    if not is_regular_file(path):  # h5py would wait forever on a pipe
+        return False
     try:
         with h5py.File(path, "r") as file:
             file.visit(lambda name: None)

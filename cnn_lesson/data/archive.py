@@ -50,6 +50,18 @@ def md5_of(path: Path) -> str:
 
 
 def _assemble(batches: dict[str, tuple[np.ndarray, np.ndarray]]) -> Arrays:
+    """The training set (five batches) and the test set, or a DataError if two batches hold
+    the same images: a copy or link of a training batch in the test batch's place would
+    measure the test accuracy on training images."""
+    digests: dict[str, str] = {}
+    for name, (images, _) in batches.items():
+        digest = hashlib.blake2b(np.ascontiguousarray(images).tobytes(), digest_size=16)
+        first = digests.setdefault(digest.hexdigest(), name)
+        if first != name:
+            leak = (" The test accuracy would be measured on training images."
+                    if TEST_BATCH in (first, name) else "")
+            raise DataError(f"The batches {first} and {name} hold the same images.{leak} "
+                            f"Extract the official `{ARCHIVE_NAME}` again.")
     train_images = np.concatenate([batches[name][0] for name in TRAIN_BATCHES])
     train_labels = np.concatenate([batches[name][1] for name in TRAIN_BATCHES])
     return (train_images, train_labels), batches[TEST_BATCH]

@@ -114,3 +114,18 @@ def one_image(image, caller: str) -> np.ndarray:
                         f"train_images[0]; this is {type(image).__name__} of shape "
                         f"{array.shape}, type {array.dtype}.")
     return array.astype(np.uint8)
+
+
+def checked_class_names(class_names, count: int | None = None) -> list[str]:
+    """`class_names` as a list of distinct texts (`count` of them when given), or a DataError:
+    a string passed whole would be read as one-letter names, and two equal names would make
+    one class hide another in the tables and widgets."""
+    names = None if isinstance(class_names, (str, bytes)) else list(class_names) \
+        if isinstance(class_names, (list, tuple, np.ndarray)) else None
+    if names is None or not all(isinstance(name, str) for name in names) \
+            or len(set(names)) != len(names) or not names or (count is not None
+                                                              and len(names) != count):
+        wanted = f"{count} " if count is not None else ""
+        raise DataError(f"class_names must be a list of {wanted}different names, such as "
+                        f"CLASS_NAMES, not {type(class_names).__name__} {class_names!r:.60}.")
+    return names

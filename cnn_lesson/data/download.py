@@ -10,6 +10,7 @@ Used by lesson 1 (`01_the_data.ipynb`) when `CNN_LESSON_DATA` is unset.
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 from cnn_lesson.data.archive import ARCHIVE_NAME, OFFICIAL_MD5
@@ -21,6 +22,7 @@ from cnn_lesson.errors import DataError
 CIFAR10_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/cifar-10-python.tar.gz"
 OFFICIAL_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 DOWNLOADS = "downloads"
+DOWNLOAD_TIMEOUT_S = 60  # seconds without a byte before the download counts as failed
 
 
 def download_failed_message(url: str, reason: str) -> str:
@@ -50,6 +52,10 @@ def download_archive(url: str, cache_dir: Path, check_hash: bool) -> Path:
     from keras.utils import get_file  # imported here: keras is slow to import
 
     cache_dir = user_path(cache_dir, "cache_dir", DataError)
+    # Keras' get_file reads through urllib without a timeout: a server or proxy that stops
+    # answering waited forever. The default timeout reaches urllib's sockets; restored after.
+    previous_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
     try:
         # Keras falls back to /tmp/.keras when the folder is missing or not writable.
         (cache_dir / DOWNLOADS).mkdir(parents=True, exist_ok=True)
@@ -63,5 +69,9 @@ def download_archive(url: str, cache_dir: Path, check_hash: bool) -> Path:
         )
     except Exception as error:  # urllib, ssl, OSError, Keras' own Exception/ValueError
         reason = f"{type(error).__name__}: {error}"
+        if isinstance(error, TimeoutError) or "timed out" in str(error):
+            reason += f" (no answer for {DOWNLOAD_TIMEOUT_S} s)"
         raise DataError(download_failed_message(url, reason)) from error
+    finally:
+        socket.setdefaulttimeout(previous_timeout)
     return Path(path)

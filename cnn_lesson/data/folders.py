@@ -26,7 +26,7 @@ from cnn_lesson.errors import DataError, shown
 
 SPLITS = ("train", "test")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-_FORMATS = ("PNG", "JPEG")
+_FORMATS = ("PNG", "JPEG", "MPO")  # MPO: a camera's JPEG with more pictures; the first is read
 _CHUNK = 500
 _PERMISSION = ("you cannot read it (permission denied). Make it readable (e.g. `chmod -R u+rX` "
                "on the data folder) or copy the data to a folder of yours.")
