@@ -60,6 +60,17 @@ def _percent(value: float) -> str:
     return f"{100 * value:.1f}%"
 
 
+def _a_number(value) -> bool:
+    """Whether `value` is a number a float can hold (10**400 is an int that none can)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
+
+
 def _accuracy_range(typical, minimum) -> tuple[float, float, float]:
     """`check_accuracy`'s typical range and floor as shares, or a SettingsError: a NaN floor
     would pass every accuracy (every comparison with NaN is false), a reversed range would
@@ -121,8 +132,8 @@ def check_accuracy(
     full = not lesson.quick and (full_run is None or full_run)
     low, high, floor = _accuracy_range(typical, minimum)
     value = float(accuracy)
-    if isinstance(accuracy, (bool, np.bool_)) or not (math.isfinite(value)
-                                                      and 0.0 <= value <= 1.0):
+    if isinstance(accuracy, (bool, np.bool_, str, bytes)) \
+            or not (math.isfinite(value) and 0.0 <= value <= 1.0):
         raise CheckpointError(f"The {what} is {accuracy!r}, not a share between 0 and 1. "
                               + WHAT_TO_DO)
     if not full:
@@ -168,13 +179,16 @@ def check_history(history, epochs: int) -> None:
                               f"lesson.epochs, not {epochs!r}. " + WHAT_TO_DO)
     values: Mapping[str, Sequence[float]] = getattr(history, "history", history)
     for key, series in values.items():  # text such as "1.0" has a length and a float too
-        if isinstance(series, (str, bytes, Mapping)) or not all(
-                isinstance(value, numbers.Real) and not isinstance(value, bool)
-                for value in series):
+        if isinstance(series, (str, bytes, Mapping)) or not all(map(_a_number, series)):
             raise CheckpointError(f"The history's {key!r} is {series!r:.60}, not one number per "
                                   "epoch: pass what fit returned (history, or history.history). "
                                   + WHAT_TO_DO)
     recorded = len(values.get("loss", []))
+    short = [key for key, series in values.items() if len(series) != recorded]
+    if short:  # every metric is recorded once per epoch: a shorter one lost epochs
+        raise CheckpointError(f"The history's {short[0]!r} holds {len(values[short[0]])} "
+                              f"epoch(s), its 'loss' {recorded}: it is not one run's history. "
+                              + WHAT_TO_DO)
     if recorded != epochs:
         raise CheckpointError(
             f"The history holds {recorded} epoch(s), but {epochs} were trained. If training "

@@ -22,6 +22,7 @@ without `force` (a learner may have worked in them).
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 from typing import Sequence
 
@@ -174,12 +175,12 @@ def _write_all(out_dir: Path, plans: Sequence[tuple[Path, str]], force: bool) ->
         # waited forever (a pipe) or filled the memory (a link to /dev/zero).
         in_the_way = [path for target, _ in plans
                       for path in (target, *target.parents) if path != out_dir
-                      and out_dir in path.parents and path.exists()
+                      and out_dir in path.parents and os.path.lexists(path)  # a link to nothing too
                       and not (is_regular_file(path) if path == target else path.is_dir())]
         if in_the_way:
             path = in_the_way[0]
             kind = ("a folder" if path.is_dir() else "a file" if is_regular_file(path)
-                    else "a pipe or device")
+                    else "a link to nothing" if not path.exists() else "a pipe or device")
             needed = "a file" if any(path == target for target, _ in plans) else "a folder"
             raise OutputError(f"{shown(path)} is {kind}, where the lessons need {needed} (even "
                               "--force replaces only files): move it away, or choose "

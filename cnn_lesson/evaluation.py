@@ -391,6 +391,8 @@ def checked_probabilities(probabilities, count: int, classes: int = 1,
     (`count`) and a column per class (at least `classes`; `exact`: that many), as `predict`
     returns them. Used here and by lesson 4's widgets."""
     try:
+        if np.iscomplexobj(probabilities):  # float64 would drop the imaginary part, silently
+            raise TypeError("complex")
         array = np.asarray(probabilities, dtype=np.float64)
     except (TypeError, ValueError):
         raise SettingsError(f"The probabilities ({type(probabilities).__name__} "

@@ -146,16 +146,15 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             temporary.unlink()
 
 
-_PARTIAL = re.compile(r"^\.(?:.+\.)?partial-(\d+)(?:\..+)?$")  # atomic_path's, _save_model's
-
-
-def remove_stale_partials(folder: str | os.PathLike) -> list[Path]:
+def remove_stale_partials(folder: str | os.PathLike, names: Iterable[str]) -> list[Path]:
     """Remove the half-written files that `atomic_path` leaves when its process is killed
-    (`.model.partial-PID.keras`, up to the size of a model each), those of processes that
-    no longer run. Returns the files removed."""
+    (`.model.partial-PID.keras` for `model.keras`, up to the size of a model each), for the
+    files `names` only and for processes that no longer run. Returns the files removed."""
+    patterns = [re.compile(rf"^\.{re.escape(Path(name).stem)}\.partial-(\d+)"
+                           rf"{re.escape(Path(name).suffix)}$") for name in names]
     removed = []
-    for path in Path(folder).glob(".*partial-*"):
-        match = _PARTIAL.match(path.name)
+    for path in Path(folder).glob(".*.partial-*"):
+        match = next(filter(None, (pattern.match(path.name) for pattern in patterns)), None)
         if match is None or not is_regular_file(path) or path.is_symlink():
             continue
         try:

@@ -38,7 +38,7 @@ from cnn_lesson.data.checks import checked_images, checked_images_and_labels
 from cnn_lesson.errors import DataError, ModelFileError, SettingsError, shown
 from cnn_lesson.model import BATCHNORM_MOMENTUM
 from cnn_lesson.precision import FLOAT32, fast_precision, layers_computing_in
-from cnn_lesson.saving import load_history
+from cnn_lesson.saving import HISTORY_FILE, load_history
 from cnn_lesson.training import one_cycle_schedule, steps_per_epoch, train
 
 FURTHER_EPOCHS = 8
@@ -457,7 +457,9 @@ def _lesson3_run(output_dir: Path) -> tuple[Run | None, str]:
            "output folder), then this cell again, to compare the two.")
     try:
         values = load_history(output_dir)
-    except ModelFileError:
+    except ModelFileError as error:
+        if (output_dir / HISTORY_FILE).exists():  # there, but damaged: say so, not "missing"
+            return None, f"Lesson 3's history cannot be used: {error}"
         return None, "No lesson 3 history in the output folder. " + how
     seconds, accuracy = values.get("seconds"), values.get("val_accuracy")
     if not seconds or not accuracy or len(seconds) != len(accuracy):
@@ -502,11 +504,16 @@ def runs_to_compare(output_dir: str | os.PathLike, history) -> list[Run]:
                         "History that train_further returned, which records the training "
                         "time after each epoch; model.fit does not.")
     try:  # one finite number per epoch in each, and as many of one as of the other
+        numbers_only = all(isinstance(value, numbers.Real) and not isinstance(value, bool)
+                           for key in ("seconds", "val_accuracy") for value in values[key])
         seconds, accuracy = (np.asarray(values[key], dtype=float)
                              for key in ("seconds", "val_accuracy"))
-        usable = seconds.ndim == 1 and len(seconds) and seconds.shape == accuracy.shape \
-            and np.all(np.isfinite(seconds)) and np.all(np.isfinite(accuracy))
-    except (TypeError, ValueError):  # text, None
+        # Shares and times: [50, 60] was read as percentages of 100, drawn far off the plot.
+        usable = numbers_only and seconds.ndim == 1 and len(seconds) \
+            and seconds.shape == accuracy.shape and np.all(np.isfinite(seconds)) \
+            and np.all(np.isfinite(accuracy)) and np.all((accuracy >= 0) & (accuracy <= 1)) \
+            and np.all(seconds >= 0)
+    except (TypeError, ValueError, OverflowError):  # text, None, 10**400
         usable = False
     if not usable:
         raise DataError(f"history's 'seconds' and 'val_accuracy' must be lists of numbers, "

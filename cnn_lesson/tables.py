@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import math
+import numbers
 import re
 from typing import Iterable, Mapping
 
@@ -74,7 +75,8 @@ class Table(list):
 
     @staticmethod
     def _cell(value: object, share: bool) -> str:
-        if isinstance(value, float):
+        if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
+            value = float(value)  # numpy's float32 too, which is not a float
             return MISSING if math.isnan(value) else f"{value:.1%}" if share and 0 <= value <= 1 \
                 else f"{value:.3g}"
         return str(value)

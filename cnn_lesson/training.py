@@ -45,10 +45,14 @@ def normalize_images(images: np.ndarray) -> np.ndarray:
     Raises:
         DataError: not pixel values, or floats already in 0..1 (normalised once already).
     """
-    array = np.asarray(images)
-    # Only numbers from 0 to 255: None became NaN, text became numbers, negative or 16-bit
-    # pixels were scaled out of 0..1, and complex ones lost their imaginary part.
-    if array.dtype == bool or not (np.issubdtype(array.dtype, np.integer)
+    try:
+        array = np.asarray(images)
+    except ValueError:  # a ragged list
+        array = np.asarray(None)
+    # Only images of numbers from 0 to 255: None became NaN, text became numbers, negative or
+    # 16-bit pixels were scaled out of 0..1, complex ones lost their imaginary part, and a
+    # single number became a number.
+    if array.ndim < 3 or array.dtype == bool or not (np.issubdtype(array.dtype, np.integer)
                                    or np.issubdtype(array.dtype, np.floating)) or not array.size \
             or not np.all(np.isfinite(array)) or array.min() < 0 or array.max() > 255:
         raise DataError(f"normalize_images needs pixel values from 0 to 255 (the uint8 images "
@@ -164,9 +168,10 @@ def make_dataset(
         A `tf.data.Dataset` of `(float32 images, labels)` batches.
     """
     images, labels = checked_images_and_labels(images, labels)
-    # Flat, whichever shape came in: Keras traces a model once per label shape, and a model
-    # trained on (N, 1) labels then evaluated on (N,) ones failed inside Keras.
-    labels = labels.reshape(-1)
+    # One shape, whichever came in: Keras traces a model once per label shape, and a model
+    # trained on (N, 1) labels then evaluated on (N,) ones failed inside Keras. (N, 1), as
+    # load_cifar10 gives them, so that a model.fit of one's own on those labels agrees too.
+    labels = labels.reshape(-1, 1)
     batch_size = whole_number("batch_size", batch_size, maximum=MAX_BATCH_SIZE)
     scale = 1 / 255.0 if np.issubdtype(images.dtype, np.integer) else 1.0  # floats: 0..1
     dataset = tf.data.Dataset.from_tensor_slices((images, labels))

@@ -53,7 +53,11 @@ def _checked_pictures(images) -> np.ndarray:
     """
     # No images is allowed (the browser says so); otherwise at least 1, as a wrong shape's
     # message then reads.
-    images = checked_images(images, at_least=0 if np.shape(images)[:1] == (0,) else 1)
+    try:
+        empty = np.shape(images)[:1] == (0,)
+    except ValueError:  # a ragged list: checked_images says what it is not
+        images, empty = np.asarray(None), False
+    images = checked_images(images, at_least=0 if empty else 1)
     if images.shape[-1] != 3 or min(images.shape[1:3]) < 1:
         hint = (" These look channels-first: pass images.transpose(0, 2, 3, 1)."
                 if images.shape[1] == 3 else "")

@@ -416,3 +416,51 @@ def test_explain_parameters_says_what_each_layer_counts():
     # The lesson's model reads as lesson 2 shows it.
     assert lesson.explain_parameters(lesson.create_model())[1][1] == (
         "4 x 32 (gamma, beta learned; mean, variance tracked)")
+
+
+def test_the_sixth_hostile_passs_findings(tmp_path, capsys):
+    """Raw errors (ragged lists, 10**400) and silent wrong results (a scalar normalised, text
+    as an accuracy, a history with a metric one epoch short, percentages as shares, a
+    float32 share printed as a number, complex probabilities, a damaged lesson 3 history
+    called missing, a dangling link where a solutions folder goes)."""
+    import subprocess
+    import sys
+
+    from cnn_lesson.further import runs_to_compare
+    from cnn_lesson.tables import Table
+
+    images, labels = np.zeros((4, 32, 32, 3), np.uint8), np.arange(4)
+    full = lesson.settings({})
+    good = {"seconds": [1.0, 2.0], "val_accuracy": [0.5, 0.6]}
+    cases = [
+        (lambda: lesson.normalize_images([[1, 2], [3]]), "needs pixel values from 0 to 255"),
+        (lambda: lesson.normalize_images(5), "needs pixel values from 0 to 255"),
+        (lambda: lesson.sample_browser([[1, 2], [3]], [0, 1]), "The images have shape"),
+        (lambda: lesson.check_history({"loss": [10**400]}, 1), "not one number per epoch"),
+        (lambda: lesson.check_history({"loss": [1.0, 1.0], "val_loss": [1.0]}, 2),
+         "The history's 'val_loss' holds 1 epoch(s), its 'loss' 2"),
+        (lambda: lesson.check_accuracy("0.7", "x", full, (0.65, 0.75)), "is '0.7'"),
+        (lambda: runs_to_compare(tmp_path, {"seconds": [10**400], "val_accuracy": [0.5]}),
+         "must be lists of numbers"),
+        (lambda: runs_to_compare(tmp_path, {"seconds": [1, 2], "val_accuracy": [50, 60]}),
+         "must be lists of numbers"),
+        (lambda: runs_to_compare(tmp_path, {"seconds": ["1"], "val_accuracy": [0.5]}),
+         "must be lists of numbers"),
+        (lambda: lesson.prediction_explorer(None, images, labels,
+                                            probabilities=np.full((4, 10), 0.1 + 0j)),
+         "cannot be read as numbers"),
+    ]
+    each_refused((call, CnnLessonError, text) for call, text in cases)
+    assert "50.0%" in repr(Table([{"accuracy": np.float32(0.5)}]))
+    (tmp_path / "history.json").write_text('{"loss": [NaN]}')
+    capsys.readouterr()
+    assert len(runs_to_compare(tmp_path, good)) == 1  # this lesson's run alone
+    assert "Lesson 3's history cannot be used" in capsys.readouterr().out
+
+    out = tmp_path / "edition"
+    out.mkdir()
+    (out / "solutions").symlink_to(tmp_path / "nowhere")
+    result = subprocess.run([sys.executable, "-m", "cnn_lesson", "notebooks", "student",
+                             str(out)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "is a link to nothing" in result.stderr, result.stderr
+    assert sorted(path.name for path in out.iterdir()) == ["solutions"]  # nothing written

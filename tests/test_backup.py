@@ -456,8 +456,14 @@ def test_in_a_notebooks_folder_another_run_replaces_a_finished_run_and_says_so(t
 def test_a_finished_runs_damaged_weights_are_reported_not_restored(tmp_path):
     model, _ = _run(tmp_path, epochs=2)
     weights = tmp_path / BACKUP_FOLDER / "latest.weights.h5"
-    weights.write_bytes(weights.read_bytes()[:1000])  # cut short
-    with pytest.raises(BackupError, match="could not be restored"):
+    whole = weights.read_bytes()
+    weights.write_bytes(whole[:1000])  # cut short: found before Keras reads it
+    with pytest.raises(BackupError, match="damaged or from another epoch"):
+        _run(tmp_path, epochs=2)
+    weights.write_bytes(whole)
+    _run(tmp_path / "other", epochs=2, dropout=False)  # another network's weights, whole
+    shutil.copy(tmp_path / "other" / BACKUP_FOLDER / "latest.weights.h5", weights)
+    with pytest.raises(BackupError, match="could not be restored|not those it ended with"):
         _run(tmp_path, epochs=2)
     metadata = tmp_path / BACKUP_FOLDER / "training_metadata.json"
     metadata.write_text(json.dumps({"epoch": 1}))  # another epoch's
@@ -581,8 +587,40 @@ def test_half_written_files_of_killed_runs_are_swept_those_of_running_ones_kept(
                           capture_output=True, text=True).stdout.strip()
     stale = tmp_path / f".model.partial-{dead}.keras"
     live = tmp_path / f".model.partial-{os.getpid()}.keras"
-    other = tmp_path / ".notes.txt"
-    for path in (stale, live, other):
+    others = [tmp_path / ".notes.txt", tmp_path / f".thesis.partial-{dead}.docx",
+              tmp_path / f".my.notes.partial-{dead}"]  # the sixth pass: a user's, deleted
+    for path in (stale, live, *others):
         path.write_bytes(b"half a model")
     resumable_training(tmp_path).release()
-    assert not stale.exists() and live.exists() and other.exists()
+    assert not stale.exists() and live.exists() and all(path.exists() for path in others)
+
+
+def test_a_model_trained_on_since_is_not_overwritten_by_the_restore(tmp_path, capsys):
+    """The sixth hostile pass: the restore replaced the weights of a model trained further
+    (model.fit after the run) with the finished run's, and those epochs were lost."""
+    model, _ = _run(tmp_path, epochs=2)
+    images, labels = random_images(32, seed=9)
+    model.fit(images / 255.0, labels, epochs=1, verbose=0)  # trained on, in memory
+    trained_on = weights_fingerprint(model)
+    capsys.readouterr()
+    counter, ended = epochs_run()
+    same, same_labels = random_images(96, seed=1)  # the same run as _run's
+    train(model, (same[:64], same_labels[:64]), (same[64:], same_labels[64:]), epochs=2,
+          batch_size=32, seed=5, output_dir=tmp_path, verbose=2, callbacks=[counter])
+    assert ended == [0, 1] and weights_fingerprint(model) != trained_on  # it trained on
+    assert "trains on as a new run" in capsys.readouterr().out
+
+
+def test_a_pipe_for_a_finished_runs_weights_is_damage_not_a_hang(tmp_path):
+    _run(tmp_path, epochs=1)
+    weights = tmp_path / BACKUP_FOLDER / "latest.weights.h5"
+    weights.unlink()
+    os.mkfifo(weights)
+    code = ("import sys; sys.path.insert(0, '.'); from tests.test_backup import _run\n"
+            "from cnn_lesson.errors import BackupError\n"
+            f"try: _run({str(tmp_path)!r}, epochs=1)\n"
+            "except BackupError as error: print(error); sys.exit(3)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=180, cwd=ROOT)  # a hang fails here
+    assert result.returncode == 3 and "damaged or from another epoch" in result.stdout, (
+        result.stderr[-2000:])

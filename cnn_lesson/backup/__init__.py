@@ -33,6 +33,7 @@ from cnn_lesson.backup.saved import (
     EPOCH_WEIGHTS,
     METADATA_FILE,
     WAY_OUT,
+    readable_weights,
     SavedRun,
     check_restored_weights,
     data_facts,
@@ -175,20 +176,27 @@ class _Backup(keras.callbacks.BackupAndRestore):
                 return
             unsaved = Path(self.backup_dir).is_dir() and not self._saved_as_model_file(saved)
             found = differences(saved.run, run)
-            if unsaved and not found:
+            # Only into a model that has not trained: one trained on since (model.fit after
+            # the run) would lose those epochs to the restore.
+            untrained = not self.model.optimizer.built or int(self.model.optimizer.iterations) == 0
+            if unsaved and not found and untrained:
                 self._restore_finished_run(saved)
                 return
-            if unsaved and self.keep_unsaved:  # the command line: its runs end saved
+            if unsaved and found and self.keep_unsaved:  # the command line: its runs end saved
                 raise BackupError(
                     f"The output folder {shown(self.output_dir.name)}/ holds a finished run "
-                    f"({saved.done} epoch(s)) whose model was never saved (the command "
-                    "stopped before saving it), so this other run does not replace it: "
-                    + "; ".join(found) + ". Run that command again to restore and save its "
-                    "model, or: " + WAY_OUT)
+                    f"({saved.done} epoch(s)) whose model was never saved there (the command "
+                    "stopped before saving it, or lesson 3 ran without its saving cell), so "
+                    "this other run does not replace it: " + "; ".join(found) + ". To keep "
+                    "it, run that run again, which restores it (the command then saves it; in "
+                    "lesson 3 run the training cell, then the saving cell), or choose another "
+                    "output folder (--output DIR); to discard it, add --fresh.")
             if unsaved and self.verbose:  # a notebook's folder, where nothing may ever save
                 print(f"{shown(self.output_dir.name)}/ held a finished run of {saved.done} "
-                      "epoch(s) whose model was not saved there; this other run replaces its "
-                      "kept weights.")
+                      "epoch(s) whose model was not saved there; "
+                      + ("this other run replaces its kept weights." if found else
+                         "this model has trained since, so it trains on as a new run, and "
+                         "the kept weights are replaced."))
             shutil.rmtree(self.backup_dir, ignore_errors=True)  # a finished run's leftover
             self.epoch_log.start_over()
             self.best_model.best = -np.inf
@@ -292,7 +300,7 @@ class _Backup(keras.callbacks.BackupAndRestore):
             done = read_json(backup_dir / METADATA_FILE)["epoch"]
         except (OSError, ValueError, KeyError, TypeError):
             done = None
-        if done != saved.done:
+        if done != saved.done or not readable_weights(Path(self._weights_path)):  # a pipe hung
             raise BackupError(f"The finished run's weights in {shown(self.output_dir.name)}/"
                               f"{BACKUP_FOLDER} are damaged or from another epoch. " + WAY_OUT)
         self._restore()
@@ -304,8 +312,9 @@ class _Backup(keras.callbacks.BackupAndRestore):
             print(f"This run had already finished its {saved.done} epoch(s), but its model was "
                   f"not saved after: the trained weights are restored from "
                   f"{shown(self.output_dir.name)}/{BACKUP_FOLDER}, nothing was trained again, and "
-                  "the history holds those epochs. To train again from the start, pass "
-                  "fresh=True (--fresh on the command line).")
+                  "the history holds those epochs. To train again from the start, create the "
+                  "model again (in lesson 3, run the cell that makes it) and pass fresh=True "
+                  "here (--fresh on the command line).")
 
     def _skip_finished_run(self, saved: SavedRun) -> None:
         # `_initial_epoch` is how Keras' own restore tells `fit` where to start.
@@ -467,7 +476,8 @@ def resumable_training(
     owner = object()
     locked = lock_folder(output_dir, owner)  # before reading: another run may be writing
     try:
-        remove_stale_partials(output_dir)  # a killed save's half-written model, say
+        # A killed save's half-written model, say (sample_images.png: the command line's).
+        remove_stale_partials(output_dir, (*RUN_FILES, "sample_images.png"))
         epoch_log, callbacks, saved = resume_callbacks(output_dir, fresh, verbose, facts,
                                                        keep_unsaved)
     except BaseException:

@@ -252,7 +252,7 @@ def read_saved_run(output_dir: Path) -> SavedRun | None:
         done = None
     if isinstance(done, bool) or not isinstance(done, int) or done < 1:  # Keras counts from 1
         raise _damaged(backup_dir, f"{BACKUP_FOLDER}/{METADATA_FILE} is missing or broken")
-    if not _readable_weights(backup_dir / WEIGHTS_FILE):
+    if not readable_weights(backup_dir / WEIGHTS_FILE):
         raise _damaged(backup_dir, f"{BACKUP_FOLDER}/{WEIGHTS_FILE} is missing or truncated")
     history = log["history"]
     if _epochs_logged(history) < done:
@@ -292,7 +292,7 @@ def _check_log(backup_dir: Path, log: Mapping[str, Any], run_required: bool) -> 
             raise _damaged(backup_dir, f"{key!r} in {EPOCH_LOG_FILE} is not a list of numbers")
 
 
-def _readable_weights(path: Path) -> bool:
+def readable_weights(path: Path) -> bool:
     """Whether an HDF5 weights file opens and lists its contents (a truncated one does not)."""
     import h5py  # Keras' own dependency for `.weights.h5`
 
