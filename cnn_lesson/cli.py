@@ -263,9 +263,7 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
     if fresh or not present:
         return
     try:
-        if not (output_dir / "metrics.json").is_file():  # a pipe would never end
-            raise FileNotFoundError
-        from cnn_lesson.files import read_json
+        from cnn_lesson.files import read_json  # a pipe or a folder is a ValueError
 
         metrics = read_json(output_dir / "metrics.json")
         recorded = {key: metrics[key] for key in IDENTITY}

@@ -36,7 +36,7 @@ from cnn_lesson.config import MAX_SEED, share, user_path, whole_number
 from cnn_lesson.data import IMAGE_SHAPE, NUM_CLASSES
 from cnn_lesson.data.checks import checked_images, checked_images_and_labels
 from cnn_lesson.errors import DataError, ModelFileError, SettingsError, shown
-from cnn_lesson.model import BATCHNORM_MOMENTUM
+from cnn_lesson.model import BATCHNORM_MOMENTUM, checked_model_name, filter_counts
 from cnn_lesson.precision import FLOAT32, fast_precision, layers_computing_in
 from cnn_lesson.saving import HISTORY_FILE, load_history
 from cnn_lesson.training import one_cycle_schedule, steps_per_epoch, train
@@ -183,16 +183,8 @@ DEFAULT_FILTERS = (32, 64, 128, 256)
 
 
 def _checked_filters(filters) -> tuple[int, int, int, int]:
-    """`filters` as four ints from 1 to MAX_FILTERS (Keras refuses numpy's), or a
-    SettingsError."""
-    if isinstance(filters, (str, bytes)) or not hasattr(filters, "__len__") \
-            or len(filters) != 4 or not all(isinstance(count, numbers.Integral)
-                                            and not isinstance(count, bool)
-                                            and 1 <= count <= MAX_FILTERS for count in filters):
-        raise SettingsError(f"filters={filters!r}: create_further_model needs four filter "
-                            f"counts, whole numbers from 1 to {MAX_FILTERS}, e.g. "
-                            f"filters={DEFAULT_FILTERS}.")
-    return tuple(int(count) for count in filters)
+    """`filters` as four ints from 1 to MAX_FILTERS, or a SettingsError."""
+    return filter_counts(filters, "create_further_model", MAX_FILTERS, DEFAULT_FILTERS)
 
 
 @checked
@@ -241,9 +233,7 @@ def create_further_model(
     filters = _checked_filters(filters)
     # residual_convs=-1 built a residual block without a convolution, adding x to itself.
     residual_convs = whole_number("residual_convs", residual_convs, 0, MAX_RESIDUAL_CONVS)
-    if not isinstance(name, str) or not name or "/" in name:
-        raise SettingsError(f"name={name!r}: use a text without /, e.g. \"my_model\" (Keras "
-                            "refuses a / in names).")
+    checked_model_name(name)
     shift = share("shift", shift, SHIFT_FRACTION)
     with layers_computing_in(precision or fast_precision()):
         model = _further_model(filters, augment, residual_convs, name, shift,

@@ -6,6 +6,8 @@ trains it.
 
 from __future__ import annotations
 
+import numbers
+
 import keras
 from keras import layers
 
@@ -37,6 +39,7 @@ def _conv_block(filters: int, block: int, dropout: bool, momentum: float) -> lis
 
 
 MODEL_NAME = "cifar10_cnn"  # create_model's; the command line recognises its files by it
+
 
 @checked
 def create_model(
@@ -76,19 +79,10 @@ def create_model(
         An uncompiled `keras.Sequential` model (compile it with
         `cnn_lesson.training.compile_model`).
     """
-    import numbers
-
-    if isinstance(filters, (str, bytes)) or not hasattr(filters, "__len__") \
-            or len(filters) != 3 or not all(isinstance(count, numbers.Integral)
-                                            and not isinstance(count, bool)
-                                            and 1 <= count <= 4096 for count in filters):
-        raise SettingsError(f"create_model needs three filter counts, whole numbers from 1 to "
-                            f"4,096, e.g. filters=(32, 64, 128); got filters={filters!r}.")
+    filters = filter_counts(filters, "create_model", maximum=4096, example=(32, 64, 128))
     # Bounded: 10**12 units asked TensorFlow for terabytes. int(): Keras refuses numpy's ints.
     dense_units = whole_number("dense_units", dense_units, maximum=100_000)
-    if not isinstance(name, str) or not name or "/" in name:
-        raise SettingsError(f"name={name!r}: use a text without /, e.g. \"my_model\" (Keras "
-                            "refuses a / in names).")
+    checked_model_name(name)
     share("batchnorm_momentum", batchnorm_momentum, 0.9)
     # Each bound above alone is safe, not all of them together: (4096, 4096, 4096) filters
     # and 100,000 units asked TensorFlow for 6 GB, and failed with its own error.
@@ -99,8 +93,30 @@ def create_model(
             f"{count:,} parameters, which would need about {16 * count / 2**30:.0f} GB to "
             f"train; the lesson's has 161,610. Keep it under {MAX_PARAMETERS:,}.")
     with layers_computing_in(precision or fast_precision()):
-        return _sequential(tuple(int(count) for count in filters), dense_units, dropout, name,
+        return _sequential(filters, dense_units, dropout, name,
                            batchnorm_momentum)
+
+
+def filter_counts(filters, caller: str, maximum: int, example: tuple[int, ...]) -> tuple[int, ...]:
+    """`filters` as ints (Keras refuses numpy's), as many as `example` has, each from 1 to
+    `maximum`; or a SettingsError naming `caller`. For `create_model` and lesson 5's
+    `create_further_model`."""
+    if isinstance(filters, (str, bytes)) or not hasattr(filters, "__len__") \
+            or len(filters) != len(example) or not all(
+                isinstance(count, numbers.Integral) and not isinstance(count, bool)
+                and 1 <= count <= maximum for count in filters):
+        words = {3: "three", 4: "four"}.get(len(example), str(len(example)))
+        raise SettingsError(f"filters={filters!r}: {caller} needs {words} filter counts, whole "
+                            f"numbers from 1 to {maximum:,}, e.g. filters={example}.")
+    return tuple(int(count) for count in filters)
+
+
+def checked_model_name(name) -> str:
+    """`name`, or a SettingsError unless it is a text without / (Keras refuses a / in names)."""
+    if not isinstance(name, str) or not name or "/" in name:
+        raise SettingsError(f"name={name!r}: use a text without /, e.g. \"my_model\" (Keras "
+                            "refuses a / in names).")
+    return name
 
 
 MAX_PARAMETERS = 20_000_000  # 125 times the lesson's model; about 300 MB to train

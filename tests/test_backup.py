@@ -531,6 +531,18 @@ def test_a_backup_that_cannot_be_saved_stops_training_and_keeps_the_last_one(
     assert len(history.history["loss"]) == 3 and model.optimizer.iterations.numpy() == 6
 
 
+def _backup_error_in_a_process(call: str) -> subprocess.CompletedProcess:
+    """Run `call` (this module's names in scope) in a process of its own, which a hang cannot
+    stall: it prints a BackupError's message and exits with status 3."""
+    code = ("import sys; sys.path.insert(0, '.')\n"
+            "from tests.test_backup import _run, resumable_training\n"
+            "from cnn_lesson.errors import BackupError\n"
+            f"try: {call}\n"
+            "except BackupError as error: print(error); sys.exit(3)\n")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=180, cwd=ROOT)  # a hang fails here
+
+
 @pytest.mark.parametrize("name", [EPOCH_LOG_FILE, f"{BACKUP_FOLDER}/training_metadata.json",
                                   f"{BACKUP_FOLDER}/latest.weights.h5"])
 @pytest.mark.parametrize("kind", ["pipe", "link to /dev/zero"])
@@ -541,12 +553,7 @@ def test_a_pipe_or_device_in_a_backup_files_place_is_damage_not_a_hang(backup, n
         os.mkfifo(backup / name)
     else:
         (backup / name).symlink_to("/dev/zero")
-    code = ("import sys; from cnn_lesson.backup import resumable_training\n"
-            "from cnn_lesson.errors import BackupError\n"
-            f"try: resumable_training({str(backup)!r})\n"
-            "except BackupError as error: print(error); sys.exit(3)\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=120, cwd=ROOT)  # a hang fails here
+    result = _backup_error_in_a_process(f"resumable_training({str(backup)!r})")
     assert result.returncode == 3 and "is damaged" in result.stdout, result.stderr[-2000:]
 
 
@@ -616,11 +623,6 @@ def test_a_pipe_for_a_finished_runs_weights_is_damage_not_a_hang(tmp_path):
     weights = tmp_path / BACKUP_FOLDER / "latest.weights.h5"
     weights.unlink()
     os.mkfifo(weights)
-    code = ("import sys; sys.path.insert(0, '.'); from tests.test_backup import _run\n"
-            "from cnn_lesson.errors import BackupError\n"
-            f"try: _run({str(tmp_path)!r}, epochs=1)\n"
-            "except BackupError as error: print(error); sys.exit(3)\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=180, cwd=ROOT)  # a hang fails here
+    result = _backup_error_in_a_process(f"_run({str(tmp_path)!r}, epochs=1)")
     assert result.returncode == 3 and "damaged or from another epoch" in result.stdout, (
         result.stderr[-2000:])

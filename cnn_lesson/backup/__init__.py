@@ -31,8 +31,8 @@ from cnn_lesson.backup.saved import (
     BEST_MODEL_FILE,
     EPOCH_LOG_FILE,
     EPOCH_WEIGHTS,
-    METADATA_FILE,
     WAY_OUT,
+    backup_epoch,
     readable_weights,
     SavedRun,
     check_restored_weights,
@@ -228,9 +228,11 @@ class _Backup(keras.callbacks.BackupAndRestore):
         backup_dir = Path(self.backup_dir)
         weights, metadata = Path(self._weights_path), Path(self._training_metadata_path)
         existed = weights.is_file()
-        # The weights and the optimizer's state, twice over while both versions exist.
+        # Twice the last save (both versions exist for a moment); before the first, twice the
+        # model's variables, sized from their shapes (not copied out of TensorFlow).
         needed = 2 * (weights.stat().st_size if existed else sum(
-            np.asarray(variable).nbytes for variable in self.model.variables))
+            math.prod(variable.shape) * np.dtype(variable.dtype).itemsize
+            for variable in self.model.variables))
         where = backup_dir if backup_dir.is_dir() else self.output_dir
         done = (f"The backup of the last epoch saved ({shown(backup_dir)}) is intact: free some "
                 "space, then run the same training again to continue from it." if existed else
@@ -295,12 +297,8 @@ class _Backup(keras.callbacks.BackupAndRestore):
     def _restore_finished_run(self, saved: SavedRun) -> None:
         """The finished run's weights and optimizer state back into the model, from the
         backup it kept; `fit` then trains nothing (Keras' restore sets the first epoch)."""
-        backup_dir = Path(self.backup_dir)
-        try:
-            done = read_json(backup_dir / METADATA_FILE)["epoch"]
-        except (OSError, ValueError, KeyError, TypeError):
-            done = None
-        if done != saved.done or not readable_weights(Path(self._weights_path)):  # a pipe hung
+        if backup_epoch(Path(self.backup_dir)) != saved.done \
+                or not readable_weights(Path(self._weights_path)):  # a pipe hung
             raise BackupError(f"The finished run's weights in {shown(self.output_dir.name)}/"
                               f"{BACKUP_FOLDER} are damaged or from another epoch. " + WAY_OUT)
         self._restore()

@@ -246,11 +246,8 @@ def read_saved_run(output_dir: Path) -> SavedRun | None:
             + WAY_OUT
         )
     _check_log(backup_dir, log, run_required=True)
-    try:
-        done = _read_json(backup_dir / METADATA_FILE)["epoch"]
-    except (OSError, ValueError, KeyError, TypeError):
-        done = None
-    if isinstance(done, bool) or not isinstance(done, int) or done < 1:  # Keras counts from 1
+    done = backup_epoch(backup_dir)
+    if done is None:
         raise _damaged(backup_dir, f"{BACKUP_FOLDER}/{METADATA_FILE} is missing or broken")
     if not readable_weights(backup_dir / WEIGHTS_FILE):
         raise _damaged(backup_dir, f"{BACKUP_FOLDER}/{WEIGHTS_FILE} is missing or truncated")
@@ -264,6 +261,18 @@ def read_saved_run(output_dir: Path) -> SavedRun | None:
                                    "fingerprints")
     return SavedRun(log["run"], {key: values[:done] for key, values in history.items()}, done,
                     epoch_weights=epoch_weights[:done])
+
+
+def backup_epoch(backup_dir: Path) -> int | None:
+    """The epoch number Keras' backup in `backup_dir` names (from 1), or None if its
+    metadata file is missing, not a file, or broken."""
+    try:
+        done = _read_json(backup_dir / METADATA_FILE)["epoch"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if isinstance(done, bool) or not isinstance(done, int) or done < 1:  # Keras counts from 1
+        return None
+    return done
 
 
 def check_restored_weights(model: keras.Model, saved: SavedRun, backup_dir: Path) -> None:
