@@ -160,6 +160,8 @@ def load_model(path: str | os.PathLike) -> keras.Model:
 HISTORY_FILE = "history.json"
 # The metrics lessons 4 and 5 draw from it, when present; `loss` and `accuracy` always are.
 PER_EPOCH = ("loss", "accuracy", "val_loss", "val_accuracy", "seconds")
+# Not a metric: a fingerprint of the weights of the model the history was saved with.
+WEIGHTS_KEY = "weights of the model when saved"
 
 
 @checked
@@ -186,6 +188,12 @@ def save_history(history, output_dir: str | os.PathLike) -> Path:
         raise SettingsError(f"save_history was given a history that could not be loaded back: "
                             f"{problem}. Pass the History that fit returned. The folder's "
                             f"{HISTORY_FILE} was left as it was.")
+    model = getattr(history, "model", None)  # a History knows the model fit trained
+    if isinstance(model, keras.Model) and model.built:
+        from cnn_lesson.backup.saved import weights_fingerprint
+
+        # so that load_trained_model can tell a model.keras saved after more training
+        numbers[WEIGHTS_KEY] = weights_fingerprint(model)
     return write_json(folder / HISTORY_FILE, numbers)
 
 
@@ -214,6 +222,12 @@ def load_history(output_dir: str | os.PathLike) -> dict[str, list[float]]:
     Raises:
         ModelFileError: it is missing or not a history.
     """
+    return _read_history(output_dir)[0]
+
+
+def _read_history(output_dir) -> tuple[dict[str, list[float]], str | None]:
+    """`load_history`'s history, and the fingerprint of the weights of the model it was saved
+    with (None in a file saved without one)."""
     if not isinstance(output_dir, (str, os.PathLike)):
         raise SettingsError(f"load_history needs the folder's path, not "
                             f"{type(output_dir).__name__} {output_dir!r:.80}.")
@@ -229,10 +243,13 @@ def load_history(output_dir: str | os.PathLike) -> dict[str, list[float]]:
         raise ModelFileError(f"{path} is damaged ({error}). {HOW_TO_MAKE_A_MODEL}") from error
     if not isinstance(values, dict):
         raise ModelFileError(f"{path} holds no training history. {HOW_TO_MAKE_A_MODEL}")
+    weights = values.pop(WEIGHTS_KEY, None)
     problem = _history_problem(values)
+    if weights is not None and not isinstance(weights, str):
+        problem = f"{WEIGHTS_KEY!r} is not a fingerprint"
     if problem:
         raise ModelFileError(f"{path} is damaged: {problem}. {HOW_TO_MAKE_A_MODEL}")
-    return values
+    return values, weights
 
 
 def _history_problem(values: dict) -> str | None:
@@ -295,6 +312,22 @@ class TrainedModel(NamedTuple):
         from cnn_lesson.config import LESSON_EPOCHS
 
         return not self.stand_in and len(self.history.get("loss", [])) >= LESSON_EPOCHS
+
+
+def _check_saved_together(folder: Path, model: keras.Model, weights: str | None) -> None:
+    """A `ModelFileError` when the folder's `history.json` was saved with a model in another
+    state than its `model.keras` (one of them saved again after more training, or copied in
+    from another run): lesson 4 would show the curves of one model beside the results of
+    another."""
+    from cnn_lesson.backup.saved import weights_fingerprint
+
+    if weights is not None and weights != weights_fingerprint(model):
+        raise ModelFileError(
+            f"{folder / MODEL_FILES[0]} and {folder / HISTORY_FILE} do not belong together: the "
+            "history was saved with the model in another state (one of the two files was saved "
+            "again after more training, or copied in from another run). Run lesson 3's saving "
+            "cell again, which saves both, or train again (notebooks/03_training.ipynb, or "
+            "`python -m cnn_lesson train`).")
 
 
 def _epochs(history: dict[str, list[float]]) -> str:
@@ -382,7 +415,8 @@ def load_trained_model(
 
     quick_images = settings().training_images(quick_images)
     if (folder / MODEL_FILES[0]).exists() or (folder / HISTORY_FILE).exists():
-        model, history = load_model(folder / MODEL_FILES[0]), load_history(folder)
+        model, (history, weights) = load_model(folder / MODEL_FILES[0]), _read_history(folder)
+        _check_saved_together(folder, model, weights)
         missing = [key for key in ("val_loss", "val_accuracy") if key not in history]
         if missing:  # lesson 4 plots and compares them
             raise ModelFileError(

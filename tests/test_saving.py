@@ -273,3 +273,33 @@ def test_load_history_of_a_number_names_what_to_pass():
 
     with pytest.raises(SettingsError, match="folder's path"):
         load_history(5)
+
+
+def test_a_model_saved_again_after_more_training_does_not_pass_for_its_history(tmp_path):
+    """history.json records the weights it was saved with; lesson 4 refuses to show the
+    curves of one model beside the results of another."""
+    import json
+
+    from cnn_lesson.saving import load_trained_model, save_history
+
+    images, labels = random_images(64, seed=3)
+    model = compile_model(create_model())
+    history = model.fit(normalize_images(images), labels, epochs=1, batch_size=32, verbose=0,
+                        validation_data=(normalize_images(images[:16]), labels[:16]))
+    save_model(model, tmp_path)
+    save_history(history, tmp_path)
+    loaded = load_trained_model(tmp_path, (images, labels))  # saved together: loads
+    assert not loaded.stand_in and "weights" not in " ".join(loaded.history)
+
+    model.fit(normalize_images(images), labels, epochs=1, batch_size=32, verbose=0)
+    save_model(model, tmp_path)  # the model saved again, its history not
+    with pytest.raises(ModelFileError, match="do not belong together.*saving cell"):
+        load_trained_model(tmp_path, (images, labels))
+    save_history(history, tmp_path)  # the saving cell run again: both match once more
+    assert not load_trained_model(tmp_path, (images, labels)).stand_in
+
+    # a history saved from a plain dict (or by an older version) has no fingerprint: loads
+    values = json.loads((tmp_path / "history.json").read_text())
+    values.pop("weights of the model when saved")
+    (tmp_path / "history.json").write_text(json.dumps(values))
+    assert not load_trained_model(tmp_path, (images, labels)).stand_in
