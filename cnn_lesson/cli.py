@@ -257,7 +257,14 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
     from cnn_lesson.backup.saved import BEST_MODEL_FILE, EPOCH_LOG_FILE
 
     # An unfinished run's best model is its backup's to guard: only the same run resumes it.
-    unfinished = (output_dir / EPOCH_LOG_FILE).exists()
+    # A finished run's, or one beside a log that is not a run's (`{}`), is guarded here.
+    try:
+        from cnn_lesson.files import read_json
+
+        log = read_json(output_dir / EPOCH_LOG_FILE)
+        unfinished = isinstance(log.get("history"), dict) and log.get("finished") is not True
+    except (OSError, ValueError, AttributeError):  # no log, or not a dict
+        unfinished = False
     guarded = [name for name in GUARDED_MODELS if not (unfinished and name == BEST_MODEL_FILE)]
     present = [name for name in guarded if (output_dir / name).exists()]
     if fresh or not present:
@@ -302,12 +309,13 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
 
 
 def is_course_model(path: Path) -> bool:
-    """Whether the model file at `path` holds the course's network, by the name
-    `create_model` gives it (read from the file's configuration, without building it)."""
+    """Whether the model file at `path` holds the course's network: `create_model`'s name,
+    and its layers in order with their sizes (read from the file's configuration, without
+    building it), so that a variant such as `create_model(filters=(8, 8, 8))` is not."""
     import zipfile
 
     from cnn_lesson.files import is_regular_file
-    from cnn_lesson.model import MODEL_NAME
+    from cnn_lesson.model import MODEL_NAME, create_model
 
     if not is_regular_file(path):
         return False
@@ -320,9 +328,24 @@ def is_course_model(path: Path) -> bool:
         else:
             with zipfile.ZipFile(path) as archive:
                 config = json.loads(archive.read("config.json"))
-        return config["config"]["name"] == MODEL_NAME
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError, zipfile.BadZipFile):
+        return (config["config"]["name"] == MODEL_NAME
+                and _layer_sizes(config["config"]) == _layer_sizes(create_model().get_config()))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError,
+            zipfile.BadZipFile):
         return False
+
+
+# What tells one network from another in a layer's configuration (not its name or dtype).
+_SIZES = ("batch_shape", "filters", "kernel_size", "strides", "padding", "activation", "units",
+          "pool_size", "rate", "momentum", "use_bias")
+
+
+def _layer_sizes(config: dict) -> list:
+    """The class and sizes of each layer of a Sequential model's configuration, as JSON
+    gives them back (lists, not tuples)."""
+    return json.loads(json.dumps(
+        [(layer["class_name"], {key: layer["config"].get(key) for key in _SIZES})
+         for layer in config["layers"]], default=str))
 
 
 def _written_by_the_course(path: Path) -> bool:

@@ -420,3 +420,45 @@ def test_a_model_of_the_users_own_is_not_replaced_by_a_full_run(tmp_path, capsys
     (tmp_path / "best_model.keras").unlink()
     assert is_course_model(tmp_path / "model.h5") and is_course_model(tmp_path / "model.keras")
     check_replacing(tmp_path, full, fresh=False)
+
+
+def test_a_variant_of_the_courses_network_is_not_taken_for_it(tmp_path):
+    """The sixth hostile pass: the course's network was recognised by its name alone, so a
+    full run replaced a learner's `create_model(filters=(8, 8, 8))`, which has that name."""
+    import cnn_lesson
+    from cnn_lesson.cli import check_replacing, is_course_model
+    from cnn_lesson.errors import OutputError
+
+    full = {"data_source": "CIFAR-10", "data": "x", "quick": False, "seed": 0,
+            "precision": "float32", "epochs": 10}
+    variant = tmp_path / "variant"
+    variant.mkdir()
+    cnn_lesson.save_model(cnn_lesson.create_model(filters=(8, 8, 8)), variant)
+    assert not is_course_model(variant / "model.keras")
+    assert not is_course_model(variant / "model.h5")
+    with pytest.raises(OutputError, match="hold another network than the course's"):
+        check_replacing(variant, full, fresh=False)
+    course = tmp_path / "course"
+    course.mkdir()
+    cnn_lesson.save_model(cnn_lesson.create_model(), course)
+    assert is_course_model(course / "model.keras") and is_course_model(course / "model.h5")
+    check_replacing(course, full, fresh=False)
+
+
+@pytest.mark.parametrize("log", ["{}", "[]", '{"history": {}, "finished": true}'])
+def test_a_best_model_beside_a_log_of_no_unfinished_run_is_guarded(tmp_path, log):
+    """The sixth hostile pass: best_model.keras went unguarded as soon as any epoch log
+    was there, even `{}`; only an unfinished run's is its backup's to guard."""
+    from cnn_lesson.backup.saved import BEST_MODEL_FILE, EPOCH_LOG_FILE
+    from cnn_lesson.cli import check_replacing
+    from cnn_lesson.errors import OutputError
+
+    own = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)], name="my_model")
+    own.save(tmp_path / BEST_MODEL_FILE)
+    (tmp_path / EPOCH_LOG_FILE).write_text(log)
+    full = {"data_source": "CIFAR-10", "data": "x", "quick": False, "seed": 0,
+            "precision": "float32", "epochs": 10}
+    with pytest.raises(OutputError, match=BEST_MODEL_FILE):
+        check_replacing(tmp_path, full, fresh=False)
+    (tmp_path / EPOCH_LOG_FILE).write_text('{"history": {"loss": [1.0]}, "run": {}}')
+    check_replacing(tmp_path, full, fresh=False)  # an unfinished run's: its backup's to guard
