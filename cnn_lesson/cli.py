@@ -256,16 +256,15 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
 
     from cnn_lesson.backup.saved import BEST_MODEL_FILE, EPOCH_LOG_FILE
 
-    # An unfinished run's best model is its backup's to guard: only the same run resumes it.
-    # A finished run's, or one beside a log that is not a run's (`{}`), is guarded here.
+    # A run's best model is its backup's to guard: only the same run resumes it (or, when
+    # finished, restores it). One beside a log that is not a run's (`{}`) is guarded here.
     try:
         from cnn_lesson.files import read_json
 
-        log = read_json(output_dir / EPOCH_LOG_FILE)
-        unfinished = isinstance(log.get("history"), dict) and log.get("finished") is not True
+        in_a_run = isinstance(read_json(output_dir / EPOCH_LOG_FILE).get("history"), dict)
     except (OSError, ValueError, AttributeError):  # no log, or not a dict
-        unfinished = False
-    guarded = [name for name in GUARDED_MODELS if not (unfinished and name == BEST_MODEL_FILE)]
+        in_a_run = False
+    guarded = [name for name in GUARDED_MODELS if not (in_a_run and name == BEST_MODEL_FILE)]
     present = [name for name in guarded if (output_dir / name).exists()]
     if fresh or not present:
         return

@@ -290,8 +290,9 @@ def test_a_trained_model_of_another_run_is_never_replaced_without_fresh(tmp_path
     smoke = dict(real, data_source=SYNTHETIC_LABEL, data="c3d4", quick=True, epochs=1)
     model = tmp_path / "model.keras"
     check_replacing(tmp_path, smoke, fresh=False)  # no model: nothing to lose
-    keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)], name="cifar10_cnn").save(
-        model)  # lesson 3's, by its name
+    from cnn_lesson.model import create_model
+
+    create_model().save(model)  # lesson 3's: the course's network
     with pytest.raises(OutputError, match="such as lesson 3's") as refused:
         check_replacing(tmp_path, smoke, fresh=False)
     assert "--fresh" in str(refused.value) and "--output" in str(refused.value)
@@ -334,7 +335,8 @@ def test_a_trained_model_of_another_run_is_never_replaced_without_fresh(tmp_path
     model.unlink()
     # An unfinished run's best model is left to its backup, which only the same run resumes.
     (tmp_path / "best_model.keras").write_bytes(b"an interrupted run's best model")
-    (tmp_path / "training_backup_history.json").write_text("{}")
+    (tmp_path / "training_backup_history.json").write_text(
+        '{"history": {"loss": [2.0]}, "run": {}}')
     check_replacing(tmp_path, smoke, fresh=False)
 
 
@@ -445,10 +447,10 @@ def test_a_variant_of_the_courses_network_is_not_taken_for_it(tmp_path):
     check_replacing(course, full, fresh=False)
 
 
-@pytest.mark.parametrize("log", ["{}", "[]", '{"history": {}, "finished": true}'])
-def test_a_best_model_beside_a_log_of_no_unfinished_run_is_guarded(tmp_path, log):
+@pytest.mark.parametrize("log", ["{}", "[]", '{"history": [1.0]}', "not JSON"])
+def test_a_best_model_beside_a_log_of_no_run_is_guarded(tmp_path, log):
     """The sixth hostile pass: best_model.keras went unguarded as soon as any epoch log
-    was there, even `{}`; only an unfinished run's is its backup's to guard."""
+    was there, even `{}`; only a run's is its backup's to guard."""
     from cnn_lesson.backup.saved import BEST_MODEL_FILE, EPOCH_LOG_FILE
     from cnn_lesson.cli import check_replacing
     from cnn_lesson.errors import OutputError
@@ -461,4 +463,4 @@ def test_a_best_model_beside_a_log_of_no_unfinished_run_is_guarded(tmp_path, log
     with pytest.raises(OutputError, match=BEST_MODEL_FILE):
         check_replacing(tmp_path, full, fresh=False)
     (tmp_path / EPOCH_LOG_FILE).write_text('{"history": {"loss": [1.0]}, "run": {}}')
-    check_replacing(tmp_path, full, fresh=False)  # an unfinished run's: its backup's to guard
+    check_replacing(tmp_path, full, fresh=False)  # a run's: its backup's to guard
