@@ -35,6 +35,38 @@ def check_top_left(top_left, train_images: np.ndarray) -> Feedback:
                  f"0..255. On average the {strongest} channel is the strongest there.")
 
 
+def _values_problem(values: np.ndarray, dtype: np.dtype, pixels: np.ndarray
+                    ) -> tuple[str, str] | None:
+    """None if `values` are `pixels` / 255 (to float16's precision); otherwise what is wrong
+    with them and a hint, for exercise 2."""
+    if np.allclose(values, pixels / 255, atol=1e-3):
+        return None
+    if dtype == np.bool_:
+        return ("the values are True and False, the result of a comparison, not pixels "
+                "divided by 255.", "Divide the pixels by 255 rather than comparing them.")
+    if not np.isfinite(values).all():
+        return ("some values are nan or infinite.", "Divide the pixels by 255, a number "
+                "that is not 0.")
+    if values.max() > 1.0:
+        return f"the values reach {values.max():g}: they are not scaled.", "Divide by 255."
+    if values.min() < 0:
+        return (f"the values go down to {values.min():g}: pixels divided by 255 are never "
+                "below 0.", "Divide the pixels by 255, and subtract nothing.")
+    if not values.any():
+        return ("the values are all 0.", "Start from the images, `train_images[:100]`, and "
+                "divide them by 255.")
+    if np.array_equal(values, np.floor(values)):
+        return ("the values are only 0 and 1: dividing with `//` rounds every pixel down to a "
+                "whole number.", "Divide with `/`, which keeps the fractions.")
+    divisor = pixels.max() / values.max()
+    if pixels.max() > 0 and np.allclose(values * divisor, pixels, atol=0.5):
+        return (f"the values are the pixels divided by {divisor:.4g}, not by 255.",
+                "Divide by 255, the largest value a pixel can have, so that 255 becomes 1.")
+    return ("the values are in 0..1 but are not the first 100 training images divided by 255.",
+            "Each value should be the pixel of `train_images[:100]` at the same place, divided "
+            "by 255.")
+
+
 @guarded("Exercise 2", "Set `my_normalized` to the first 100 training images scaled to 0..1 "
          "as float32, without `normalize_images`.")
 def check_my_normalized(my_normalized, train_images: np.ndarray) -> Feedback:
@@ -44,16 +76,25 @@ def check_my_normalized(my_normalized, train_images: np.ndarray) -> Feedback:
     if answer.shape != expected.shape:
         return wrong("Exercise 2", f"shape {answer.shape}, expected {expected.shape}.",
                      "Take the first 100 images: `train_images[:100]`.")
-    if answer.max() > 1.0:
-        return wrong("Exercise 2", f"the values reach {answer.max():g}: they are not scaled.",
-                     "Divide by 255.")
-    if answer.dtype != np.float32:
+    values = answer.astype(np.float64)  # bools, whole numbers and floats alike
+    problem = _values_problem(values, answer.dtype, train_images[:100].astype(np.float64))
+    if problem is not None:  # the values first: the type is named with them, never praised
+        message, hint = problem
+        if answer.dtype != np.float32:
+            message += f" The type is also {answer.dtype}, not float32."
+            hint += " Convert to float32 first: `.astype(\"float32\") / 255`."
+        return wrong("Exercise 2", message, hint)
+    if answer.dtype == np.float64:
         return wrong("Exercise 2", f"the values are right but the type is {answer.dtype}: "
                      "numpy divides in float64 unless told otherwise, which takes twice the "
                      "memory of float32.", "Convert first: `.astype(\"float32\") / 255`.")
+    if answer.dtype != np.float32:
+        return wrong("Exercise 2", f"the values are right but the type is {answer.dtype}, not "
+                     "float32.", "Convert first: `.astype(\"float32\") / 255`.")
     if not np.allclose(answer, expected, atol=1e-6):
-        return wrong("Exercise 2", "the type and range are right, the values are not.",
-                     "Each value should be the original pixel divided by 255.")
+        return wrong("Exercise 2", "the type is right and the values are close, but not "
+                     "exactly each pixel divided by 255.",
+                     "Divide in float32 or float64, not float16: `.astype(\"float32\") / 255`.")
     return right("Exercise 2", "float32 values in 0..1: the same as `normalize_images` gives.")
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnn_lesson.exercises import Feedback, Question, guarded, right, wrong
+from cnn_lesson.exercises import (Feedback, Question, guarded, number_in, right,
+                                  whole_number_in, wrong)
 
 
 def convolve_at(image: np.ndarray, kernel: np.ndarray, bias: float, row: int, column: int
@@ -24,7 +25,9 @@ def convolve_at(image: np.ndarray, kernel: np.ndarray, bias: float, row: int, co
 def check_convolution_value(my_value, tiny_image: np.ndarray, kernel: np.ndarray,
                             bias: float) -> Feedback:
     """Exercise 1: the output at (1, 0) = sum(tiny_image[1:4, 0:3, :] * kernel) + bias."""
-    value = float(my_value)
+    value = number_in("Exercise 1", my_value, "my_value")
+    if isinstance(value, Feedback):
+        return value
     expected = convolve_at(tiny_image, kernel, bias, 1, 0)
     if np.isclose(value, expected):
         return right("Exercise 1", f"{expected:g}: the 27 products of the patch starting at "
@@ -83,7 +86,11 @@ def check_narrow_model(narrow_model) -> Feedback:
          "for images of 64 x 64 pixels.")
 def check_side_after_pool3(side_after_pool3) -> Feedback:
     """Exercise 3: 64 -> 62 -> 31 -> 29 -> 14 -> 12 -> 6."""
-    value = side_after_pool3
+    value = whole_number_in("Exercise 3", side_after_pool3, "side_after_pool3",
+                            "a width in pixels", "Each pooling rounds down to a whole number "
+                            "of pixels: follow the layers one by one.")
+    if isinstance(value, Feedback):
+        return value
     if value == 6:
         return right("Exercise 3", "6: each 3x3 convolution takes 2 pixels off (64 -> 62, "
                      "31 -> 29, 14 -> 12) and each pooling halves, rounding down (62 -> 31, "

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from cnn_lesson.exercises import Feedback, Question, guarded, right, wrong
+from cnn_lesson.exercises import (Feedback, Question, guarded, number_in, right,
+                                  whole_number_in, wrong)
 from cnn_lesson.training import BATCH_SIZE, steps_per_epoch
 
 SHORT_BATCH = 64
@@ -28,19 +29,16 @@ def _image_count(data) -> int:
          "`train_data` in batches of 64, computed with `make_dataset` and `len`.")
 def check_total_steps(total_steps_64, train_data) -> Feedback:
     """Exercise 1: 3 x ceil(images / 64): 3 x 704 = 2,112 for 45,000 images."""
+    value = whole_number_in("Exercise 1", total_steps_64, "total_steps_64", "a step count",
+                            "Every batch, the last smaller one too, is one step: count with "
+                            "whole numbers, `len(dataset)`, or `math.ceil` per epoch.")
+    if isinstance(value, Feedback):
+        return value
     images = _image_count(train_data)
-    if isinstance(total_steps_64, str):
-        return wrong("Exercise 1", f"{total_steps_64!r} is text, not a number.",
-                     "Leave out the quotes: `total_steps_64 = 3 * ...`.")
-    if float(total_steps_64) != int(float(total_steps_64)):
-        return wrong("Exercise 1", f"{total_steps_64!r} is not a whole number, and a step count "
-                     "is one: every batch, the last smaller one too, is one step.",
-                     "Count with whole numbers: `len(dataset)`, or `math.ceil` per epoch.")
-    value = int(total_steps_64)
     per_epoch = steps_per_epoch(images, SHORT_BATCH)
     expected = SHORT_EPOCHS * per_epoch
     full, rest = divmod(images, SHORT_BATCH)
-    if value == expected and value == total_steps_64:
+    if value == expected:
         last = (f"{full:,} full batches of 64 and a last one of {rest}" if rest
                 else f"{full:,} full batches of 64")
         return right("Exercise 1", f"{expected:,} = 3 x {per_epoch:,}: one epoch over "
@@ -80,13 +78,17 @@ def _sizes(variables) -> int:
          "for `model`, computed from the model with Keras.")
 def check_adam_state(adam_numbers, model) -> Feedback:
     """Exercise 2: two running averages per trainable parameter: 2 x 160,906 = 321,812."""
-    value = int(adam_numbers)
+    value = whole_number_in("Exercise 2", adam_numbers, "adam_numbers", "a count of numbers",
+                            "Add up the sizes of `model.trainable_weights` (each "
+                            "`weight.numpy().size`, a whole number).")
+    if isinstance(value, Feedback):
+        return value
     trainable = _sizes(model.trainable_weights)
     everything = _sizes(model.weights)
     expected = 2 * trainable
     optimizer = getattr(model, "optimizer", None)
     in_optimizer = _sizes(optimizer.variables) if optimizer is not None else None
-    if value == expected and value == adam_numbers:
+    if value == expected:
         return right("Exercise 2", f"{expected:,}: a running average of the gradients and one "
                      f"of their squares for each of the {trainable:,} trainable parameters, "
                      "twice as many numbers as the weights being trained. Batch "
@@ -130,7 +132,9 @@ def check_training_accuracy(accuracy_on_training, model, some_train, history) ->
         return wrong("Exercise 3", "that is a list of numbers: loss and accuracy.",
                      "`evaluate` and `model.evaluate` give the loss first, then the accuracy: "
                      "`_, accuracy_on_training = evaluate(model, *some_train)`.")
-    value = float(accuracy_on_training)
+    value = number_in("Exercise 3", accuracy_on_training, "accuracy_on_training")
+    if isinstance(value, Feedback):
+        return value
     loss, measured = evaluate(model, *some_train)
     fitted, validation = _last(history, "accuracy"), _last(history, "val_accuracy")
     tolerance = max(0.002, 1.5 / _image_count(some_train))

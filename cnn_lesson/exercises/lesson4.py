@@ -11,7 +11,8 @@ import numpy as np
 
 from cnn_lesson.data import CLASS_NAMES
 from cnn_lesson.evaluation import flat_labels, precision_and_recall
-from cnn_lesson.exercises import Feedback, Question, guarded, right, wrong
+from cnn_lesson.exercises import (Feedback, Question, guarded, number_in, right,
+                                  whole_number_in, wrong)
 from cnn_lesson.plots import EDGE_FILTERS
 
 CONFIDENT = 0.9  # exercise 2: "more than 90% sure"
@@ -24,9 +25,12 @@ def check_top_precision(top_precision, test_labels: np.ndarray, predicted_labels
                         ) -> Feedback:
     """Exercise 1: `matrix[k, k] / matrix[:, k].sum()` for `k = matrix.sum(axis=0).argmax()`,
     checked against `precision_and_recall`'s precision of that class."""
+    value = number_in("Exercise 1", top_precision, "top_precision")
+    if isinstance(value, Feedback):
+        return value
     rows = {row["class"]: row for row in precision_and_recall(test_labels, predicted_labels)}
     most = max(CLASS_NAMES, key=lambda name: rows[name]["answered"])  # first one on a tie
-    row, value = rows[most], float(top_precision)
+    row = rows[most]
     expected = row["precision"]
     if np.isclose(value, expected):
         habit = (f" More answers than there are {most} images: the network's default guess, "
@@ -74,7 +78,17 @@ def check_confident_mistakes(confident_mistakes, probabilities: np.ndarray,
     is_mistake = probabilities.argmax(axis=1) != flat_labels(test_labels)
     confident = confidence > CONFIDENT
     expected = int((is_mistake & confident).sum())
-    value = float(confident_mistakes)
+    value = number_in("Exercise 2", confident_mistakes, "confident_mistakes")
+    if isinstance(value, Feedback):
+        return value
+    if 0 < value < 1 and (np.isclose(value, confident[is_mistake].mean())
+                          or np.isclose(value, (is_mistake & confident).mean())):
+        return wrong("Exercise 2", f"{value:.3f} is a share, not a count.",
+                     "Count the True values with `.sum()` instead of `.mean()`.")
+    value = whole_number_in("Exercise 2", value, "confident_mistakes", "a count of mistakes",
+                            "Count the True values with `.sum()`: a count is a whole number.")
+    if isinstance(value, Feedback):
+        return value
     if value == expected:
         mistakes, sure = int(is_mistake.sum()), int(confident.sum())
         of_mistakes = f" ({expected / mistakes:.1%})" if mistakes else ""
@@ -85,10 +99,6 @@ def check_confident_mistakes(confident_mistakes, probabilities: np.ndarray,
                      f"were made with more than 90% confidence.{trust}"
                      + (" A sure answer can still be wrong: the gallery shows the surest."
                         if expected else ""))
-    if 0 < value < 1 and (np.isclose(value, confident[is_mistake].mean())
-                          or np.isclose(value, (is_mistake & confident).mean())):
-        return wrong("Exercise 2", f"{value:.3f} is a share, not a count.",
-                     "Count the True values with `.sum()` instead of `.mean()`.")
     if value == int(confident.sum()):
         return wrong("Exercise 2", f"{value:g} counts every answer above 90%, the right ones "
                      "too.", "Keep only the mistakes: combine the two conditions with `&`, "
@@ -124,12 +134,11 @@ def check_most_vertical_filter(most_vertical, model) -> Feedback:
     grids and the vertical-edge filter (`edge_similarity`)."""
     similarity = edge_similarity(model)
     expected, count = int(similarity.argmax()), len(similarity)
-    value = float(most_vertical)
-    if not value.is_integer():
-        return wrong("Exercise 3", f"{value:g} is not a filter's number.",
-                     "The number is the position of the largest similarity: "
-                     "`similarity.argmax()`, not `similarity.max()`.")
-    value = int(value)
+    value = whole_number_in("Exercise 3", most_vertical, "most_vertical", "a filter's number",
+                            "The number is the position of the largest similarity: "
+                            "`similarity.argmax()`, not `similarity.max()`.")
+    if isinstance(value, Feedback):
+        return value
     if value == expected:
         return right("Exercise 3", f"filter {expected}, with a similarity of "
                      f"{similarity[expected]:.2f} (1 would be exactly the vertical-edge pattern, "

@@ -10,7 +10,8 @@ import math
 
 import numpy as np
 
-from cnn_lesson.exercises import Feedback, Question, guarded, right, wrong
+from cnn_lesson.exercises import (Feedback, Question, guarded, number_in, right,
+                                  whole_number_in, wrong)
 
 HALF_WIDTH_FILTERS = (16, 32, 64, 128)
 HALF_WIDTH_PARAMETERS = 136_570
@@ -33,7 +34,11 @@ def further_parameters(filters=(32, 64, 128, 256), residual_convs: int = 1,
          "network with half the filters in every stage, `filters=(16, 32, 64, 128)`.")
 def check_half_width_count(half_width_count) -> Feedback:
     """Exercise 1: `create_further_model(filters=(16, 32, 64, 128)).count_params()`."""
-    value = int(half_width_count)
+    value = whole_number_in("Exercise 1", half_width_count, "half_width_count",
+                            "a count of parameters", "Ask the network itself: "
+                            "`create_further_model(filters=(16, 32, 64, 128)).count_params()`.")
+    if isinstance(value, Feedback):
+        return value
     expected = further_parameters(HALF_WIDTH_FILTERS)
     if value == expected:
         return right("Exercise 1", f"{expected:,}, about a quarter of the lesson's "
@@ -78,7 +83,9 @@ def best_logit_gap(smoothing: float, classes: int = 10) -> float:
          f"at which `SmoothedSparseCrossentropy({EXERCISE_SMOOTHING})` is lowest.")
 def check_smoothed_gap(best_gap) -> Feedback:
     """Exercise 2: with smoothing 0.2 the target is 0.82 and 0.02, the gap log(41) = 3.71."""
-    value = float(best_gap)
+    value = number_in("Exercise 2", best_gap, "best_gap")
+    if isinstance(value, Feedback):
+        return value
     s = EXERCISE_SMOOTHING
     expected = best_logit_gap(s)
     if abs(value - expected) <= 0.03:
@@ -113,7 +120,9 @@ BFLOAT16_AFTER_ONE = 1 + 2.0**-7  # 7 fraction bits: the numbers between 1 and 2
          "rounding numbers a little above 1 to bfloat16.")
 def check_bfloat16_step(next_after_one) -> Feedback:
     """Exercise 3: 1 + 2**-7 = 1.0078125."""
-    value = float(next_after_one)
+    value = number_in("Exercise 3", next_after_one, "next_after_one")
+    if isinstance(value, Feedback):
+        return value
     if value == BFLOAT16_AFTER_ONE:
         return right("Exercise 3", "1.0078125 = 1 + 1/128: bfloat16 keeps 7 bits of fraction, "
                      "so between 1 and 2 its numbers are 1/128 apart. Anything up to 1 + 1/256 "
@@ -163,7 +172,9 @@ def check_generalisation_gap(gap, small_run, small_train) -> Feedback:
         return wrong("Exercise 4", f"{int(model.optimizer.iterations)} training steps: more "
                      f"than {epochs} epoch(s) of {images:,} images need.",
                      "Train on `small_train`, not on `train_data`.")
-    value = float(gap)
+    value = number_in("Exercise 4", gap, "gap")
+    if isinstance(value, Feedback):
+        return value
     _, plain_training = evaluate(model, *small_train)
     validation = values["val_accuracy"][-1]
     expected = plain_training - validation

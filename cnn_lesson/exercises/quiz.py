@@ -11,8 +11,12 @@ Used at the end of every lesson.
 from __future__ import annotations
 
 import html
+import types
 from dataclasses import dataclass
 from typing import Sequence
+
+from cnn_lesson.arguments import checked
+from cnn_lesson.errors import SettingsError
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,32 @@ class Quiz:
         return f"Quiz ({len(self.questions)} questions)"
 
 
+def _a(thing) -> str:
+    """What `thing` is, in two or three words: "text", "a generator", "an int"."""
+    if isinstance(thing, str):
+        return "text"
+    name = type(thing).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
+def _not_a_quiz(questions) -> str | None:
+    """None for a list or tuple of `Question`s; otherwise what `questions` is, in words."""
+    if isinstance(questions, (list, tuple)) and questions and all(
+            isinstance(question, Question) for question in questions):
+        return None
+    if isinstance(questions, types.ModuleType):
+        return f"the module {questions.__name__.rsplit('.', 1)[-1]} itself"
+    if isinstance(questions, Question):
+        return "a single Question"
+    if isinstance(questions, (list, tuple)):
+        if not questions:
+            return f"an empty {type(questions).__name__}"
+        other = next(item for item in questions if not isinstance(item, Question))
+        return f"a {type(questions).__name__} holding {_a(other)}"
+    return "None" if questions is None else _a(questions)
+
+
+@checked
 def quiz(questions: Sequence[Question], title: str = "Quiz") -> Quiz:
     """Show the questions as text, and return the form that answers back.
 
@@ -104,5 +134,9 @@ def quiz(questions: Sequence[Question], title: str = "Quiz") -> Quiz:
     """
     from IPython.display import Markdown, display
 
+    found = _not_a_quiz(questions)
+    if found is not None:
+        raise SettingsError(f"quiz takes a lesson's QUIZ list, such as quiz(lesson1.QUIZ), not "
+                            f"{found}.")
     display(Markdown(as_markdown(questions, title)))
     return Quiz(questions)
