@@ -23,11 +23,12 @@ from cnn_lesson.data import CLASS_NAMES
 from cnn_lesson.data.checks import checked_class_names, checked_images, class_numbers
 from cnn_lesson.config import whole_number
 from cnn_lesson.errors import DataError, SettingsError
-from cnn_lesson.plots import save_figure
+from cnn_lesson.plots import colours_last, save_figure
 from cnn_lesson.tables import Table
-from cnn_lesson.training import MAX_BATCH_SIZE, normalize_images
+from cnn_lesson.training import MAX_BATCH_SIZE, check_classifier, normalize_images
 
 ANIMALS = ("bird", "cat", "deer", "dog", "frog", "horse")  # the other four are vehicles
+MAX_MISTAKES_SHOWN = 100  # plot_mistakes' largest count: 512 took half a minute to draw
 
 
 def flat_labels(labels: np.ndarray) -> np.ndarray:
@@ -55,9 +56,10 @@ def predict(model: keras.Model, images: np.ndarray, batch_size: int = 256) -> np
     Raises:
         ValueError: float images that are not in 0..1 (normalise them, or pass the uint8 ones).
     """
-    if not callable(getattr(model, "predict", None)):
-        raise SettingsError(f"predict needs a Keras model, not {type(model).__name__} (from "
-                            "load_trained_model, pass its .model).")
+    # one row of probabilities per image, not logits (anything else with a `predict`, such
+    # as the tests' stand-ins, is taken at its word)
+    if isinstance(model, keras.Model) or not callable(getattr(model, "predict", None)):
+        check_classifier(model, "predict")
     images = np.asarray(images)
     if images.ndim != 4 or len(images) == 0:
         raise DataError(f"The images have shape {images.shape}; predict needs (N, 32, 32, 3) "
@@ -172,7 +174,7 @@ def plot_confusion_matrix(
         normalize: show each row as fractions of that true class (the diagonal is then the
             per-class accuracy) instead of counts.
         title: the title; a default says counts or fractions.
-        path: save the figure there as PNG when given.
+        path: save the figure there as PNG when given (`~` is the home folder).
 
     Returns:
         The `Figure`, with one axis: x "Predicted class", y "True class".
@@ -322,7 +324,8 @@ def mistakes_by_kind(
     Args:
         matrix: counts from `confusion_matrix`.
         class_names: the class names, in the matrix's order.
-        animals: the classes that are animals; every other class counts as a vehicle.
+        animals: the classes that are animals (a list, tuple, set or any iterable of
+            names); every other class counts as a vehicle.
 
     Returns:
         A `Table` of four rows `{"mistake", "count", "share of mistakes"}`: "an animal taken
@@ -331,10 +334,13 @@ def mistakes_by_kind(
         mistakes at all).
     """
     matrix = _checked_matrix(matrix, class_names)
+    default = animals is ANIMALS
+    if not isinstance(animals, (str, bytes)):
+        animals = list(animals)  # once: a generator was used up by the check below
     # The default lists CIFAR-10's animals, whatever classes are given; a list of one's own
     # must name classes ("Cat" counted the class "cat" as a vehicle, silently).
     unknown = (["(not a list)"] if isinstance(animals, (str, bytes))
-               else [] if animals is ANIMALS
+               else [] if default
                else [name for name in animals if name not in class_names])
     if unknown:  # an unknown name counted its class as a vehicle, silently
         raise SettingsError(f"animals must be a list of class names ({', '.join(class_names)}); "
@@ -373,6 +379,10 @@ def most_confident_mistakes(
 
     Returns:
         An int array of at most `count` positions into the test set.
+
+    Raises:
+        SettingsError: the probabilities are not one row of probabilities per image
+            (`checked_probabilities`: logits, NaN, rows not adding up to 1).
     """
     count = whole_number("count", count, minimum=0)
     true, predicted = flat_labels(true_labels), flat_labels(predicted_labels)
@@ -385,11 +395,34 @@ def most_confident_mistakes(
     return wrong[:count]
 
 
-def checked_probabilities(probabilities, count: int, classes: int = 1,
-                          exact: bool = False) -> np.ndarray:
+# How far a row of probabilities may add up from 1. A softmax computed in float32 adds up to 1
+# within 1e-6, but one computed in bfloat16 (a model whose output layer runs in mixed_bfloat16)
+# only within about 0.003, and float16's within 0.001: bfloat16 keeps 8 significant bits, so
+# each of the ten probabilities is rounded by up to 0.2%. Logits and halved or doubled rows
+# are far outside this.
+SUM_TOLERANCE = 1e-2
+
+
+def checked_probabilities(probabilities, count: int, classes: int = 1, exact: bool = False,
+                          model_output: bool = False) -> np.ndarray:
     """`probabilities` as a float64 array, or a SettingsError unless it has one row per image
     (`count`) and a column per class (at least `classes`; `exact`: that many), as `predict`
-    returns them. Used here and by lesson 4's widgets."""
+    returns them, and each row holds probabilities: from 0 to 1, adding up to 1 (within
+    `SUM_TOLERANCE`).
+
+    The one check of probabilities in the package: the results (`plot_mistakes`,
+    `most_confident_mistakes`, `answers_among_mistakes`, `predict_image_file`) and lesson 4's
+    explorer. NaN, infinite values and logits (a model without a softmax) were drawn as
+    empty or full bars, titled "deer / ship (270%)", and ranked as the surest mistakes.
+
+    Args:
+        probabilities: what the caller was given (or what the model gave).
+        count: the number of images, one row each.
+        classes: the fewest columns (with `exact`, the number of columns).
+        exact: the number of columns must be `classes`.
+        model_output: they came from the user's model, not from the user: the message then
+            blames the model's last layer.
+    """
     try:
         if np.iscomplexobj(probabilities):  # float64 would drop the imaginary part, silently
             raise TypeError("complex")
@@ -403,6 +436,22 @@ def checked_probabilities(probabilities, count: int, classes: int = 1,
         raise SettingsError(f"The probabilities are {type(probabilities).__name__} of shape "
                             f"{array.shape}; expected one row per image ({count:,}) and one "
                             f"column per class ({classes}), as predict returns them.")
+    if not np.all(np.isfinite(array)):
+        wrong = "hold NaN or infinite values"
+    elif array.size and (array.min() < -1e-6 or array.max() > 1 + 1e-6):
+        wrong = f"go from {array.min():.3g} to {array.max():.3g}, not 0 to 1 (logits?)"
+    else:
+        sums = array.sum(axis=1)
+        far = np.flatnonzero(np.abs(sums - 1) > SUM_TOLERANCE)
+        wrong = f"of image {far[0]} add up to {sums[far[0]]:.3g}, not 1" if len(far) else ""
+    if wrong and model_output:
+        raise SettingsError(f"The model's outputs {wrong}: the model must end in a softmax, "
+                            "Dense(10, activation='softmax'), as create_model's does, to give "
+                            "each image's probabilities.")
+    if wrong:
+        raise SettingsError(f"The probabilities {wrong}: pass predict(model, images)'s output, "
+                            "the softmax probabilities of each image (a model ending in "
+                            "Dense(10, activation='softmax'), as create_model's does).")
     return array
 
 
@@ -436,6 +485,9 @@ def answers_among_mistakes(
     Returns:
         A `Table` of rows `{"answer", "times", "precision of that answer"}`, the most frequent
         answer first (ties in class order); only answers that occur.
+
+    Raises:
+        SettingsError: as `most_confident_mistakes`'s.
     """
     predicted = flat_labels(predicted_labels)
     shown = most_confident_mistakes(true_labels, predicted, probabilities, count)
@@ -467,23 +519,32 @@ def plot_mistakes(
     test set. Used by lesson 4.
 
     Args:
-        images: uint8 images (N, 32, 32, 3).
+        images: uint8 images (N, 32, 32, 3), colours last (or (N, height, width, 1) grey).
         true_labels: the correct labels.
         predicted_labels: the model's labels.
         probabilities: the model's (N, 10) probabilities, for the confidence; optional.
         class_names: the class names.
-        count: how many mistakes to show at most.
-        columns: columns of the grid.
-        path: save the figure there as PNG when given.
+        count: how many mistakes to show at most, from 1 to `MAX_MISTAKES_SHOWN` (100: a
+            figure of a few seconds to draw).
+        columns: columns of the grid, from 1 to 100.
+        path: save the figure there as PNG when given (`~` is the home folder).
 
     Returns:
         The `Figure`; each axis's title is e.g. "cat / dog (87%)". With no mistakes at all,
         one axis says so.
+
+    Raises:
+        DataError: the images are not pictures with their colours last, or not one per label;
+            the labels or class names are not what they must be.
+        SettingsError: `count` or `columns` out of range; the probabilities are not one row
+            of probabilities per image (see `most_confident_mistakes`).
     """
     classes = len(checked_class_names(class_names))
+    # 0 said "No mistakes" of wrong answers; thousands took minutes and a giant figure.
+    count = whole_number("count", count, maximum=MAX_MISTAKES_SHOWN)
     true = class_numbers(true_labels, classes=classes)
     predicted = class_numbers(predicted_labels, classes=classes)
-    images = checked_images(images)
+    images = colours_last(images, channels=(1, 3))  # channels first failed in matplotlib
     if len(images) != len(true):  # the gallery would show other images than it names
         raise DataError(f"{len(images):,} images but {len(true):,} labels: pass the images the "
                         "labels belong to (test_images with test_labels).")

@@ -18,7 +18,7 @@ from cnn_lesson.arguments import checked
 from cnn_lesson.data import CLASS_NAMES
 from cnn_lesson.config import user_path
 from cnn_lesson.errors import DataError, SettingsError
-from cnn_lesson.evaluation import predict
+from cnn_lesson.evaluation import checked_probabilities, predict
 
 IMAGE_SIZE = 32  # pixels, CIFAR-10's width and height
 
@@ -133,7 +133,8 @@ def predict_image_file(
 
     Raises:
         DataError: the file is missing or not an image.
-        SettingsError: `model`, `class_names` or `top` is not what they must be.
+        SettingsError: `model`, `class_names` or `top` is not what they must be, or the
+            model does not give probabilities (no softmax at its end: logits).
     """
     if not callable(getattr(model, "predict", None)):
         hint = " (pass its `.model`)" if hasattr(model, "model") else ""
@@ -153,5 +154,8 @@ def predict_image_file(
         raise SettingsError(f"The model gives {len(probabilities)} probabilities but "
                             f"class_names has {len(names)} names; pass the names of its "
                             "classes, in order.")
+    # Logits (a model without a softmax) were returned as probabilities such as 0.95, 0.76.
+    probabilities = checked_probabilities(probabilities[np.newaxis], 1, len(names),
+                                          model_output=True)[0]
     best = np.argsort(-probabilities, kind="stable")[:top]
     return [(names[i], float(probabilities[i])) for i in best]

@@ -16,9 +16,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from cnn_lesson.arguments import checked
-from cnn_lesson.config import MAX_SEED, whole_number
+from cnn_lesson.config import MAX_SEED, user_path, whole_number
 from cnn_lesson.data import CLASS_NAMES
-from cnn_lesson.data.checks import checked_images, class_numbers, one_image
+from cnn_lesson.data.checks import checked_class_names, checked_images, class_numbers, one_image
 from cnn_lesson.errors import DataError, OutputError, SettingsError, shown
 from cnn_lesson.files import atomic_path
 
@@ -27,11 +27,13 @@ from cnn_lesson.files import atomic_path
 def save_figure(figure: Figure, path: str | os.PathLike) -> None:
     """Save a figure as PNG, atomically (an interrupted save keeps the previous file).
 
-    The format follows the suffix of `path` (`.png`, `.pdf`, `.svg`, ...).
+    The format follows the suffix of `path` (`.png`, `.pdf`, `.svg`, ...); a path starting
+    with `~` is in the home folder, as everywhere in the package (`config.user_path`).
 
     Raises:
         OutputError: `path` is a folder, or cannot be written.
-        SettingsError: `path` has no image suffix matplotlib knows.
+        SettingsError: `path` has no image suffix matplotlib knows, or starts with a `~name`
+            that names no user.
     """
     if not isinstance(figure, Figure):
         raise DataError(f"save_figure needs a matplotlib Figure, not {type(figure).__name__}: "
@@ -42,6 +44,7 @@ def save_figure(figure: Figure, path: str | os.PathLike) -> None:
     if "\0" in os.fspath(path):
         raise SettingsError(f"The figure's path {shown(path)!r} holds a NUL character, which no "
                             "file name can: give a file name such as 'plot.png'.")
+    path = user_path(path, "The figure's path")  # "~/plot.png" was a folder called "~"
     if os.path.isdir(path):
         raise OutputError(f"{shown(path)} is a folder: give a file name such as "
                           f"{shown(Path(path) / 'plot.png')}.")
@@ -51,6 +54,20 @@ def save_figure(figure: Figure, path: str | os.PathLike) -> None:
                             "suffix such as .png (or .pdf, .svg).")
     with atomic_path(path) as temporary:
         figure.savefig(temporary, dpi=100, bbox_inches="tight")
+
+
+def colours_last(images, channels: tuple[int, ...] = (1, 3, 4)) -> np.ndarray:
+    """`images` as `checked_images` takes them, or a DataError unless they are pictures
+    matplotlib can draw: (N, height, width, c) with c in `channels`. A channels-first array
+    (or a flat one) failed in matplotlib with "Invalid shape (3, 32, 32) for image data".
+    Used by `plot_sample_images` and `evaluation.plot_mistakes`."""
+    images = checked_images(images)
+    if images.shape[-1] not in channels or min(images.shape[1:3]) < 1:
+        hint = (" These look channels-first: pass images.transpose(0, 2, 3, 1)."
+                if images.shape[1] == 3 else "")  # the explorers' hint
+        raise DataError(f"The images have shape {images.shape}: pictures need their colours "
+                        "last, (N, height, width, 3), as load_cifar10 gives them." + hint)
+    return images
 
 
 @checked
@@ -75,19 +92,22 @@ def plot_sample_images(
         rows: rows of the grid.
         columns: columns of the grid.
         title: the figure's title (say "synthetic" when the data is).
-        class_names: names of the labels.
-        path: save the figure there as PNG when given.
+        class_names: names of the labels, each different (`checked_class_names`).
+        path: save the figure there as PNG when given (`~` is the home folder).
 
     Returns:
         The `Figure`.
+
+    Raises:
+        DataError: the images are not pictures with their colours last; the labels are not
+            one class number per image; class_names is not a list of different names.
+        SettingsError: rows, columns or seed out of range, or fewer images than the grid.
     """
     rows, columns = (whole_number("rows", rows, maximum=100),
                      whole_number("columns", columns, maximum=100))
     seed = whole_number("seed", seed, minimum=0, maximum=MAX_SEED)
-    images = checked_images(images)  # channels first, or a flat array, failed in matplotlib
-    if images.shape[-1] not in (1, 3, 4):
-        raise DataError(f"The images have shape {images.shape}: pictures need their colours "
-                        "last, (N, height, width, 3), as load_cifar10 gives them.")
+    images = colours_last(images)  # channels first, or a flat array, failed in matplotlib
+    class_names = checked_class_names(class_names)  # text was read as one-letter names
     count = rows * columns
     if len(images) < count:
         raise SettingsError(f"Need at least {count} images for a {rows}x{columns} grid.")
@@ -154,7 +174,7 @@ def plot_history(
     Args:
         history: a Keras `History`, or its `.history` dict (as stored in `metrics.json`).
         title: the figure's title.
-        path: save the figure there as PNG when given.
+        path: save the figure there as PNG when given (`~` is the home folder).
 
     Returns:
         The `Figure`, with two axes: accuracy and loss.
@@ -468,7 +488,7 @@ def plot_first_layer_filters(model, path: str | os.PathLike | None = None) -> Fi
     Args:
         model: a Keras model whose first Conv2D layer reads 3 colour channels (trained or
             not).
-        path: save the figure there as PNG when given.
+        path: save the figure there as PNG when given (`~` is the home folder).
 
     Returns:
         The `Figure`: one axis per learned filter, titled with its number (0, 1, ...), then

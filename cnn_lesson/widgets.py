@@ -81,29 +81,6 @@ def _checked_names(class_names) -> list[str]:
     return checked_class_names(class_names)
 
 
-def _softmax_rows(probabilities: np.ndarray) -> np.ndarray:
-    """`probabilities` (checked for shape by `checked_probabilities`) if each row holds
-    probabilities, from 0 to 1 and adding up to 1; otherwise a SettingsError.
-
-    NaN, infinite values and logits (a model without a softmax) were drawn as empty or full
-    bars, a silently wrong picture.
-    """
-    if not np.all(np.isfinite(probabilities)):
-        wrong = "hold NaN or infinite values"
-    elif probabilities.size and (probabilities.min() < -1e-6 or probabilities.max() > 1 + 1e-6):
-        wrong = (f"go from {probabilities.min():.3g} to {probabilities.max():.3g}, not 0 to 1 "
-                 "(logits?)")
-    else:
-        sums = probabilities.sum(axis=1)
-        far = np.flatnonzero(np.abs(sums - 1) > 1e-2)
-        wrong = f"of image {far[0]} add up to {sums[far[0]]:.3g}, not 1" if len(far) else ""
-    if wrong:
-        raise SettingsError(f"The probabilities {wrong}: pass predict(model, images)'s output, "
-                            "the softmax probabilities of each image (a model ending in "
-                            "Dense(10, activation='softmax'), as create_model's does).")
-    return probabilities
-
-
 def _pixel_table(image: np.ndarray) -> str:
     """HTML table of the normalised (0..1) minimum, mean and maximum of each colour channel."""
     values = image if np.issubdtype(image.dtype, np.floating) else normalize_images(image)
@@ -291,7 +268,8 @@ def prediction_explorer(
     Raises:
         DataError: as `sample_browser`'s, for the test images, labels and class names.
         SettingsError: no images; no model and no probabilities; probabilities not of shape
-            (N, classes), or not probabilities (NaN, outside 0..1, rows not adding up to 1).
+            (N, classes), or not probabilities (NaN, outside 0..1, rows not adding up to 1:
+            `evaluation.checked_probabilities`), or a model without a softmax.
     """
     if len(test_images) == 0:
         raise SettingsError("Pass some test images and their labels.")
@@ -302,6 +280,10 @@ def prediction_explorer(
         if model is None:
             raise SettingsError("Pass the model, or its probabilities.")
         probabilities = predict(model, test_images)
-    probabilities = _softmax_rows(checked_probabilities(
-        probabilities, len(test_images), len(class_names), exact=True))
+        from_model = True
+    else:
+        from_model = False
+    # The package's one check of probabilities, shared with plot_mistakes and the results.
+    probabilities = checked_probabilities(probabilities, len(test_images), len(class_names),
+                                          exact=True, model_output=from_model)
     return PredictionExplorer(test_images, test_labels, probabilities, class_names)

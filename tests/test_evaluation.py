@@ -205,7 +205,7 @@ def test_answers_among_mistakes_counts_the_gallery_and_gives_precision():
     assert answers_among_mistakes(TRUE, PREDICTED, _gallery_probabilities(), count=1,
                                   class_names=NAMES) == table[:1]
     true, predicted = np.array([0, 2, 1, 0]), np.array([1, 1, 1, 0])  # "b" answered 3 times
-    probabilities = np.eye(3)[predicted] * 0.9
+    probabilities = np.eye(3)[predicted] * 0.7 + 0.1  # rows of probabilities: 0.8, 0.1, 0.1
     counted = answers_among_mistakes(true, predicted, probabilities, class_names=NAMES)
     assert counted == [{"answer": "b", "times": 2, "precision of that answer": 1 / 3}]
 
