@@ -19,7 +19,7 @@ import keras
 import numpy as np
 
 from cnn_lesson.arguments import checked
-from cnn_lesson.config import MAX_SEED
+from cnn_lesson.config import MAX_SEED, user_path
 from cnn_lesson.errors import DataError, ModelFileError, OutputError, SettingsError, shown
 from cnn_lesson.files import atomic_path, read_json
 from cnn_lesson.precision import float32_copy
@@ -64,6 +64,7 @@ def save_model(model: keras.Model, output_dir: str | os.PathLike) -> dict[str, P
     if not isinstance(model, keras.Model):
         raise SettingsError(f"save_model needs the trained Keras model, not "
                             f"{type(model).__name__} {model!r:.80}.")
+    check_savable(model, "save_model")
     folder = _folder_to_save_in(output_dir, "save_model")
     model = float32_copy(model)  # the same model if it already computes in float32
     copy = keras.models.clone_model(model)
@@ -77,6 +78,35 @@ def save_model(model: keras.Model, output_dir: str | os.PathLike) -> dict[str, P
     return paths
 
 
+def check_savable(model: keras.Model, caller: str) -> None:
+    """A SettingsError unless the model can be saved as the course saves models and loaded
+    back by `load_model`: built, made of Keras' own layers in a `Sequential` or functional
+    model, without `Lambda` layers. Keras cannot copy a subclassed model (the `.h5` copy,
+    the float32 copy of mixed precision), and a `Lambda` layer is Python code, which Keras
+    loads only in its unsafe mode and `load_model` refuses.
+
+    Used by `save_model`, and before training with a backup (`train`'s `output_dir`,
+    `resumable_training`), whose best model is saved after each epoch.
+    """
+    what = None
+    if type(model).__name__ not in ("Sequential", "Functional"):
+        what = (f"it is a subclass of keras.Model ({type(model).__name__}), which Keras cannot "
+                "copy and load back: build it with keras.Sequential or keras.Model(inputs, "
+                "outputs), as create_model does")
+    elif not model.built:
+        what = ("it is not built yet, so it has no weights to save: start it with "
+                "keras.Input((32, 32, 3)), as create_model does")
+    else:
+        lambdas = [layer.name for layer in model._flatten_layers(include_self=False)
+                   if isinstance(layer, keras.layers.Lambda)]
+        if lambdas:
+            what = (f"its layer {lambdas[0]!r} is a Lambda layer, Python code that Keras does "
+                    "not load back safely (load_model refuses it): use Keras' own layers, such "
+                    "as layers.Rescaling or layers.Activation, instead")
+    if what:
+        raise SettingsError(f"{caller} cannot save this model: {what}.")
+
+
 def _folder_to_save_in(output_dir, caller: str) -> Path:
     """The folder `save_model`/`save_history` write into, or an error that says what to pass:
     a learner's natural mistake is the file's path (`output/model.keras`), which is often
@@ -87,7 +117,7 @@ def _folder_to_save_in(output_dir, caller: str) -> Path:
     if "\0" in os.fspath(output_dir):
         raise SettingsError(f"{caller} was given the path {shown(output_dir)!r}, which holds a NUL "
                             "character that no folder name can: pass the output folder.")
-    folder = Path(output_dir)
+    folder = user_path(output_dir, caller)  # `~/out`, as prepare_output_dir takes it
     # os.path.isfile: Path.is_file raises for a name too long on Python 3.10 and 3.11
     if folder.suffix.lower() in (".keras", ".h5", ".json") or os.path.isfile(folder):
         raise SettingsError(f"{caller} takes the folder to save into, such as "
@@ -117,7 +147,7 @@ def load_model(path: str | os.PathLike) -> keras.Model:
     if not isinstance(path, (str, os.PathLike)):
         raise SettingsError(f"load_model needs a file's path, e.g. output_dir / \"model.keras\", "
                             f"not {type(path).__name__} {path!r}.")
-    file = Path(path)
+    file = user_path(path, "load_model", ModelFileError)
     try:
         is_folder, is_file = file.is_dir(), file.is_file()
     except OSError as error:  # e.g. a name too long for the file system
@@ -231,10 +261,11 @@ def _read_history(output_dir) -> tuple[dict[str, list[float]], str | None]:
     if not isinstance(output_dir, (str, os.PathLike)):
         raise SettingsError(f"load_history needs the folder's path, not "
                             f"{type(output_dir).__name__} {output_dir!r:.80}.")
-    if Path(output_dir).is_file():  # history.json/history.json is "not a folder": say so
+    folder = user_path(output_dir, "load_history", ModelFileError)
+    if folder.is_file():  # history.json/history.json is "not a folder": say so
         raise SettingsError(f"load_history takes the folder that holds {HISTORY_FILE}, such as "
                             f"output_dir, not a file's path ({shown(output_dir)}).")
-    path = Path(output_dir) / HISTORY_FILE
+    path = folder / HISTORY_FILE
     try:
         values = read_json(path)
     except FileNotFoundError:
@@ -396,7 +427,7 @@ def load_trained_model(
     if not isinstance(output_dir, (str, os.PathLike)):
         raise OutputError(f"output_dir must be a folder's path, not {type(output_dir).__name__} "
                           f"{output_dir!r}: pass settings().output_dir.")
-    folder = Path(output_dir)
+    folder = user_path(output_dir, "output_dir", OutputError)
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"{folder} is a file, not the output folder. Pass the folder lesson 3 "
                           "saved into (settings().output_dir, CNN_LESSON_OUTPUT).")
@@ -413,6 +444,7 @@ def load_trained_model(
         raise SettingsError(f"quick_images={quick_images!r}: use a whole number of at least 1.")
     from cnn_lesson.config import settings
 
+    seed = int(seed)  # Keras' set_random_seed refuses numpy's integers
     quick_images = settings().training_images(quick_images)
     if (folder / MODEL_FILES[0]).exists() or (folder / HISTORY_FILE).exists():
         model, (history, weights) = load_model(folder / MODEL_FILES[0]), _read_history(folder)

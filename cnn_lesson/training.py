@@ -96,9 +96,11 @@ def split_validation(
         DataError: the labels are not class numbers 0..9, one per image, or `fraction` leaves
             no image to train on.
     """
-    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) \
+    # numbers.Real: numpy's float32 and Fractions too (np.float32(0.1) was refused)
+    if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real) \
             or not 0.0 < fraction < 1.0:
         raise SettingsError(f"fraction must be between 0 and 1 (exclusive), got {fraction!r}.")
+    fraction = float(fraction)
     seed = whole_number("seed", seed, 0)
     images, labels = np.asarray(images), np.asarray(labels)
     if len(images) != len(labels):
@@ -239,9 +241,7 @@ def compile_model(
     Returns:
         The same model, compiled.
     """
-    if not isinstance(model, keras.Model):
-        raise SettingsError(f"compile_model needs a Keras model (create_model()), not "
-                            f"{type(model).__name__} {model!r:.60}.")
+    check_classifier(model, "compile_model")
     if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule) and (
             isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real)
             or not MIN_LEARNING_RATE <= learning_rate <= MAX_LEARNING_RATE):
@@ -373,10 +373,12 @@ def train(
             model was never saved).
     """
     _require_arrays(train_data=train_data, validation_data=validation_data)
+    check_classifier(model, "train")
     if getattr(model, "optimizer", None) is None or not model.compiled:
         raise LessonOrderError(
             "The model is not compiled: run the cell with `compile_model(model)` first."
         )
+    _check_compiled_for_labels(model)
     epochs, batch_size = whole_number("epochs", epochs), whole_number("batch_size", batch_size)
     seed = whole_number("seed", seed, 0)
     if output_dir is not None and not isinstance(output_dir, (str, os.PathLike)):
@@ -389,6 +391,12 @@ def train(
     training_set = make_dataset(train_images, train_labels, batch_size, shuffle=True, seed=seed)
     validation_set = make_dataset(validation_images, validation_labels, batch_size)
 
+    if output_dir is not None:  # before the folder is locked or anything is written
+        from cnn_lesson.saving import check_savable
+
+        if not model.built and isinstance(model, keras.Sequential):  # no keras.Input: as fit
+            model.build((None, *np.shape(train_images)[1:]))  # would, from the images
+        check_savable(model, "train with an output_dir")
     callbacks = list(callbacks)  # a generator would be used up by this check
     for callback in callbacks:
         if not isinstance(callback, keras.callbacks.Callback):
@@ -427,16 +435,108 @@ def evaluate(
         `(test_loss, test_accuracy)`.
     """
     _require_arrays(test_images=test_images, test_labels=test_labels)
+    check_classifier(model, "evaluate")
     if not getattr(model, "compiled", False):
         raise LessonOrderError("The model is not compiled, so it has no loss or accuracy to "
                                "measure: run the cell with `compile_model(model)` first (a "
                                "model from `load_model` is compiled already).")
+    _check_compiled_for_labels(model)
     _check_images_fit(model, test=test_images)
     _check_labels_fit(model, test=test_labels)
-    loss, accuracy = model.evaluate(
-        make_dataset(test_images, test_labels, batch_size), verbose=0
-    )
-    return float(loss), float(accuracy)
+    # by name: a model compiled with other metrics too gives more than two numbers
+    results = model.evaluate(make_dataset(test_images, test_labels, batch_size), verbose=0,
+                             return_dict=True)
+    accuracy = next((results[name] for name in ACCURACY_NAMES if name in results), None)
+    if accuracy is None:
+        raise SettingsError(f"The model measured {', '.join(map(repr, results))} but no "
+                            f"accuracy: {_COMPILE_IT}")
+    return float(results["loss"]), float(accuracy)
+
+
+# The names Keras gives the accuracy of class-number labels in a history and in `evaluate`.
+ACCURACY_NAMES = ("accuracy", "acc", "sparse_categorical_accuracy")
+_COMPILE_IT = ("compile it with compile_model(model), which uses the loss and the accuracy the "
+               "lessons need.")
+_TRAINED_MODEL_HINT = (": this is what load_trained_model returns; pass its .model "
+                       "(trained.model).")
+
+
+def _is_trained_model(value) -> bool:
+    from cnn_lesson.saving import TrainedModel
+
+    return isinstance(value, TrainedModel)
+
+
+def check_classifier(model, caller: str) -> None:
+    """A SettingsError unless `model` is a Keras model that answers one row of class
+    probabilities per image: one output of shape (N, classes), from a softmax rather than
+    raw scores (logits). Keras' own errors for the others name neither the model nor what
+    to change, and a model without softmax trains and predicts without a word, wrongly.
+    Models whose output is not known yet (no `keras.Input`) are left to Keras.
+
+    Used by `compile_model`, `train`, `evaluate` and `cnn_lesson.evaluation.predict`.
+    """
+    if not isinstance(model, keras.Model):
+        hint = _TRAINED_MODEL_HINT if _is_trained_model(model) else "."
+        raise SettingsError(f"{caller} needs a Keras model (create_model()), not "
+                            f"{type(model).__name__} {model!r:.60}{hint}")
+    try:
+        outputs = model.outputs
+        shape = tuple(model.output_shape)
+    except (AttributeError, ValueError, TypeError):  # not built yet: Keras builds it from data
+        return
+    if (outputs is not None and len(outputs) != 1) or len(shape) != 2:
+        raise SettingsError(
+            f"{caller} needs a model that answers one row of class probabilities per image, "
+            f"shape (N, classes); this one answers {model.output_shape}. End it with "
+            "layers.Flatten() (or GlobalAveragePooling2D()) and one "
+            "layers.Dense(classes, activation=\"softmax\"), as create_model does.")
+    last = _output_layer(model)
+    if last is not None and _gives_logits(last):
+        raise SettingsError(
+            f"The model's last layer, {last.name!r}, has no softmax, so it answers raw scores "
+            "(logits), not probabilities: the loss would be computed wrongly, and the "
+            "predictions read as probabilities would be wrong. Give it "
+            "activation=\"softmax\", as create_model does.")
+
+
+def _output_layer(model: keras.Model):
+    """The layer that computes the model's output (inside nested models), or None."""
+    try:
+        layer = model.outputs[0]._keras_history.operation  # Keras 3's functional graph
+    except (AttributeError, IndexError, TypeError):
+        layer = model.layers[-1] if getattr(model, "layers", None) else None
+    return _output_layer(layer) if isinstance(layer, keras.Model) else layer
+
+
+def _gives_logits(layer) -> bool:
+    """Whether a layer is one of those that end classifiers (Dense, a convolution, an
+    Activation) with no activation: its outputs are raw scores. Other layers are not judged."""
+    kinds = (keras.layers.Dense, keras.layers.Activation, keras.layers.Conv1D,
+             keras.layers.Conv2D, keras.layers.EinsumDense)
+    activation = getattr(layer, "activation", None)
+    return isinstance(layer, kinds) and getattr(activation, "__name__", None) == "linear"
+
+
+def _check_compiled_for_labels(model: keras.Model) -> None:
+    """A SettingsError unless the model was compiled for class-number labels with an accuracy
+    (as `compile_model` does): a one-hot loss fails inside Keras with an error about shapes,
+    and without the accuracy the history the lessons check and save has none."""
+    try:
+        config = model.get_compile_config() or {}
+    except Exception:  # noqa: BLE001 - a custom loss Keras cannot describe: not judged
+        return
+    loss = config.get("loss")
+    loss_name = (loss.get("config", {}).get("name") if isinstance(loss, dict) else loss)
+    if loss is None or loss_name in ("categorical_crossentropy", "binary_crossentropy"):
+        raise SettingsError(f"The model was compiled with the loss {loss_name!r}, where the "
+                            f"labels are class numbers (0 to 9), not one-hot rows: {_COMPILE_IT}")
+    metrics = config.get("metrics") or []
+    names = [metric.get("config", {}).get("name") if isinstance(metric, dict) else metric
+             for metric in (metrics if isinstance(metrics, list) else [metrics])]
+    if not any(name in ACCURACY_NAMES for name in names):
+        raise SettingsError(f"The model was compiled without metrics=[\"accuracy\"], so its "
+                            f"history and its evaluation would have no accuracy: {_COMPILE_IT}")
 
 
 def _check_labels_fit(model: keras.Model, **labels_by_name) -> None:

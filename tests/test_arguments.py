@@ -335,7 +335,8 @@ def test_the_fifth_hostile_passs_findings_in_checks_results_and_files(tmp_path):
     full = lesson.settings({})
     matrix = np.diag(np.full(10, 5))
     five_classes = lesson.compile_model(keras.Sequential(
-        [keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(5)]))
+        [keras.Input((32, 32, 3)), keras.layers.Flatten(),
+         keras.layers.Dense(5, activation="softmax")]))
     deep = tmp_path / "deep"
     deep.mkdir()
     (deep / "history.json").write_text("[" * 100_000 + "]" * 100_000)

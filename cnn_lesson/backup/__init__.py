@@ -49,7 +49,7 @@ from cnn_lesson.files import (
     remove_stale_partials, write_json,
 )
 from cnn_lesson.precision import float32_copy
-from cnn_lesson.saving import HISTORY_FILE, MODEL_FILES
+from cnn_lesson.saving import HISTORY_FILE, MODEL_FILES, check_savable
 
 __all__ = ["BACKUP_FOLDER", "BEST_MODEL_FILE", "EPOCH_LOG_FILE", "RUN_FILES",
            "ResumableTraining", "forget_finished_runs", "holding_folder", "resumable_training",
@@ -165,6 +165,9 @@ class _Backup(keras.callbacks.BackupAndRestore):
         self.keep_unsaved = keep_unsaved
 
     def on_train_begin(self, logs=None):
+        # Keras' own refusal of an unbuilt model is a raw ValueError; the best model is saved
+        # after each epoch, so a model that cannot be saved would fail then, its epoch lost.
+        check_savable(self.model, "Training with a backup (an output folder)")
         for stale in Path(self.backup_dir).glob(".partial-*"):  # a killed run's; the lock is ours
             stale.unlink(missing_ok=True)
         run = describe_run(self.model, self.params, self.facts)
