@@ -421,6 +421,10 @@ def _train_and_report(arguments: argparse.Namespace, quick: bool, epochs: int, s
 
     data = data_fingerprint(train_images, train_labels) + data_fingerprint(test_images,
                                                                            test_labels)
+    from cnn_lesson.files import refuse_folders_in_the_way
+
+    # a folder named model.keras is no model to guard, of another network or any other
+    refuse_folders_in_the_way(output_dir, (*ARTIFACTS, *GUARDED_MODELS))
     check_replacing(output_dir, {"data_source": label, "data": data, "quick": quick,
                                  "seed": seed, "precision": precision, "epochs": epochs},
                     arguments.fresh)

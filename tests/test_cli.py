@@ -464,3 +464,18 @@ def test_a_best_model_beside_a_log_of_no_run_is_guarded(tmp_path, log):
         check_replacing(tmp_path, full, fresh=False)
     (tmp_path / EPOCH_LOG_FILE).write_text('{"history": {"loss": [1.0]}, "run": {}}')
     check_replacing(tmp_path, full, fresh=False)  # a run's: its backup's to guard
+
+
+@pytest.mark.parametrize("name", ["model.keras", "best_model.keras", "metrics.json"])
+def test_a_folder_named_like_a_file_of_the_run_is_named_as_a_folder(tmp_path, capsys, name):
+    """The sixth hostile pass: a folder called model.keras was "another network"."""
+    from cnn_lesson.cli import main
+
+    (tmp_path / name).mkdir()
+    args = ["train", "--quick", "--data", "synthetic", "--epochs", "1", "--output", str(tmp_path)]
+    for fresh in ([], ["--fresh"]):
+        assert main(args + fresh) == 1
+        said = capsys.readouterr().err
+        assert f"{name} is a folder, where training saves its file {name}" in said, said
+        assert "another network" not in said
+    assert sorted(path.name for path in tmp_path.iterdir()) == [name]
