@@ -153,6 +153,17 @@ def _sequential(filters, dense_units, dropout, name, momentum) -> keras.Sequenti
 
 
 @checked
+def _low_rank_part(layer, formula_count: int) -> str:
+    """The parameters of a layer beyond its formula's, in words: those of LoRA
+    (`layer.enable_lora(rank)` adds two small matrices), so that the row adds up."""
+    extra = layer.count_params() - formula_count
+    if not extra:
+        return ""
+    if getattr(layer, "lora_enabled", False):
+        return f" + {extra:,} LoRA weights (rank {layer.lora_rank})"
+    return f" + {extra:,} other weights"
+
+
 def explain_parameters(model: keras.Model) -> list[tuple[str, str, int]]:
     """Where each layer's parameter count comes from, as (layer, formula, count) rows.
 
@@ -179,9 +190,11 @@ def explain_parameters(model: keras.Model) -> list[tuple[str, str, int]]:
         if type(layer) is layers.Conv2D:
             height, width, channels, filters = layer.kernel.shape
             formula = f"({height}x{width}x{channels} weights{bias}) x {filters} filters"
+            formula += _low_rank_part(layer, (height * width * channels + bool(bias)) * filters)
         elif type(layer) is layers.Dense:
             inputs, units = layer.kernel.shape
             formula = f"({inputs} inputs{bias}) x {units} units"
+            formula += _low_rank_part(layer, (inputs + bool(bias)) * units)
         elif type(layer) is layers.BatchNormalization:
             features = layer.moving_mean.shape[0]
             learned = [name for name in ("gamma", "beta") if getattr(layer, name) is not None]

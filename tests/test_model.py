@@ -121,3 +121,17 @@ def test_create_model_takes_the_widths_the_exercises_change():
     assert without.count_params() == 161_610  # dropout has no parameters
     with pytest.raises(ValueError, match="three filter counts, whole numbers from 1 to 4,096"):
         create_model(filters=(32, 64))
+
+
+def test_explain_parameters_counts_lora_weights_in_its_rows():
+    """The sixth hostile pass: a layer with LoRA enabled had a formula that did not add up
+    to its count."""
+    model = create_model()
+    dense, conv = model.get_layer("dense"), model.get_layer("conv1")
+    dense.enable_lora(4)
+    conv.enable_lora(2)
+    rows = {name: (formula, count) for name, formula, count in explain_parameters(model)}
+    assert rows["dense"] == ("(512 inputs + 1 bias) x 128 units + 2,560 LoRA weights (rank 4)",
+                             513 * 128 + 4 * (512 + 128))
+    assert rows["conv1"][0].endswith("LoRA weights (rank 2)")
+    assert sum(count for _, count in rows.values()) == model.count_params()
