@@ -74,6 +74,23 @@ class LayerExplorer(widgets.VBox):
                             f"{float(feature_map.min()):.2f} to {float(feature_map.max()):.2f}")
 
 
+def _input_shape(model: keras.Model) -> tuple:
+    """The shape of one image `model` takes, or a SettingsError: the sub-models that give the
+    feature maps start at the model's inputs, which a model without `keras.Input` lacks."""
+    try:  # a Sequential model without keras.Input, or a subclassed keras.Model: AttributeError
+        return tuple(model.input_shape[1:])
+    except (AttributeError, ValueError):
+        pass
+    how = "keras.Input(shape=(32, 32, 3)) as its first layer, as create_model() does"
+    if isinstance(model, keras.Sequential):  # explain_parameters' and plot_first_layer_filters'
+        raise SettingsError(f"The model is not built yet, so it has no input to show feature "
+                            f"maps of: give it an input shape ({how}).")
+    raise SettingsError(f"layer_explorer needs a model with a defined input; "
+                        f"{type(model).__name__} is a subclassed keras.Model, which has none. "
+                        f"Build the network with keras.Sequential or the functional API, "
+                        f"starting with {how}.")
+
+
 @checked
 def layer_explorer(
     model: keras.Model, image: np.ndarray, layer_names: Sequence[str] | None = None
@@ -96,15 +113,15 @@ def layer_explorer(
         filter and the map's shape) and `.feature_maps(layer_name)`.
 
     Raises:
-        SettingsError: the image is not one image of the model's input shape, or the model
-            has no such layer (also a ValueError).
+        SettingsError: the image is not one image of the model's input shape, the model
+            has no such layer, or no input shape (no `keras.Input`; also a ValueError).
     """
     if not isinstance(model, keras.Model):
         raise SettingsError(f"layer_explorer needs a Keras model, not {type(model).__name__}.")
+    expected = _input_shape(model)
     image = np.asarray(image)
     if image.ndim == 4 and len(image) == 1:
         image = image[0]
-    expected = tuple(model.input_shape[1:])
     if image.ndim != 3 or (None not in expected and image.shape != expected):
         raise SettingsError(f"Pass one image of shape {expected}, not shape {image.shape}.")
     convolutions = [layer.name for layer in model.layers

@@ -39,7 +39,10 @@ from cnn_lesson.errors import DataError, ModelFileError, SettingsError, shown
 from cnn_lesson.model import BATCHNORM_MOMENTUM, checked_model_name, filter_counts
 from cnn_lesson.precision import FLOAT32, fast_precision, layers_computing_in
 from cnn_lesson.saving import HISTORY_FILE, load_history
-from cnn_lesson.training import one_cycle_schedule, steps_per_epoch, train
+from cnn_lesson.training import (
+    checked_callbacks, checked_pair, checked_strategy, one_cycle_schedule, require_arrays,
+    steps_per_epoch, train,
+)
 
 FURTHER_EPOCHS = 8
 FURTHER_BATCH_SIZE = 256
@@ -62,6 +65,8 @@ MAX_WHITENING_SIZE = 8
 # are 12 KB each (batch_size=10**6 asked numpy for 12 GB).
 MAX_SPEED_BATCH_SIZE = 1024
 MAX_SPEED_STEPS = 1000  # the lesson times 5; 1,000 of 256 images take many minutes on a CPU
+# The most batches `one_cycle_schedule` counts (TensorFlow's int32 step counter).
+MAX_TOTAL_STEPS = 2**31 - 1
 
 Run = tuple[str, list[float], list[float]]  # (label, seconds after each epoch, val. accuracy)
 
@@ -323,12 +328,12 @@ def build_further_model(
         The compiled model.
 
     Raises:
-        SettingsError: `label_smoothing` is not a share from 0 up to 1, or a model option or
-            `total_steps` is out of range.
+        SettingsError: `label_smoothing` is not a share from 0 up to 1, a model option or
+            `total_steps` is out of range, or `strategy` is not a `tf.distribute` strategy.
     """
     # 1.5 or -1 were taken: the targets then were no probabilities.
     label_smoothing = share("label_smoothing", label_smoothing, LABEL_SMOOTHING)
-    with (strategy or tf.distribute.get_strategy()).scope():
+    with checked_strategy(strategy).scope():
         model = create_further_model(**model_options)
         model.compile(
             optimizer=keras.optimizers.Adam(one_cycle_schedule(total_steps, peak_learning_rate)),
@@ -422,14 +427,43 @@ def train_further(
         `(model, history)`; `history.history` holds every epoch's metrics and `seconds`
         (training time at the end of each epoch, across an interruption), `history.seconds`
         the total.
+
+    Raises:
+        SettingsError: an argument or a model option is out of range, or `train_data` or
+            `validation_data` is not an (images, labels) pair.
+        DataError: the images or labels are not CIFAR-10's (32 x 32 x 3 pixels, 0 to 9).
+        LessonOrderError, BackupError: as `cnn_lesson.training.train` raises them.
     """
+    # Every argument first, in the learner's own words: the whitening and the model take
+    # seconds, and their errors named `total_steps` or "expected (N, [8], ...)" (the third
+    # item of a triple taken as the images' shape).
+    require_arrays(train_data=train_data, validation_data=validation_data)
+    train_data = checked_pair("train_data", train_data)
+    validation_data = checked_pair("validation_data", validation_data)
+    epochs, batch_size = whole_number("epochs", epochs), whole_number("batch_size", batch_size)
+    seed = whole_number("seed", seed, 0, MAX_SEED)  # np.int64 failed in Keras, -1 in numpy
+    checked_strategy(strategy)
+    if output_dir is not None and not isinstance(output_dir, (str, os.PathLike)):
+        raise SettingsError(f"output_dir must be a folder's path or None, not "
+                            f"{type(output_dir).__name__} {output_dir!r}.")
+    callbacks = checked_callbacks(callbacks)  # a generator is read once: here
+    first_filters = _checked_filters(model_options.get("filters", DEFAULT_FILTERS))[0]
+    checked_images_and_labels(*train_data, IMAGE_SHAPE)
+    checked_images_and_labels(*validation_data, IMAGE_SHAPE)
+    steps = steps_per_epoch(len(train_data[0]), batch_size)
+    if epochs * steps > MAX_TOTAL_STEPS:
+        raise SettingsError(f"epochs={epochs:,}: that many epochs of {steps:,} "
+                            f"batch{'es' if steps != 1 else ''} are more than the "
+                            f"{MAX_TOTAL_STEPS:,} steps the learning rate schedule counts; use "
+                            "fewer epochs.")
     keras.utils.set_random_seed(seed)
-    total_steps = epochs * steps_per_epoch(len(train_data[0]), batch_size)
-    checked_images_and_labels(*train_data)  # before the whitening reads the images
+    if whiten:  # the whitening's place, filled below: the model options are checked first
+        model_options["whitening"] = np.zeros((3, 3, 3, first_filters), np.float32)
+    model = build_further_model(epochs * steps, strategy=strategy, **model_options)
     if whiten:
-        first_filters = _checked_filters(model_options.get("filters", DEFAULT_FILTERS))[0]
-        model_options["whitening"] = whitening_filters(train_data[0], first_filters)
-    model = build_further_model(total_steps, strategy=strategy, **model_options)
+        with checked_strategy(strategy).scope():
+            model.get_layer("stage1_conv").set_weights(
+                [whitening_filters(train_data[0], first_filters)])
     history = train(
         model, train_data, validation_data, epochs=epochs, batch_size=batch_size, seed=seed,
         output_dir=output_dir, fresh=fresh, callbacks=callbacks, verbose=verbose,

@@ -152,7 +152,6 @@ def _sequential(filters, dense_units, dropout, name, momentum) -> keras.Sequenti
     )
 
 
-@checked
 def _low_rank_part(layer, formula_count: int) -> str:
     """The parameters of a layer beyond its formula's, in words: those of LoRA
     (`layer.enable_lora(rank)` adds two small matrices), so that the row adds up."""
@@ -164,6 +163,7 @@ def _low_rank_part(layer, formula_count: int) -> str:
     return f" + {extra:,} other weights"
 
 
+@checked
 def explain_parameters(model: keras.Model) -> list[tuple[str, str, int]]:
     """Where each layer's parameter count comes from, as (layer, formula, count) rows.
 

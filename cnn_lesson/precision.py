@@ -17,10 +17,14 @@ import tensorflow as tf
 
 from cnn_lesson.arguments import checked
 from cnn_lesson.errors import SettingsError
+from cnn_lesson.files import is_regular_file
 
 FLOAT32 = "float32"
 MIXED_BFLOAT16 = "mixed_bfloat16"
 PRECISIONS = (FLOAT32, MIXED_BFLOAT16)
+# Every processor in /proc/cpuinfo lists its flags, the first within its first few KB; the
+# whole file of a 256-core server is about 1 MB.
+MAX_CPUINFO_BYTES = 1024 * 1024
 
 
 @checked
@@ -36,14 +40,21 @@ def fast_precision(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
 
     Args:
         cpuinfo: Linux's CPU description; elsewhere it does not exist, giving "float32".
+            Only a file is read (its first `MAX_CPUINFO_BYTES`); anything else, such as a
+            pipe or a device, is no CPU description, giving "float32" too.
     """
     if tf.config.list_physical_devices("GPU"):
         return FLOAT32
+    # Like a missing file: a named pipe waited forever for a writer, /dev/zero never ended.
+    # (/proc/cpuinfo is a regular file, of size 0 to stat: hence a bounded read, not a size.)
+    if not is_regular_file(cpuinfo):
+        return FLOAT32
     try:
-        flags = Path(cpuinfo).read_text(encoding="utf-8", errors="replace").split()
+        with open(cpuinfo, "rb") as file:
+            text = file.read(MAX_CPUINFO_BYTES).decode("utf-8", errors="replace")
     except OSError:
         return FLOAT32
-    return MIXED_BFLOAT16 if {"avx512_bf16", "amx_bf16"} & set(flags) else FLOAT32
+    return MIXED_BFLOAT16 if {"avx512_bf16", "amx_bf16"} & set(text.split()) else FLOAT32
 
 
 def check_precision(precision: str) -> str:

@@ -284,10 +284,7 @@ def build_model(
     if not callable(model_fn) or isinstance(model_fn, keras.Model):  # a model is callable too
         raise SettingsError(f"model_fn must be a function that returns a model, such as "
                             f"create_model (no brackets), not {type(model_fn).__name__}.")
-    if strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
-        raise SettingsError(f"strategy={strategy!r:.40}: pass a tf.distribute strategy, such as "
-                            "tf.distribute.MirroredStrategy(), or None for one CPU or GPU.")
-    with (strategy or tf.distribute.get_strategy()).scope():
+    with checked_strategy(strategy).scope():
         try:
             model = model_fn()
         except TypeError as error:  # e.g. a function that wants arguments
@@ -300,6 +297,32 @@ def build_model(
         return compile_model(model, learning_rate=learning_rate)
 
 
+def checked_strategy(strategy) -> tf.distribute.Strategy:
+    """The strategy to build in (TensorFlow's default for None), or a SettingsError: @checked
+    lets anything through for a class annotation, and text failed with "'str' object has no
+    attribute 'scope'". Used by `build_model` and lesson 5's `build_further_model`."""
+    if strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
+        raise SettingsError(f"strategy={strategy!r:.40}: pass a tf.distribute strategy, such as "
+                            "tf.distribute.MirroredStrategy(), or None for one CPU or GPU.")
+    return strategy or tf.distribute.get_strategy()
+
+
+def checked_callbacks(callbacks) -> list[keras.callbacks.Callback]:
+    """`callbacks` as a list of Keras callbacks (a generator is read once, here), or a
+    SettingsError. Used by `train` and `cnn_lesson.further.train_further`."""
+    if isinstance(callbacks, (keras.callbacks.Callback, str, bytes)) \
+            or not hasattr(callbacks, "__iter__"):
+        raise SettingsError(f"callbacks={callbacks!r:.40}: pass a list of Keras callbacks, "
+                            "such as [live_training_plot()].")
+    callbacks = list(callbacks)
+    for callback in callbacks:
+        if not isinstance(callback, keras.callbacks.Callback):
+            raise SettingsError(f"callbacks holds {callback!r:.40}, which is not a Keras "
+                                "callback: pass a list of them, such as "
+                                "[live_training_plot()].")
+    return callbacks
+
+
 @checked
 def steps_per_epoch(image_count: int, batch_size: int = BATCH_SIZE) -> int:
     """How many batches one pass over `image_count` images takes."""
@@ -307,7 +330,7 @@ def steps_per_epoch(image_count: int, batch_size: int = BATCH_SIZE) -> int:
     return -(-image_count // whole_number("batch_size", batch_size))
 
 
-def _require_arrays(**arrays) -> None:
+def require_arrays(**arrays) -> None:
     for name, value in arrays.items():
         if value is None:
             raise LessonOrderError(
@@ -372,7 +395,7 @@ def train(
             run is using the folder (or, with `keep_unsaved`, it holds a finished run whose
             model was never saved).
     """
-    _require_arrays(train_data=train_data, validation_data=validation_data)
+    require_arrays(train_data=train_data, validation_data=validation_data)
     check_classifier(model, "train")
     if getattr(model, "optimizer", None) is None or not model.compiled:
         raise LessonOrderError(
@@ -384,8 +407,8 @@ def train(
     if output_dir is not None and not isinstance(output_dir, (str, os.PathLike)):
         raise SettingsError(f"output_dir must be a folder's path or None, not "
                             f"{type(output_dir).__name__} {output_dir!r}.")
-    train_images, train_labels = _pair("train_data", train_data)
-    validation_images, validation_labels = _pair("validation_data", validation_data)
+    train_images, train_labels = checked_pair("train_data", train_data)
+    validation_images, validation_labels = checked_pair("validation_data", validation_data)
     _check_images_fit(model, training=train_images, validation=validation_images)
     _check_labels_fit(model, training=train_labels, validation=validation_labels)
     training_set = make_dataset(train_images, train_labels, batch_size, shuffle=True, seed=seed)
@@ -397,12 +420,7 @@ def train(
         if not model.built and isinstance(model, keras.Sequential):  # no keras.Input: as fit
             model.build((None, *np.shape(train_images)[1:]))  # would, from the images
         check_savable(model, "train with an output_dir")
-    callbacks = list(callbacks)  # a generator would be used up by this check
-    for callback in callbacks:
-        if not isinstance(callback, keras.callbacks.Callback):
-            raise SettingsError(f"callbacks holds {callback!r:.40}, which is not a Keras "
-                                "callback: pass a list of them, such as "
-                                "[live_training_plot()].")
+    callbacks = checked_callbacks(callbacks)
     progress = resumable_training(
         output_dir, fresh, verbose, run={"batch size": batch_size, **(run or {})},
         data=((train_images, train_labels), (validation_images, validation_labels)), seed=seed,
@@ -434,7 +452,7 @@ def evaluate(
     Returns:
         `(test_loss, test_accuracy)`.
     """
-    _require_arrays(test_images=test_images, test_labels=test_labels)
+    require_arrays(test_images=test_images, test_labels=test_labels)
     check_classifier(model, "evaluate")
     if not getattr(model, "compiled", False):
         raise LessonOrderError("The model is not compiled, so it has no loss or accuracy to "
@@ -556,8 +574,9 @@ def _check_labels_fit(model: keras.Model, **labels_by_name) -> None:
                             "output per class, such as create_model().")
 
 
-def _pair(name: str, value) -> tuple:
-    """`value` as (images, labels), or a SettingsError naming `name`."""
+def checked_pair(name: str, value) -> tuple:
+    """`value` as (images, labels), or a SettingsError naming `name`. Used by `train` and
+    `cnn_lesson.further.train_further`."""
     if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list)) or len(value) != 2:
         raise SettingsError(f"{name} must be (images, labels), as split_validation returns "
                             f"them, not {type(value).__name__} of length "

@@ -117,7 +117,7 @@ def test_the_third_hostile_passs_bad_arguments(tmp_path):
     cases = [
         (lambda: lesson.resumable_training(tmp_path, fresh="no"), "fresh takes True or False"),
         (lambda: lesson.train(model, (images, labels), (images, labels), callbacks=None),
-         "callbacks takes a list, not NoneType"),
+         "callbacks=None: pass a list of Keras callbacks"),
         (lambda: lesson.train(model, (images, labels), (images, labels), callbacks=[5]),
          "callbacks holds 5, which is not a Keras callback"),
         (lambda: lesson.train(model, (images, labels), (images, labels), run=5),
