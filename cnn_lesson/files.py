@@ -135,7 +135,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     temporary = final.with_name(f".{final.stem}.partial-{os.getpid()}{final.suffix}")
     try:
         yield temporary
+        flush_to_disk(temporary)
         os.replace(temporary, final)
+        flush_folder(final.parent)
     except OSError as error:
         raise OutputError(
             f"Could not write {shown(final)}: {error.strerror or error}. The previous version, "
@@ -144,6 +146,33 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         with contextlib.suppress(OSError):  # e.g. never made: a part of the path is a file
             temporary.unlink()
+
+
+def flush_to_disk(path: str | os.PathLike) -> None:
+    """Have the system write the file at `path` to the disk now (`fsync`), before it is
+    renamed onto the previous version: otherwise a power cut soon after the rename can leave
+    an empty or partial file in its place on some file systems, and the previous version
+    gone. Used by `atomic_path` and the training backup.
+
+    Raises:
+        OSError: the file cannot be opened or written to the disk.
+    """
+    with open(path, "rb+") as file:  # Windows syncs only files open for writing
+        os.fsync(file.fileno())
+
+
+def flush_folder(folder: str | os.PathLike) -> None:
+    """Have the system write a folder's list of names to the disk (`fsync`), so that a rename
+    in it survives a power cut. Only where folders can be opened (not Windows, which has no
+    such call); a file system that cannot do it is left as it is."""
+    if os.name == "nt":
+        return
+    with contextlib.suppress(OSError):
+        descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
 
 
 def remove_stale_partials(folder: str | os.PathLike, names: Iterable[str]) -> list[Path]:

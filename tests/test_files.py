@@ -102,3 +102,45 @@ def test_an_over_long_output_folder_is_an_output_error(tmp_path):
     with pytest.raises(OutputError,
                        match="File name too long. The path or a name in it is too long"):
         prepare_output_dir(tmp_path / ("c" * 300))
+
+
+def test_atomic_writes_reach_the_disk_before_the_rename(tmp_path, monkeypatch):
+    """A power cut soon after a rename can leave an empty file where the old version was,
+    unless the new one was on the disk first: each temporary file is synced before its
+    rename, and the folder after it (the last known leftover of the fourth hostile pass)."""
+    from cnn_lesson import backup
+    from cnn_lesson.model import create_model
+    from cnn_lesson.training import compile_model, train
+    from tests.helpers import random_images
+
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(descriptor):
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{descriptor}")))
+        real_fsync(descriptor)
+
+    def replace(source, target):
+        events.append(("replace", str(source)))
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    with atomic_path(tmp_path / "model.keras") as temporary:
+        temporary.write_bytes(b"a model")
+    assert events == [("fsync", str(temporary)), ("replace", str(temporary)),
+                      ("fsync", str(tmp_path))]
+
+    events.clear()
+    images, labels = random_images(40)
+    model = compile_model(create_model())
+    train(model, (images[:32], labels[:32]), (images[32:], labels[32:]), epochs=1,
+          verbose=0, output_dir=tmp_path / "run")
+    backup_dir = str(tmp_path / "run" / backup.BACKUP_FOLDER)
+    replaced = [path for kind, path in events if kind == "replace"
+                and path.startswith(backup_dir + "/.partial-")]
+    assert len(replaced) == 2  # the weights and the epoch number of the one epoch
+    for path in replaced:  # each synced before its rename, the folder after both
+        assert events.index(("fsync", path)) < events.index(("replace", path))
+    assert events.index(("fsync", backup_dir)) > max(
+        events.index(("replace", path)) for path in replaced)

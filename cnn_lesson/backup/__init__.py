@@ -45,8 +45,8 @@ from cnn_lesson.backup.saved import (
 from cnn_lesson.config import MAX_SEED, whole_number
 from cnn_lesson.errors import BackupError, OutputError, SettingsError, shown
 from cnn_lesson.files import (
-    advice, atomic_path, prepare_output_dir, read_json, refuse_folders_in_the_way,
-    remove_stale_partials, write_json,
+    advice, atomic_path, flush_folder, flush_to_disk, prepare_output_dir, read_json,
+    refuse_folders_in_the_way, remove_stale_partials, write_json,
 )
 from cnn_lesson.precision import float32_copy
 from cnn_lesson.saving import HISTORY_FILE, MODEL_FILES, check_savable
@@ -250,10 +250,14 @@ class _Backup(keras.callbacks.BackupAndRestore):
             self.model.save_weights(temporaries[0], overwrite=True)
             temporaries[1].write_text(json.dumps({"epoch": self._current_epoch,
                                                   "batch": self._last_batch_seen}))
-            # Both written before either is replaced: a failure above leaves the last backup
-            # as it was. (A kill between the two renames is caught as damage when resuming.)
+            # Both written, and on the disk, before either is replaced: a failure above (or a
+            # power cut) leaves the last backup as it was. (A kill between the two renames is
+            # caught as damage when resuming.)
+            for temporary in temporaries:
+                flush_to_disk(temporary)
             os.replace(temporaries[0], weights)
             os.replace(temporaries[1], metadata)
+            flush_folder(backup_dir)
         except OSError as error:
             raise OutputError(f"Could not save the training backup in {shown(backup_dir)}: "
                               f"{error.strerror or error}. {done} "
