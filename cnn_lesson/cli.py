@@ -157,7 +157,11 @@ def write_edition(action: str, names: Sequence[str], force: bool) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `python -m cnn_lesson`. Returns the exit status."""
-    arguments = build_parser().parse_args(argv)
+    try:
+        arguments = build_parser().parse_args(argv)
+    except KeyboardInterrupt:  # Ctrl-C before anything ran
+        print("\nInterrupted before the command started: nothing was done.", file=sys.stderr)
+        return 130
     from cnn_lesson.errors import CnnLessonError
 
     try:
@@ -198,11 +202,31 @@ def run_training(arguments: argparse.Namespace) -> dict:
     epochs = arguments.epochs or (config.QUICK_EPOCHS if quick else config.LESSON_EPOCHS)
     seed = settings.seed if arguments.seed is None else arguments.seed
     source = arguments.data or settings.data_source
+    _refuse_output_in_data(arguments.output or settings.output_dir, source)
     output_dir = lesson.prepare_output_dir(arguments.output or settings.output_dir)
     # One command per folder at a time, from its first file to its last: a second one
     # refuses at once, before it loads data or writes anything.
     with holding_folder(output_dir):
         return _train_and_report(arguments, quick, epochs, seed, source, output_dir)
+
+
+def _refuse_output_in_data(output, source) -> None:
+    """An OutputError, before anything is written, when the output folder is the data folder
+    or inside it: its files would be in the data (`metrics.json` among a class's images)
+    and every later load would fail."""
+    from cnn_lesson.errors import OutputError
+
+    if source is None or str(source).strip().lower() == "synthetic":
+        return
+    try:
+        data = config.user_path(source, "the data source").resolve()
+        folder = config.user_path(output, "the output folder").resolve()
+    except (OSError, RuntimeError, config.SettingsError):
+        return  # the data's and the folder's own checks say what is wrong
+    if data.is_dir() and (folder == data or data in folder.parents):
+        raise OutputError(f"The output folder {shown(folder)} is inside the data folder "
+                          f"{shown(data)}: its files would be mixed with the images. Choose an "
+                          "output folder outside the data (--output DIR).")
 
 
 IDENTITY = ("data_source", "data", "quick", "seed", "precision", "epochs")
@@ -283,7 +307,8 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
     # Without a record, a full run replaces only the course's own network (lesson 3's, the
     # reference script's), never a model of the user's own that has one of these names.
     foreign = [name for name in present if not is_course_model(output_dir / name)]
-    if recorded == run or (recorded is None and not smoke and not foreign):
+    if recorded == run or (recorded is None and not smoke and not foreign) \
+            or (recorded is None and _result_of_this_run(output_dir, run)):
         return
     if recorded is None and foreign and not smoke:
         raise OutputError(
@@ -305,6 +330,34 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
         f"{ours or 'the same settings'}{', other images' if 'data' in differ else ''}). To "
         "keep it, choose another folder with --output; to replace it, add --fresh."
     )
+
+
+def _result_of_this_run(output_dir: Path, run: dict) -> bool:
+    """Whether the folder's `model.keras` is the result of this very command, with these
+    settings, stopped after it saved the model but before `metrics.json` recorded it: the
+    run's finished epoch log names the command's data source, seed, precision and epochs,
+    and its weights are those the run ended with."""
+    import keras
+
+    from cnn_lesson.backup.saved import read_saved_run, weights_fingerprint
+    from cnn_lesson.errors import BackupError
+
+    try:
+        saved = read_saved_run(output_dir)
+    except BackupError:  # damaged: the backup's own check says so
+        return False
+    if saved is None or not saved.finished or saved.weights is None:
+        return False
+    facts = {"data source": run["data_source"], "seed": run["seed"],
+             "precision": run["precision"], "epochs": run["epochs"]}
+    if any(saved.run.get(name) != value for name, value in facts.items()):
+        return False
+    try:
+        model = keras.saving.load_model(output_dir / "model.keras", compile=False,
+                                        safe_mode=True)
+    except Exception:  # noqa: BLE001 - a file that does not load is not this run's model
+        return False
+    return weights_fingerprint(model) == saved.weights
 
 
 def is_course_model(path: Path) -> bool:
@@ -370,8 +423,8 @@ def _written_by_the_course(path: Path) -> bool:
             with path.open("rb") as file:
                 return file.read(8) == b"\x89HDF\r\n\x1a\n"
         return zipfile.is_zipfile(path)
-    except (OSError, ValueError, AttributeError):  # unreadable, not JSON, not a dict
-        return False
+    except (OSError, ValueError, AttributeError, Image.DecompressionBombError):
+        return False  # unreadable, not JSON, not a dict, a picture too large to be ours
 
 
 def check_foreign_files(output_dir: Path, fresh: bool) -> None:

@@ -351,7 +351,12 @@ def run_checks() -> list[Check]:
     except ValueError as error:  # a CNN_LESSON_* variable that means nothing
         setting_checks = [Check(PROBLEM, "settings", str(error))]
         data_source = os.environ.get("CNN_LESSON_DATA", "").strip() or None
-        output_dir = config.default_output()
+        output = os.environ.get("CNN_LESSON_OUTPUT", "").strip()  # the one that was set
+        try:
+            output_dir = config.user_path(output, "CNN_LESSON_OUTPUT") if output \
+                else config.default_output()
+        except ValueError:  # itself the variable that means nothing: reported above
+            output_dir = None
     try:
         cache_dir = default_cache_dir()
     except ValueError as error:  # CNN_LESSON_CACHE=~nosuchuser (a SettingsError)
@@ -359,7 +364,9 @@ def run_checks() -> list[Check]:
         cache_dir = Path(os.devnull)  # the download's place is unknown: reported as missing
     checks = [check_python(), *check_packages(), check_widgets(), check_cpu(cpu_flags()),
               check_precision(), check_gpus(), *setting_checks,
-              check_data(data_source, cache_dir), check_output(output_dir)]
+              check_data(data_source, cache_dir)]
+    if output_dir is not None:
+        checks.append(check_output(output_dir))
     return checks
 
 

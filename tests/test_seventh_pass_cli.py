@@ -1,0 +1,102 @@
+"""The seventh hostile pass (issue 17) on the command line: a large picture named like one
+of its plots, a run stopped between its model and its metrics, an output folder inside the
+data, Ctrl-C before the command starts, and doctor's output folder beside a bad setting."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from cnn_lesson.cli import main
+
+QUICK = ["train", "--quick", "--data", "synthetic", "--epochs", "1"]
+
+
+def test_a_picture_too_large_to_open_named_like_a_plot_is_kept_not_a_traceback(tmp_path,
+                                                                                capsys):
+    """PIL's DecompressionBombError went through `_written_by_the_course` raw."""
+    Image.new("1", (20_000, 20_000)).save(tmp_path / "training_history.png")
+    assert main(QUICK + ["--output", str(tmp_path)]) == 1
+    said = capsys.readouterr().err
+    assert said.startswith("error: ") and "training_history.png" in said
+    assert "the course did not write" in said and "Traceback" not in said
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["training_history.png"]
+
+
+def test_a_run_stopped_after_saving_its_model_is_not_taken_for_another_run(tmp_path, capsys):
+    """Killed after model.keras, before metrics.json: the same command said the folder held
+    "a trained model of another run", although it held this run's own result."""
+    args = QUICK + ["--output", str(tmp_path)]
+    assert main(args) == 0
+    for name in ("metrics.json", "model.h5", "history.json"):
+        (tmp_path / name).unlink()  # as a kill right after model.keras leaves it
+    capsys.readouterr()
+    assert main(args) == 0, capsys.readouterr().err
+    assert json.loads((tmp_path / "metrics.json").read_text())["epochs"] == 1
+    # with other settings it is another run's model, and refused as before
+    (tmp_path / "metrics.json").unlink()
+    assert main(QUICK[:-1] + ["2", "--output", str(tmp_path)]) == 1
+    assert "already holds a trained model (model.keras" in capsys.readouterr().err
+
+
+def test_an_output_folder_inside_the_image_folders_is_refused(tmp_path, capsys):
+    data = tmp_path / "images"
+    (data / "train" / "cat").mkdir(parents=True)
+    for output in (data / "train" / "cat", data, data / "new"):
+        assert main(["train", "--data", str(data), "--output", str(output)]) == 1
+        said = capsys.readouterr().err
+        assert "is inside the data folder" in said and "--output" in said, said
+    assert not (data / "new").exists() and list((data / "train" / "cat").iterdir()) == []
+
+
+def test_ctrl_c_before_the_command_starts_is_one_line(tmp_path, monkeypatch, capsys):
+    """A SIGINT in the first moments, while Python imported the command, was a traceback."""
+    import cnn_lesson.cli as cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    assert main(["--help"]) == 130
+    assert capsys.readouterr().err.strip() == ("Interrupted before the command started: "
+                                               "nothing was done.")
+    # and in the import itself, which `python -m cnn_lesson` runs before main
+    (tmp_path / "sitecustomize.py").write_text(
+        "import sys, types\n"
+        "class Interrupting(types.ModuleType):\n"
+        "    def __getattr__(self, name):\n"
+        "        raise KeyboardInterrupt\n"
+        "sys.modules['cnn_lesson.cli'] = Interrupting('cnn_lesson.cli')\n")
+    environment = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}"
+                   + os.environ.get("PYTHONPATH", "")}
+    done = subprocess.run([sys.executable, "-m", "cnn_lesson", "--help"], env=environment,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 130 and "Traceback" not in done.stderr, done.stderr
+    assert "Interrupted before the command started" in done.stderr
+
+
+def test_doctor_checks_the_output_folder_that_is_set_beside_a_bad_setting(tmp_path,
+                                                                         monkeypatch):
+    """With CNN_LESSON_SEED=abc, doctor checked the default output folder, not the one
+    CNN_LESSON_OUTPUT named."""
+    from cnn_lesson import doctor
+
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    monkeypatch.setenv("CNN_LESSON_SEED", "abc")
+    monkeypatch.setenv("CNN_LESSON_OUTPUT", str(a_file))
+    monkeypatch.setattr(doctor, "check_packages", lambda: [])
+    checks = {check.name: check for check in doctor.run_checks() if check.name in
+              ("settings", "output")}
+    assert "CNN_LESSON_SEED" in checks["settings"].message
+    assert checks["output"].status == doctor.PROBLEM and str(a_file) in checks["output"].message
+    monkeypatch.setenv("CNN_LESSON_OUTPUT", "~nosuchuser_xyz/out")  # itself the bad one
+    names = [check.name for check in doctor.run_checks()]
+    assert "output" not in names and names.count("settings") >= 1
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    monkeypatch.delenv("CNN_LESSON_DATA", raising=False)
