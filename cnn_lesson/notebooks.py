@@ -14,6 +14,9 @@ real CIFAR-10 in full mode: it refuses the synthetic set and quick mode.
 
 from __future__ import annotations
 
+import os
+import re
+import shlex
 import subprocess
 import sys
 import time
@@ -21,7 +24,7 @@ from pathlib import Path
 from typing import Sequence
 
 from cnn_lesson import config
-from cnn_lesson.errors import CnnLessonError
+from cnn_lesson.errors import CnnLessonError, shown
 from cnn_lesson.files import atomic_path
 
 NOTEBOOK_DIR = config.PROJECT_ROOT / "notebooks"
@@ -108,25 +111,137 @@ def tidy(notebook) -> None:
             ]
 
 
-def refresh(path: Path) -> float:
-    """Execute one notebook in a fresh kernel and store its tidied outputs. Returns seconds."""
+class RefreshError(CnnLessonError):
+    """A notebook failed while it was refreshed; it was left as it was."""
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # IPython colours its tracebacks and names
+
+
+def _plain(text: str) -> str:
+    return _ANSI.sub("", str(text)).strip()
+
+
+def kernel_environment(settings: config.Settings) -> dict[str, str]:
+    """The environment of the kernels `refresh` starts: this one, with the course's folders
+    as absolute paths.
+
+    A kernel runs in its notebook's folder, so a relative CNN_LESSON_OUTPUT, CNN_LESSON_DATA
+    or CNN_LESSON_CACHE would name another folder there than the one meant by whoever typed
+    the command; they are resolved against the command's current folder here. The output
+    folder is always set, the default too, so that the lessons write where the command
+    forgets the finished runs.
+
+    Raises:
+        SettingsError: a `~name` that names no user, a NUL character.
+        DataError: CNN_LESSON_DATA names nothing, or nothing the course reads.
+    """
+    from cnn_lesson.data.cache import default_cache_dir
+    from cnn_lesson.data.sources import _kind
+    from cnn_lesson.errors import DataError, SettingsError
+
+    environment = dict(os.environ)
+    try:
+        environment["CNN_LESSON_OUTPUT"] = str(settings.output_dir.absolute())
+        if os.environ.get("CNN_LESSON_CACHE", "").strip():
+            environment["CNN_LESSON_CACHE"] = str(default_cache_dir().absolute())
+        if settings.data_source is not None:  # None: the official download
+            data = config.user_path(settings.data_source, "CNN_LESSON_DATA", DataError)
+            data = data.absolute()
+            _kind(data)  # there and readable as CIFAR-10: not a failure in the first cell
+            environment["CNN_LESSON_DATA"] = str(data)
+    except OSError as error:  # the current folder was removed
+        raise SettingsError(f"Could not resolve the course's folders: {error}.") from None
+    return environment
+
+
+def check_kernel() -> None:
+    """Refuse at once when there is no `KERNEL_NAME` kernel to run the notebooks in."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+    except NoSuchKernel:
+        raise CnnLessonError(_no_kernel_message()) from None
+
+
+def _no_kernel_message() -> str:
+    return (f"There is no Jupyter kernel named {KERNEL_NAME} to run the notebooks in: install "
+            f"one for this Python with `{Path(sys.executable).name} -m ipykernel install "
+            "--user` (after `pip install -r requirements-dev.txt`), then refresh again.")
+
+
+def refresh(path: Path, environment: dict[str, str] | None = None) -> float:
+    """Execute one notebook in a fresh kernel and store its tidied outputs. Returns seconds.
+
+    `environment`: the kernel's (default: this process's, see `kernel_environment`).
+
+    Raises:
+        RefreshError: a cell failed, the kernel died or could not start; the notebook's file
+            was left as it was.
+        OutputError: the refreshed notebook could not be written (the file is unchanged).
+    """
     import nbformat
+    from jupyter_client.kernelspec import NoSuchKernel
     from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     notebook = read_notebook(path)
     started = time.perf_counter()
+    running = []  # the index of the cell being run
+
     client = NotebookClient(
         notebook,
         timeout=CELL_TIMEOUT_S,
         kernel_name=KERNEL_NAME,
         resources={"metadata": {"path": str(path.parent)}},
         store_widget_state=False,  # widget state holds image bytes; the kernel rebuilds it
+        on_cell_execute=lambda cell, cell_index: running.append(cell_index),
     )
-    client.execute()
+
+    def where() -> str:  # cells counted from 1, the markdown ones too
+        return f"{path} failed in cell {running[-1] + 1}" if running else f"{path} failed"
+
+    try:
+        client.execute(**({} if environment is None else {"env": environment}))
+    except CellExecutionError as error:
+        named = ": ".join(part for part in (_plain(error.ename), _plain(error.evalue)) if part)
+        raise RefreshError(f"{where()}: {named or 'an error'}") from None
+    except CellTimeoutError:
+        raise RefreshError(f"{where()}: it ran longer than {CELL_TIMEOUT_S:,} s, the limit "
+                           "for one cell.") from None
+    except DeadKernelError:
+        raise RefreshError(f"{where()}: the kernel died (it ran out of memory, crashed or was "
+                           "killed).") from None
+    except NoSuchKernel:
+        raise RefreshError(f"{path} was not run: {_no_kernel_message()}") from None
+    except (RuntimeError, OSError, TimeoutError) as error:
+        if running:  # not the kernel's start: a bug to show in full
+            raise
+        raise RefreshError(f"{path} was not run: its {KERNEL_NAME} kernel could not start "
+                           f"({type(error).__name__}: {_plain(error)}).") from None
     tidy(notebook)
     with atomic_path(path) as temporary:
         nbformat.write(notebook, temporary)
     return time.perf_counter() - started
+
+
+def _name(path: Path) -> str:
+    """A notebook as the command line names it: a lesson by its name, another by its path."""
+    return path.name if path.parent == lessons_folder() else str(path)
+
+
+def _left_as_it_was(path: Path, done: Sequence[Path], rest: Sequence[Path]) -> str:
+    """What a failed refresh left: which notebooks were refreshed, and how to go on."""
+    parts = [f"{path.name} was left as it was"]
+    parts.append("refreshed before it: " + ", ".join(p.name for p in done) if done
+                 else "no notebook was refreshed")
+    text = "; ".join(parts) + "."
+    if rest:
+        text += (" Not run: " + ", ".join(p.name for p in rest) + ". After fixing the cause, "
+                 "go on with: python -m cnn_lesson notebooks refresh "
+                 + " ".join(shlex.quote(_name(p)) for p in (path, *rest)))
+    return text
 
 
 def check(path: Path) -> tuple[str, str]:
@@ -161,17 +276,29 @@ def main(action: str, names: Sequence[str]) -> int:
                 "CNN_LESSON_QUICK and point CNN_LESSON_DATA at the real data (or unset it to "
                 "download), then refresh again."
             )
+        environment = kernel_environment(settings)
+        check_kernel()
+        output_dir = Path(environment["CNN_LESSON_OUTPUT"])
         from cnn_lesson.backup import forget_finished_runs
 
-        # New runs, not the finished ones restored: their outputs are what is stored.
-        if settings.output_dir.is_dir():
-            for backup in forget_finished_runs(settings.output_dir):
-                print(f"Removed the weights a finished run kept in {backup}: it trains again.")
-        print(f"Refreshing {len(paths)} notebook(s) on {source_label(settings.data_source)}")
+        # Everything is checked: new runs, not the finished ones restored, from here on (their
+        # outputs are what is stored), in the very folder the lessons will write to.
+        if output_dir.is_dir():
+            for backup in forget_finished_runs(output_dir):
+                print(f"Removed the weights a finished run kept in {shown(backup)}: it trains "
+                      "again.")
+        print(f"Refreshing {len(paths)} notebook(s) on {source_label(settings.data_source)}; "
+              f"the lessons write to {shown(output_dir)}")
         total = 0.0
-        for path in paths:
+        for number, path in enumerate(paths):
             print(f"  {path.name} ...", end=" ", flush=True)
-            seconds = refresh(path)
+            try:
+                seconds = refresh(path, environment)
+            except CnnLessonError as error:  # RefreshError, or an OutputError when writing
+                print("failed", flush=True)
+                raise CnnLessonError(
+                    f"{error}\n{_left_as_it_was(path, paths[:number], paths[number + 1:])}"
+                ) from None
             total += seconds
             print(f"{seconds:.0f} s")
         print(f"Done in {total:.0f} s.")
