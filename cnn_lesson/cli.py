@@ -184,9 +184,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141  # 128 + SIGPIPE
     except KeyboardInterrupt:
-        print("\nInterrupted. Run the same command again to continue from the last "
-              "finished epoch (or add --fresh to start over).", file=sys.stderr)
+        print("\n" + INTERRUPTED.get(getattr(arguments, "action", arguments.command),
+                                     "Interrupted."), file=sys.stderr)
         return 130
+
+
+# What Ctrl-C left, by command (or `notebooks` action).
+INTERRUPTED = {
+    "train": "Interrupted. Run the same command again to continue from the last finished epoch "
+             "(or add --fresh to start over).",
+    "refresh": "Interrupted. The notebook being run was left as it was; those refreshed before "
+               "it keep their new outputs.",
+    "check": "Interrupted: no notebook was changed.",
+    "copy": "Interrupted. Each lesson written so far is complete; run the same command again "
+            "to write the rest.",
+}
+INTERRUPTED["student"] = INTERRUPTED["copy"]
 
 
 def run_training(arguments: argparse.Namespace) -> dict:

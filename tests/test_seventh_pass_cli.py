@@ -100,3 +100,23 @@ def test_doctor_checks_the_output_folder_that_is_set_beside_a_bad_setting(tmp_pa
 @pytest.fixture(autouse=True)
 def _no_network(monkeypatch):
     monkeypatch.delenv("CNN_LESSON_DATA", raising=False)
+
+
+@pytest.mark.parametrize("args, said", [
+    (["notebooks", "refresh"], "The notebook being run was left as it was"),
+    (["notebooks", "check"], "no notebook was changed"),
+    (["doctor"], "Interrupted."),
+])
+def test_ctrl_c_says_what_each_command_left(monkeypatch, capsys, args, said):
+    """Ctrl-C in `notebooks refresh` said to run it again "to continue from the last
+    finished epoch"."""
+    from cnn_lesson import doctor, notebooks
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(notebooks, "main", interrupted)
+    monkeypatch.setattr(doctor, "main", interrupted)
+    assert main(args) == 130
+    message = capsys.readouterr().err
+    assert said in message and "epoch" not in message
