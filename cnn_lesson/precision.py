@@ -94,6 +94,11 @@ def _all_layers(model: keras.Model):
             yield from _all_layers(layer)
 
 
+def _inner(optimizer):
+    """The optimizer a `LossScaleOptimizer` (mixed float16's) wraps, or `optimizer` itself."""
+    return getattr(optimizer, "inner_optimizer", optimizer)
+
+
 def float32_copy(model: keras.Model) -> keras.Model:
     """The same trained model computing in float32: what the lessons save.
 
@@ -121,8 +126,12 @@ def float32_copy(model: keras.Model) -> keras.Model:
         if not model.optimizer.built:  # compiled, never trained: no state to copy
             return copy
         copy.optimizer.build(copy.trainable_variables)
-        if len(copy.optimizer.variables) != len(model.optimizer.variables):
+        # float16 trains through a LossScaleOptimizer, which float32 does not need: the
+        # state to copy is its inner optimizer's (the loss scale stays behind)
+        targets, sources = (_inner(optimizer).variables
+                            for optimizer in (copy.optimizer, model.optimizer))
+        if len(targets) != len(sources):
             raise RuntimeError("the float32 copy's optimizer state does not match the model's")
-        for target, source in zip(copy.optimizer.variables, model.optimizer.variables):
+        for target, source in zip(targets, sources):
             target.assign(source)
     return copy

@@ -103,8 +103,28 @@ def check_savable(model: keras.Model, caller: str) -> None:
             what = (f"its layer {lambdas[0]!r} is a Lambda layer, Python code that Keras does "
                     "not load back safely (load_model refuses it): use Keras' own layers, such "
                     "as layers.Rescaling or layers.Activation, instead")
+        else:
+            what = _not_rebuildable(model)
     if what:
         raise SettingsError(f"{caller} cannot save this model: {what}.")
+
+
+def _not_rebuildable(model: keras.Model) -> str | None:
+    """Why Keras cannot rebuild the model (and its compiled loss) from its configuration, as
+    saving it and loading it back do, or None: an activation given as a TensorFlow function
+    (`tf.nn.softmax`), a loss given as a lambda or a function of one's own."""
+    try:
+        keras.models.clone_model(model)  # what save_model's copy does, without the weights
+        if model.compiled:  # the compiled loss, as loading rebuilds it
+            keras.saving.deserialize_keras_object(
+                keras.saving.serialize_keras_object(model.loss), safe_mode=True)
+    except (ValueError, TypeError) as error:
+        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+        return ("Keras cannot rebuild it from its configuration, as loading it back would"
+                f"{f' ({reason})' if reason else ''}: give activations and the loss by their "
+                "names, such as activation=\"softmax\" (not tf.nn.softmax) and "
+                "compile_model(model), not functions of your own or lambdas")
+    return None
 
 
 def _folder_to_save_in(output_dir, caller: str) -> Path:

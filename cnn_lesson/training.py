@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import re
 from typing import Mapping, Sequence
 
 import keras
@@ -464,15 +465,8 @@ def evaluate(
     # by name: a model compiled with other metrics too gives more than two numbers
     results = model.evaluate(make_dataset(test_images, test_labels, batch_size), verbose=0,
                              return_dict=True)
-    accuracy = next((results[name] for name in ACCURACY_NAMES if name in results), None)
-    if accuracy is None:
-        raise SettingsError(f"The model measured {', '.join(map(repr, results))} but no "
-                            f"accuracy: {_COMPILE_IT}")
-    return float(results["loss"]), float(accuracy)
+    return float(results["loss"]), float(results["accuracy"])
 
-
-# The names Keras gives the accuracy of class-number labels in a history and in `evaluate`.
-ACCURACY_NAMES = ("accuracy", "acc", "sparse_categorical_accuracy")
 _COMPILE_IT = ("compile it with compile_model(model), which uses the loss and the accuracy the "
                "lessons need.")
 _TRAINED_MODEL_HINT = (": this is what load_trained_model returns; pass its .model "
@@ -499,62 +493,116 @@ def check_classifier(model, caller: str) -> None:
         raise SettingsError(f"{caller} needs a Keras model (create_model()), not "
                             f"{type(model).__name__} {model!r:.60}{hint}")
     try:
-        outputs = model.outputs
-        shape = tuple(model.output_shape)
+        outputs, shape = model.outputs, model.output_shape
     except (AttributeError, ValueError, TypeError):  # not built yet: Keras builds it from data
         return
-    if (outputs is not None and len(outputs) != 1) or len(shape) != 2:
+    if isinstance(shape, dict) or isinstance(getattr(model, "output", None), dict) \
+            or (outputs is not None and len(outputs) != 1) or len(tuple(shape)) != 2:
         raise SettingsError(
             f"{caller} needs a model that answers one row of class probabilities per image, "
-            f"shape (N, classes); this one answers {model.output_shape}. End it with "
-            "layers.Flatten() (or GlobalAveragePooling2D()) and one "
-            "layers.Dense(classes, activation=\"softmax\"), as create_model does.")
+            f"shape (N, classes); this one answers "
+            f"{'a dict of outputs' if isinstance(getattr(model, 'output', None), dict) else shape}"
+            ". End it with layers.Flatten() (or "
+            "GlobalAveragePooling2D()) and one layers.Dense(classes, activation=\"softmax\"), "
+            "as create_model does.")
     last = _output_layer(model)
-    if last is not None and _gives_logits(last):
+    activation = _activation_name(last)
+    if activation is not None and "softmax" not in activation:  # tf.nn.softmax: softmax_v2
+        answers = ("has no softmax, so it answers raw scores (logits), not probabilities"
+                   if activation == "linear" else
+                   f"ends in the activation {activation!r}, so its answers are not "
+                   "probabilities over the classes (they do not add up to 1)")
         raise SettingsError(
-            f"The model's last layer, {last.name!r}, has no softmax, so it answers raw scores "
-            "(logits), not probabilities: the loss would be computed wrongly, and the "
-            "predictions read as probabilities would be wrong. Give it "
-            "activation=\"softmax\", as create_model does.")
+            f"The model's last layer, {last.name!r}, {answers}; the lessons read them as "
+            "probabilities (compile_model's loss, predict, the confusion matrix, the "
+            "explorers). Give it activation=\"softmax\", as create_model does.")
 
 
-def _output_layer(model: keras.Model):
-    """The layer that computes the model's output (inside nested models), or None."""
-    try:
-        layer = model.outputs[0]._keras_history.operation  # Keras 3's functional graph
-    except (AttributeError, IndexError, TypeError):
-        layer = model.layers[-1] if getattr(model, "layers", None) else None
-    return _output_layer(layer) if isinstance(layer, keras.Model) else layer
+def _output_layer(model_or_layer):
+    """The layer that computes the model's output, inside nested models and before a linear
+    Activation (which only casts, as the mixed-precision guide's float32 output layer does);
+    None when unknown."""
+    layer = model_or_layer
+    if isinstance(layer, keras.Model):
+        try:
+            layer = layer.outputs[0]._keras_history.operation  # Keras 3's functional graph
+        except (AttributeError, IndexError, TypeError):
+            layer = layer.layers[-1] if getattr(layer, "layers", None) else None
+        return _output_layer(layer)
+    if isinstance(layer, keras.layers.Activation) and _activation_name(layer) == "linear":
+        try:
+            return _output_layer(layer.input._keras_history.operation)
+        except (AttributeError, ValueError, TypeError):
+            return layer
+    return layer
 
 
-def _gives_logits(layer) -> bool:
-    """Whether a layer is one of those that end classifiers (Dense, a convolution, an
-    Activation) with no activation: its outputs are raw scores. Other layers are not judged."""
+def _activation_name(layer) -> str | None:
+    """The activation of a layer of the kinds that end classifiers (Dense, a convolution, an
+    Activation), by name; None for other layers, which are not judged."""
     kinds = (keras.layers.Dense, keras.layers.Activation, keras.layers.Conv1D,
              keras.layers.Conv2D, keras.layers.EinsumDense)
-    activation = getattr(layer, "activation", None)
-    return isinstance(layer, kinds) and getattr(activation, "__name__", None) == "linear"
+    if not isinstance(layer, kinds):
+        return None
+    return getattr(getattr(layer, "activation", None), "__name__", None)
 
 
 def _check_compiled_for_labels(model: keras.Model) -> None:
-    """A SettingsError unless the model was compiled for class-number labels with an accuracy
-    (as `compile_model` does): a one-hot loss fails inside Keras with an error about shapes,
-    and without the accuracy the history the lessons check and save has none."""
+    """A SettingsError unless the model was compiled as the lessons need (as `compile_model`
+    does): a loss for class-number labels, and the accuracy under the name "accuracy". A
+    one-hot loss fails inside Keras with an error about shapes, a regression loss (`mse`)
+    trains without a word; the lessons read `accuracy` from every history, and Keras'
+    `Accuracy` compares probabilities with labels for equality (0% always). A loss of the
+    learner's own (not one of Keras') is not judged."""
+    loss = _keras_loss_name(getattr(model, "loss", None))
+    if loss is not None and loss != "sparse_categorical_crossentropy":
+        raise SettingsError(f"The model was compiled with the loss {loss!r}, where the labels "
+                            f"are class numbers (0 to 9), one per image: {_COMPILE_IT}")
+    loss_config = getattr(getattr(model, "loss", None), "get_config", dict)()
+    if isinstance(loss_config, dict) and loss_config.get("from_logits"):
+        raise SettingsError("The loss was given from_logits=True, but the model ends in a "
+                            "softmax and answers probabilities (which the lessons need): drop "
+                            f"from_logits=True, or {_COMPILE_IT}")
     try:
         config = model.get_compile_config() or {}
-    except Exception:  # noqa: BLE001 - a custom loss Keras cannot describe: not judged
+    except Exception:  # noqa: BLE001 - a setting Keras cannot describe: not judged
         return
-    loss = config.get("loss")
-    loss_name = (loss.get("config", {}).get("name") if isinstance(loss, dict) else loss)
-    if loss is None or loss_name in ("categorical_crossentropy", "binary_crossentropy"):
-        raise SettingsError(f"The model was compiled with the loss {loss_name!r}, where the "
-                            f"labels are class numbers (0 to 9), not one-hot rows: {_COMPILE_IT}")
-    metrics = config.get("metrics") or []
-    names = [metric.get("config", {}).get("name") if isinstance(metric, dict) else metric
-             for metric in (metrics if isinstance(metrics, list) else [metrics])]
-    if not any(name in ACCURACY_NAMES for name in names):
-        raise SettingsError(f"The model was compiled without metrics=[\"accuracy\"], so its "
-                            f"history and its evaluation would have no accuracy: {_COMPILE_IT}")
+    metrics = []
+    for key in ("metrics", "weighted_metrics"):
+        found = config.get(key) or []
+        metrics += list(found.values()) if isinstance(found, dict) else \
+            list(found) if isinstance(found, (list, tuple)) else [found]
+    for metric in metrics:
+        if isinstance(metric, dict) and metric.get("class_name") == "Accuracy":
+            raise SettingsError("The model was compiled with keras.metrics.Accuracy(), which "
+                                "counts answers equal to the label, and a row of probabilities "
+                                f"never is (0% always): {_COMPILE_IT}")
+    if not any(metric == "accuracy" or (isinstance(metric, dict) and isinstance(
+            metric.get("config"), dict) and metric["config"].get("name") == "accuracy")
+            for metric in metrics):
+        raise SettingsError("The model was compiled without metrics=[\"accuracy\"] (the "
+                            "lessons read the accuracy from the history under that name), so "
+                            f"its history and its evaluation would have none: {_COMPILE_IT}")
+
+
+def _keras_loss_name(loss) -> str | None:
+    """The name of one of Keras' own losses, given as text, a function or an object
+    ("categorical_crossentropy" for "CategoricalCrossentropy" too); None for no loss given
+    as one of these (a loss of the learner's own, or lesson 5's smoothed one). "missing"
+    when there is none."""
+    if loss is None:
+        return "missing"
+    try:
+        if isinstance(loss, str):
+            loss = keras.losses.get(loss)
+    except (ValueError, TypeError):  # a name Keras does not know: Keras says so in fit
+        return None
+    if isinstance(loss, keras.losses.Loss):  # CategoricalCrossentropy: categorical_crossentropy
+        module = type(loss).__module__
+        name = re.sub(r"(?<!^)(?=[A-Z])", "_", type(loss).__name__).lower()
+    else:
+        module, name = getattr(loss, "__module__", ""), getattr(loss, "__name__", "")
+    return name if module.startswith("keras.") else None
 
 
 def _check_labels_fit(model: keras.Model, **labels_by_name) -> None:

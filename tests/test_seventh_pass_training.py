@@ -192,3 +192,108 @@ def test_predict_refuses_a_model_that_answers_no_probabilities():
         with pytest.raises(SettingsError, match=said):
             predict(model, images)
     assert predict(create_model(), images).shape == (4, 10)
+
+
+# The eighth hostile pass, on the checks above: false refusals of legitimate models, and
+# losses, metrics and activations the first version judged by name or not at all.
+
+def _net(*last):
+    return keras.Sequential([keras.Input((32, 32, 3)), layers.Conv2D(4, 3),
+                             layers.GlobalAveragePooling2D(), *last])
+
+
+def _compiled(loss="sparse_categorical_crossentropy", metrics=("accuracy",), last=None,
+              **options):
+    model = _net(*(last or [layers.Dense(10, activation="softmax")]))
+    model.compile("adam", loss, metrics=metrics, **options)
+    return model
+
+
+def my_loss(labels, probabilities):
+    return keras.losses.sparse_categorical_crossentropy(labels, probabilities)
+
+
+@pytest.mark.parametrize("model", [
+    lambda: _compiled(loss=keras.losses.sparse_categorical_crossentropy),  # raw AttributeError
+    lambda: _compiled(loss="SparseCategoricalCrossentropy"),
+    lambda: _compiled(metrics=("accuracy",)),  # a tuple was "without accuracy"
+    lambda: _compiled(metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")]),
+    lambda: _compiled(metrics=None, weighted_metrics=["accuracy"]),
+    lambda: _compiled(loss=my_loss),  # a loss of one's own is not judged
+    # the mixed-precision guide's float32 cast after the softmax was "logits"
+    lambda: _compiled(last=[layers.Dense(10, activation="softmax"),
+                            layers.Activation("linear", dtype="float32")]),
+], ids=["loss function", "loss class name", "metrics tuple", "named metric object",
+        "weighted metrics", "own loss", "float32 cast"])
+def test_legitimate_models_are_not_refused(data, model):
+    train(model(), *data, epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize("model, said", [
+    (lambda: _compiled(loss=keras.losses.categorical_crossentropy), "'categorical_crossentropy'"),
+    (lambda: _compiled(loss="CategoricalCrossentropy"), "'categorical_crossentropy'"),
+    (lambda: _compiled(loss=keras.losses.CategoricalCrossentropy(name="mine")),
+     "'categorical_crossentropy'"),
+    (lambda: _compiled(loss="mse"), "'mean_squared_error'"),
+    (lambda: _compiled(metrics=["acc"]), "without metrics=\\[\"accuracy\"\\]"),
+    (lambda: _compiled(metrics=[keras.metrics.SparseCategoricalAccuracy()]),
+     "without metrics=\\[\"accuracy\"\\]"),
+    (lambda: _compiled(metrics=[keras.metrics.Accuracy()]), "0% always"),
+    (lambda: _compiled(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)),
+     "from_logits=True"),
+    (lambda: _compiled(last=[layers.Dense(10, activation="sigmoid")]), "'sigmoid'"),
+], ids=["categorical function", "categorical class name", "categorical renamed", "mse", "acc",
+        "metric object named otherwise", "keras Accuracy", "from_logits on softmax", "sigmoid"])
+def test_models_the_lessons_cannot_use_are_refused_before_training(data, model, said):
+    model = model()
+    with pytest.raises(SettingsError, match=said):
+        train(model, *data, epochs=1, verbose=0)
+    assert not model.optimizer.built
+
+
+def test_models_keras_cannot_rebuild_are_refused_before_they_are_saved(tmp_path, data):
+    """tf.nn.softmax and a loss of one's own or a lambda passed check_savable: save_model
+    then failed raw in Keras' copy, and train(output_dir) wrote a best model that could not
+    be loaded back."""
+    import tensorflow as tf
+
+    from cnn_lesson.saving import save_model
+
+    cases = [compile_model(_net(layers.Dense(10, activation=tf.nn.softmax))),
+             _compiled(loss=my_loss),
+             _compiled(loss=lambda labels, probabilities: my_loss(labels, probabilities))]
+    for model in cases:
+        with pytest.raises(SettingsError, match="Keras cannot rebuild it"):
+            save_model(model, tmp_path)
+        with pytest.raises(SettingsError, match="Keras cannot rebuild it"):
+            train(model, *data, epochs=1, verbose=0, output_dir=tmp_path / "run")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_float16_model_of_ones_own_is_saved_and_backed_up(tmp_path, data):
+    """Its LossScaleOptimizer made float32_copy raise a raw RuntimeError after the first
+    epoch, and the epoch was lost."""
+    from cnn_lesson.saving import load_model, save_model
+
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = _net(layers.Dense(10), layers.Activation("softmax", dtype="float32"))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    compile_model(model)
+    train(model, *data, epochs=1, verbose=0, output_dir=tmp_path / "run")
+    assert (tmp_path / "run" / "best_model.keras").is_file()
+    save_model(model, tmp_path)
+    loaded = load_model(tmp_path / "model.keras")
+    assert int(loaded.optimizer.iterations) == int(model.optimizer.iterations)
+
+
+def test_a_model_with_a_dict_of_outputs_is_refused(data):
+    """predict returned a 0-d object array, predict_image_file failed raw."""
+    from cnn_lesson.evaluation import predict
+
+    inputs = keras.Input((32, 32, 3))
+    pooled = layers.GlobalAveragePooling2D()(layers.Conv2D(4, 3)(inputs))
+    model = keras.Model(inputs, {"probs": layers.Dense(10, activation="softmax")(pooled)})
+    with pytest.raises(SettingsError, match="a dict of outputs"):
+        predict(model, data[1][0])
