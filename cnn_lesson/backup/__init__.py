@@ -11,11 +11,13 @@ run in the same folder at the same time (`lock`).
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import numbers
 import os
 import shutil
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -31,7 +33,10 @@ from cnn_lesson.backup.saved import (
     BEST_MODEL_FILE,
     EPOCH_LOG_FILE,
     EPOCH_WEIGHTS,
+    PARTIAL,
     WAY_OUT,
+    WEIGHTS_FILE,
+    _damaged,
     backup_epoch,
     readable_weights,
     SavedRun,
@@ -168,8 +173,7 @@ class _Backup(keras.callbacks.BackupAndRestore):
         # Keras' own refusal of an unbuilt model is a raw ValueError; the best model is saved
         # after each epoch, so a model that cannot be saved would fail then, its epoch lost.
         check_savable(self.model, "Training with a backup (an output folder)")
-        for stale in Path(self.backup_dir).glob(".partial-*"):  # a killed run's; the lock is ours
-            stale.unlink(missing_ok=True)
+        _sweep_partials(Path(self.backup_dir))  # a killed run's (resume_callbacks did too)
         run = describe_run(self.model, self.params, self.facts)
         self.epoch_log.run = run
         saved = self.saved
@@ -200,7 +204,7 @@ class _Backup(keras.callbacks.BackupAndRestore):
                       + ("this other run replaces its kept weights." if found else
                          "this model has trained since, so it trains on as a new run, and "
                          "the kept weights are replaced."))
-            shutil.rmtree(self.backup_dir, ignore_errors=True)  # a finished run's leftover
+            _remove_backup(Path(self.backup_dir))  # a finished run's leftover; or a BackupError
             self.epoch_log.start_over()
             self.best_model.best = -np.inf
             saved = None
@@ -237,12 +241,15 @@ class _Backup(keras.callbacks.BackupAndRestore):
             math.prod(variable.shape) * np.dtype(variable.dtype).itemsize
             for variable in self.model.variables))
         where = backup_dir if backup_dir.is_dir() else self.output_dir
-        done = (f"The backup of the last epoch saved ({shown(backup_dir)}) is intact: free some "
-                "space, then run the same training again to continue from it." if existed else
-                "No epoch had been backed up yet: free some space, then run it again.")
+
+        def done(then: str = "free some space, then ") -> str:
+            return (f"The backup of the last epoch saved ({shown(backup_dir)}) is intact: "
+                    f"{then}run the same training again to continue from it." if existed else
+                    f"No epoch had been backed up yet: {then}run it again.")
+
         if shutil.disk_usage(where).free < needed + BACKUP_MARGIN_BYTES:
             raise OutputError(f"The disk of {shown(self.output_dir)} is full, so the training "
-                              f"backup cannot be saved and training stopped here. {done}")
+                              f"backup cannot be saved and training stopped here. {done()}")
         temporaries = [backup_dir / f".partial-{os.getpid()}.weights.h5",  # Keras' suffix
                        backup_dir / f".partial-{os.getpid()}.json"]
         try:
@@ -259,9 +266,17 @@ class _Backup(keras.callbacks.BackupAndRestore):
             os.replace(temporaries[1], metadata)
             flush_folder(backup_dir)
         except OSError as error:
+            full = error.errno in (errno.ENOSPC, errno.EDQUOT)
+            # A link to nothing, a loop or a file in the folder's place is no full disk.
+            in_the_way = (f"{BACKUP_FOLDER} is in the way (a file, or a symbolic link to "
+                          "nothing): remove it, or choose another output folder.")
             raise OutputError(f"Could not save the training backup in {shown(backup_dir)}: "
-                              f"{error.strerror or error}. {done} "
-                              + advice(error, backup_dir)) from error
+                              f"{error.strerror or error}. "
+                              f"{done() if full else done('fix that, then ')} "
+                              + advice(error, backup_dir, in_the_way if error.errno in (
+                                  errno.EEXIST, errno.ELOOP) else
+                                  "Check that folder, or choose another output folder.")
+                              ) from error
         finally:
             for temporary in temporaries:
                 with contextlib.suppress(OSError):
@@ -281,11 +296,11 @@ class _Backup(keras.callbacks.BackupAndRestore):
                     raise ValueError("its optimizer state does not fit this model")
                 warnings.warn(warning.message, warning.category, stacklevel=2)
         except (OSError, ValueError, KeyError, TypeError) as error:
-            raise BackupError(
-                f"The training backup in {shown(self.output_dir.name)}/ could not be restored "
-                f"({error}). Start over with --fresh (fresh=True in Python), which discards "
-                "it, or choose another output folder."
-            ) from error
+            # One line: Keras' own message goes on with a list of every layer not loaded.
+            raise _damaged(Path(self.backup_dir),
+                           f"{BACKUP_FOLDER}/{WEIGHTS_FILE} could not be restored into this "
+                           f"model: {_one_line(error)}", "perhaps by a run stopped while it was "
+                           "saving, or by another network's weights copied there") from error
 
     def _saved_as_model_file(self, saved: SavedRun) -> bool:
         """Whether the folder's `model.keras` holds the weights the finished run ended with:
@@ -511,12 +526,93 @@ def forget_finished_runs(folder: Path) -> list[Path]:
     return removed
 
 
+def _one_line(error: BaseException) -> str:
+    """The first line of an error's message, without Keras' "Example error message ..."."""
+    text = " ".join(str(error).strip().split("\n", 1)[0].split())
+    text = text.split(" Example error message", 1)[0].rstrip(" .:")
+    return text[:200] or type(error).__name__
+
+
+def _not_removed(path: Path, error: OSError, what: str, failed=None) -> BackupError:
+    failed = failed or (os.fsdecode(error.filename) if error.filename else path)
+    return BackupError(
+        f"Could not remove {shown(failed)}: {error.strerror or error}, so {what} in "
+        f"{shown(path.parent.name)}/ was not discarded (perhaps it belongs to another user, or "
+        "is marked immutable). Remove it yourself, or choose another output folder.")
+
+
 def _remove_backup(path: Path) -> None:
-    """Remove Keras' backup folder, or a file or link that has its name (the course's own)."""
-    if path.is_symlink() or (path.exists() and not path.is_dir()):
-        path.unlink(missing_ok=True)
-    else:
-        shutil.rmtree(path, ignore_errors=True)
+    """Remove Keras' backup folder, or a file or link that has its name (the course's own).
+
+    Raises:
+        BackupError: it, or a file in it, cannot be removed (named, with the reason).
+    """
+    def failed(_function, name, error) -> None:  # `name` in full (error.filename may not be)
+        raise _not_removed(path, error, "the training backup", name) from None
+
+    try:
+        if path.is_symlink() or (path.exists() and not path.is_dir()):
+            path.unlink(missing_ok=True)
+        elif path.exists():
+            if sys.version_info >= (3, 12):
+                shutil.rmtree(path, onexc=failed)
+            else:
+                shutil.rmtree(path, onerror=lambda function, name, info: failed(function, name,
+                                                                                 info[1]))
+    except OSError as error:
+        raise _not_removed(path, error, "the training backup") from None
+
+
+def _discard_backup(output_dir: Path) -> None:
+    """fresh=True: remove the backup, then the epoch log, or neither when the log cannot be
+    removed (an immutable file, another user's in a shared folder): a rename aside and back
+    tells that before anything is removed. The log goes last: a log without a backup is no
+    backup to continue, a backup without its log a damaged one.
+
+    Raises:
+        BackupError: something cannot be removed (named, with the reason).
+    """
+    log = output_dir / EPOCH_LOG_FILE
+    if os.path.lexists(log):
+        probe = output_dir / f".{Path(EPOCH_LOG_FILE).stem}.partial-{os.getpid()}.json"
+        try:
+            os.rename(log, probe)
+            os.rename(probe, log)
+        except OSError as error:
+            raise _not_removed(log, error, "the training backup") from None
+    _remove_backup(output_dir / BACKUP_FOLDER)
+    try:
+        log.unlink(missing_ok=True)
+    except OSError as error:
+        raise _not_removed(log, error, "the epoch log of the training backup") from None
+
+
+def _sweep_partials(backup_dir: Path) -> None:
+    """Remove the half-written files of backup saves killed before their renames
+    (`.partial-PID.weights.h5`, `.partial-PID.json`) of processes that no longer run, and
+    the backup folder when they were all it held (a kill during the very first save): no
+    epoch was backed up. Called with the folder's lock held."""
+    if backup_dir.is_symlink() or not backup_dir.is_dir():
+        return
+    removed = False
+    with contextlib.suppress(OSError):
+        for path in list(backup_dir.iterdir()):
+            match = PARTIAL.match(path.name)
+            if match is None or path.is_symlink() or not path.is_file():
+                continue
+            if int(match.group(1)) != os.getpid():
+                try:
+                    os.kill(int(match.group(1)), 0)  # signal 0: only asks whether it runs
+                    continue
+                except ProcessLookupError:
+                    pass
+                except (PermissionError, OverflowError, ValueError):  # another user's, no pid
+                    continue
+            path.unlink()
+            removed = True
+    if removed:
+        with contextlib.suppress(OSError):
+            backup_dir.rmdir()  # only if empty now
 
 
 def resume_callbacks(
@@ -531,11 +627,12 @@ def resume_callbacks(
     first. Also returns the saved run found (None if none).
 
     Raises:
-        BackupError: the backup is damaged or from an older version of the course.
+        BackupError: the backup is damaged or from an older version of the course, or (with
+            `fresh`) cannot be removed.
     """
     if fresh:
-        _remove_backup(output_dir / BACKUP_FOLDER)
-        (output_dir / EPOCH_LOG_FILE).unlink(missing_ok=True)
+        _discard_backup(output_dir)
+    _sweep_partials(output_dir / BACKUP_FOLDER)  # before the backup is judged (a killed save's)
     saved = read_saved_run(output_dir)
     previous = saved.history if saved is not None else {}
     epoch_log = _EpochLog(output_dir / EPOCH_LOG_FILE, previous,

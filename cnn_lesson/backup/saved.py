@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -29,12 +32,23 @@ EPOCH_LOG_FILE = "training_backup_history.json"
 WEIGHTS_FILE = "latest.weights.h5"  # the names Keras' BackupAndRestore gives its two files
 METADATA_FILE = "training_metadata.json"
 EPOCH_WEIGHTS = "epoch weights"  # the epoch log's key for `SavedRun.epoch_weights`
+# The files `_Backup._save_model` writes before renaming them onto Keras' two: a process
+# killed while saving leaves them (`.partial-PID.weights.h5`, `.partial-PID.json`).
+PARTIAL = re.compile(r"^\.partial-(\d+)\.(weights\.h5|json)$")
+# The metrics every course run logs (every model of the course is compiled with
+# metrics=["accuracy"]), which `plot_history` and the lessons read.
+LOGGED_METRICS = ("loss", "accuracy")
 
 # Facts shown in messages but not compared: the same images may come from an archive or a
 # folder; the "data" fingerprint compares the images themselves.
 SHOWN_ONLY = ("data source",)
 COMPILED = "optimizer and loss"  # a hash, shown as "other settings" (see `differences`)
 FORMAT, RUN_FORMAT = "format", 2  # 2: since the trainable flags, the compile settings, ...
+# The types `describe_run` (and `data_facts`, and `train`'s batch size) writes for the facts
+# the course sets itself; any other fact is text, True/False, a number or None (`_facts`).
+FACT_TYPES = {FORMAT: int, "model": str, "precision": str, "epochs": int, COMPILED: str,
+              "batches per epoch": (int, type(None)), "seed": int, "training images": int,
+              "data": str, "batch size": int, "data source": str}
 
 WAY_OUT = ("To keep that backup, choose another output folder (--output DIR, or another "
            "output_dir); to discard it and start over, add --fresh (fresh=True in Python).")
@@ -189,12 +203,37 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def _damaged(backup_dir: Path, what: str) -> BackupError:
+def _damaged(backup_dir: Path, what: str,
+             cause: str = "probably by a run stopped while it was saving") -> BackupError:
     return BackupError(
-        f"The training backup in {shown(backup_dir.parent.name)}/ is damaged ({what}), probably "
-        "by a run stopped while it was saving; it cannot be continued. Start over with --fresh "
-        "(fresh=True in Python), which discards it, or choose another output folder."
+        f"The training backup in {shown(backup_dir.parent.name)}/ is damaged ({what}), {cause}; "
+        "it cannot be continued. Start over with --fresh (fresh=True in Python), which "
+        "discards it, or choose another output folder."
     )
+
+
+def _dangling(backup_dir: Path) -> BackupError:
+    return BackupError(
+        f"{shown(backup_dir.parent.name)}/{BACKUP_FOLDER} is a symbolic link to nothing (a loop, "
+        "or its target was moved or deleted), where the training backup should be; nothing was "
+        "trained, and the epoch log was left as it was. Put the backup back where the link "
+        "points (e.g. mount its disk) and run again; to start over, add --fresh (fresh=True in "
+        "Python), which removes the link only; or choose another output folder."
+    )
+
+
+def holds_a_backup(backup_dir: Path) -> bool:
+    """Whether `backup_dir` is a folder holding anything besides the half-written files of a
+    killed save (`PARTIAL`): a kill during a run's very first save leaves only those, and no
+    epoch was backed up. A folder that cannot be listed counts as holding one (the checks of
+    its files then say what is wrong); so does an empty one (the course never leaves one)."""
+    if not backup_dir.is_dir():
+        return False
+    try:
+        names = [entry.name for entry in os.scandir(backup_dir)]
+    except OSError:
+        return True
+    return not names or any(not PARTIAL.match(name) for name in names)
 
 
 def _read_json(path: Path) -> Any:
@@ -213,7 +252,10 @@ def read_saved_run(output_dir: Path) -> SavedRun | None:
     weights file or a broken JSON file, or a pipe or device in a file's place; an epoch log
     with fewer epochs than the backup would give a history that lacks epochs. The log may
     hold one epoch more than the backup (it is written first; a kill can fall between the
-    two): the backup is the truth, and that epoch is dropped.
+    two): the backup is the truth, and that epoch is dropped. A finished log is checked as
+    strictly (`_check_log`): it is restored, plotted and saved as it is. A backup folder that
+    holds only the half-written files of a killed first save is no backup; a
+    `training_backup` that is a symbolic link to nothing is refused, not taken for none.
 
     Raises:
         BackupError: the backup is damaged, or was made by an older version of the course.
@@ -221,24 +263,31 @@ def read_saved_run(output_dir: Path) -> SavedRun | None:
     backup_dir = output_dir / BACKUP_FOLDER
     log_path = output_dir / EPOCH_LOG_FILE
     log: Any = None
+    if backup_dir.is_symlink() and not os.path.exists(backup_dir):  # ELOOP reads as missing
+        raise _dangling(backup_dir)
     if backup_dir.exists() and not backup_dir.is_dir():
         raise _damaged(backup_dir, f"{BACKUP_FOLDER} is a file, not Keras' backup folder")
+    has_backup = holds_a_backup(backup_dir)
     if log_path.exists():
         try:
             log = _read_json(log_path)
         except (OSError, ValueError):
-            if backup_dir.exists():
+            if has_backup:
                 raise _damaged(backup_dir, f"{EPOCH_LOG_FILE} cannot be read") from None
-    if isinstance(log, dict) and log.get("finished") and isinstance(log.get("history"), dict):
-        history = log["history"]
+    if isinstance(log, dict) and "finished" in log:
+        # Checked as strictly as an unfinished log: it is restored and plotted as it is.
         _check_log(backup_dir, log, run_required=False)
+        history = log["history"]
         return SavedRun(log.get("run") or {}, history, _epochs_logged(history), True,
                         log.get("weights"))
-    if not backup_dir.exists():
+    if not has_backup:
         return None  # nothing finished an epoch: nothing to continue
     if log is None:
         raise _damaged(backup_dir, f"{EPOCH_LOG_FILE} is missing")
-    if not isinstance(log, dict) or not isinstance(log.get("history"), dict) or "run" not in log \
+    if not isinstance(log, dict):  # every version wrote a dict
+        raise _damaged(backup_dir, f"{EPOCH_LOG_FILE} is not an epoch log")
+    # The first version wrote the metrics alone, no "history" or "run"; format 1 its run.
+    if "history" not in log or "run" not in log \
             or (isinstance(log["run"], dict) and log["run"].get(FORMAT) != RUN_FORMAT):
         raise BackupError(
             f"The training backup in {shown(output_dir.name)}/ was made by an earlier version of "
@@ -288,17 +337,62 @@ def check_restored_weights(model: keras.Model, saved: SavedRun, backup_dir: Path
                                    f"{METADATA_FILE} names")
 
 
+# Not a kill: the course writes the epoch log whole (`write_json` is atomic).
+_EDITED = "probably by an edit or another program"
+
+
 def _check_log(backup_dir: Path, log: Mapping[str, Any], run_required: bool) -> None:
     """Raise the "damaged" error unless the epoch log has the shape `_EpochLog` writes: `run`
-    a dict (or, in a finished log, missing), `history` a list of numbers per metric."""
+    a dict (or, in a finished log, missing) of the facts `describe_run` writes, with their
+    types; `history` a dict of equally long lists of finite numbers, `loss` and `accuracy`
+    among them; in a finished log, `finished` true and `weights` a fingerprint."""
+    def damaged(what: str) -> BackupError:
+        return _damaged(backup_dir, what, _EDITED)
+
     run = log.get("run")
     if not isinstance(run, dict) and (run_required or run is not None):
-        raise _damaged(backup_dir, f"the run in {EPOCH_LOG_FILE} is not a description")
-    for key, values in log["history"].items():
-        if not isinstance(values, list) or not all(
-            isinstance(value, (int, float)) and not isinstance(value, bool) for value in values
-        ):
-            raise _damaged(backup_dir, f"{key!r} in {EPOCH_LOG_FILE} is not a list of numbers")
+        raise damaged(f"the run in {EPOCH_LOG_FILE} is not a description")
+    for name, value in (run or {}).items():
+        expected = FACT_TYPES.get(name, (str, bool, int, float, type(None)))
+        expected = expected if isinstance(expected, tuple) else (expected,)
+        if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected) \
+                or (isinstance(value, float) and not math.isfinite(value)):
+            raise damaged(f"{name!r} of the run in {EPOCH_LOG_FILE} is {type(value).__name__} "
+                          f"{value!r:.40}, not what the course writes")
+    history = log.get("history")
+    if not isinstance(history, dict):
+        raise damaged(f"the history in {EPOCH_LOG_FILE} is not a table of metrics")
+    for key in LOGGED_METRICS:
+        if key not in history:
+            raise damaged(f"{EPOCH_LOG_FILE} holds no {key!r}")
+    for key, values in history.items():
+        if not isinstance(values, list) or not all(_float(value) is not None for value in values):
+            raise damaged(f"{key!r} in {EPOCH_LOG_FILE} is not a list of numbers")
+        if not all(math.isfinite(_float(value)) for value in values):
+            raise _damaged(backup_dir, f"{key!r} in {EPOCH_LOG_FILE} holds NaN or an infinite "
+                                       "value", "by a training that diverged or by an edit")
+    lengths = {key: len(values) for key, values in history.items()}
+    if len(set(lengths.values())) > 1:
+        raise damaged(f"the metrics in {EPOCH_LOG_FILE} have different lengths "
+                      f"({', '.join(f'{key}: {n}' for key, n in lengths.items())})")
+    if "finished" in log:
+        if log["finished"] is not True:
+            raise damaged(f"'finished' in {EPOCH_LOG_FILE} is {log['finished']!r:.40}, not true")
+        if not lengths["loss"]:
+            raise damaged(f"{EPOCH_LOG_FILE} is marked finished but holds no epoch")
+        if not isinstance(log.get("weights"), (str, type(None))):
+            raise damaged(f"'weights' in {EPOCH_LOG_FILE} is not a fingerprint")
+
+
+def _float(value: Any) -> float | None:
+    """`value` as a float; None for what is not a number (a bool, text) or is a whole number
+    no float can hold (10**400: `float` raises OverflowError)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return None
 
 
 def readable_weights(path: Path) -> bool:
