@@ -626,3 +626,19 @@ def test_a_pipe_for_a_finished_runs_weights_is_damage_not_a_hang(tmp_path):
     result = _backup_error_in_a_process(f"_run({str(tmp_path)!r}, epochs=1)")
     assert result.returncode == 3 and "damaged or from another epoch" in result.stdout, (
         result.stderr[-2000:])
+
+
+def test_forget_finished_runs_looks_only_where_the_lessons_run(tmp_path):
+    """The seventh hostile pass: with CNN_LESSON_OUTPUT=~, `notebooks refresh` removed the
+    kept weights of every finished run anywhere under the home folder, also through links."""
+    from cnn_lesson.backup import forget_finished_runs
+
+    finished = tmp_path / "output" / "going_further" / "exercises" / "run"  # the deepest
+    _run(finished, epochs=1)
+    deeper = tmp_path / "output" / "projects" / "mine" / "2026" / "run"
+    shutil.copytree(finished, deeper)
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(finished, elsewhere)
+    (tmp_path / "output" / "link").symlink_to(elsewhere)
+    assert forget_finished_runs(tmp_path / "output") == [finished / BACKUP_FOLDER]
+    assert (deeper / BACKUP_FOLDER).is_dir() and (elsewhere / BACKUP_FOLDER).is_dir()

@@ -508,13 +508,27 @@ def resumable_training(
     return ResumableTraining(epoch_log, callbacks, resumed, (output_dir, owner) if locked else None)
 
 
+FORGET_DEPTH = 3  # levels of subfolders `forget_finished_runs` looks in
+
+
 def forget_finished_runs(folder: Path) -> list[Path]:
     """Remove the weights that finished runs in `folder` and its subfolders kept (each
     `training_backup/` beside an epoch log marked finished), so that those runs train again
     instead of being restored: `notebooks refresh` stores the outputs of new runs. Unfinished
-    backups, best models and saved models stay. Returns the folders removed."""
+    backups, best models and saved models stay. Only `FORGET_DEPTH` levels of subfolders are
+    searched (the lessons' runs lie at most at `going_further/exercises/<run>/`), and links
+    are not followed: an output folder set to a home folder must not lose the kept weights of
+    every run in it. Returns the folders removed."""
     removed = []
-    for log in sorted(Path(folder).rglob(EPOCH_LOG_FILE)):
+    logs = []
+    root = Path(folder)
+    for parent, folders, files in os.walk(root, followlinks=False):
+        depth = len(Path(parent).relative_to(root).parts)
+        if depth >= FORGET_DEPTH:
+            folders.clear()  # no deeper
+        if EPOCH_LOG_FILE in files:
+            logs.append(Path(parent) / EPOCH_LOG_FILE)
+    for log in sorted(logs):
         try:
             finished = read_json(log).get("finished") is True
         except (OSError, ValueError, AttributeError):  # unreadable, not JSON, not a dict
