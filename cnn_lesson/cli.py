@@ -224,9 +224,10 @@ def run_training(arguments: argparse.Namespace) -> dict:
 
 
 def _refuse_output_in_data(output, source) -> None:
-    """An OutputError, before anything is written, when the output folder is the data folder
-    or inside it: its files would be in the data (`metrics.json` among a class's images)
-    and every later load would fail."""
+    """An OutputError, before anything is written, when the output folder is inside the data
+    folder's `train/` or `test/`: its files would be among the images (`metrics.json` in a
+    class's folder) and every later load would fail. Beside them, in the data folder itself,
+    they do no harm."""
     from cnn_lesson.errors import OutputError
 
     if source is None or str(source).strip().lower() == "synthetic":
@@ -236,10 +237,13 @@ def _refuse_output_in_data(output, source) -> None:
         folder = config.user_path(output, "the output folder").resolve()
     except (OSError, RuntimeError, config.SettingsError):
         return  # the data's and the folder's own checks say what is wrong
-    if data.is_dir() and (folder == data or data in folder.parents):
+    # the data folder itself holds train/ and test/ beside other files; inside those, the
+    # command's files would be among the images
+    splits = [data / split for split in ("train", "test")]
+    if data.is_dir() and any(folder == split or split in folder.parents for split in splits):
         raise OutputError(f"The output folder {shown(folder)} is inside the data folder "
-                          f"{shown(data)}: its files would be mixed with the images. Choose an "
-                          "output folder outside the data (--output DIR).")
+                          f"{shown(data)}, among its images. Choose an output folder outside "
+                          "its train/ and test/ folders (--output DIR).")
 
 
 IDENTITY = ("data_source", "data", "quick", "seed", "precision", "epochs")
@@ -325,7 +329,7 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
     # reference script's), never a model of the user's own that has one of these names.
     foreign = [name for name in present if not is_course_model(output_dir / name)]
     if recorded == run or (recorded is None and not smoke and not foreign) \
-            or (recorded is None and _result_of_this_run(output_dir, run)):
+            or _this_runs_backup(output_dir, run, recorded is None):
         return
     if recorded is None and foreign and not smoke:
         raise OutputError(
@@ -349,11 +353,17 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
     )
 
 
-def _result_of_this_run(output_dir: Path, run: dict) -> bool:
-    """Whether the folder's `model.keras` is the result of this very command, with these
-    settings, stopped after it saved the model but before `metrics.json` recorded it: the
-    run's finished epoch log names the command's data source, seed, precision and epochs,
-    and its weights are those the run ended with."""
+# The command's fingerprint of its data (training and test images), among a run's facts.
+COMMAND_DATA = "command's data"
+
+
+def _this_runs_backup(output_dir: Path, run: dict, unrecorded: bool) -> bool:
+    """Whether the folder's backup is this very command's, with these settings (data, quick
+    mode, seed, precision, epochs), so that its models are this run's to replace: an
+    unfinished run (replacing the folder's models was agreed when it started, with
+    `--fresh` or as the same run), or, when no `metrics.json` describes the models
+    (`unrecorded`), a finished run stopped after it saved `model.keras` (its weights are
+    those the run ended with) but before `metrics.json`."""
     import keras
 
     from cnn_lesson.backup.saved import read_saved_run, weights_fingerprint
@@ -363,11 +373,14 @@ def _result_of_this_run(output_dir: Path, run: dict) -> bool:
         saved = read_saved_run(output_dir)
     except BackupError:  # damaged: the backup's own check says so
         return False
-    if saved is None or not saved.finished or saved.weights is None:
+    facts = {"data source": run["data_source"], COMMAND_DATA: run["data"],
+             "quick": run["quick"], "seed": run["seed"], "precision": run["precision"],
+             "epochs": run["epochs"]}
+    if saved is None or any(saved.run.get(name) != value for name, value in facts.items()):
         return False
-    facts = {"data source": run["data_source"], "seed": run["seed"],
-             "precision": run["precision"], "epochs": run["epochs"]}
-    if any(saved.run.get(name) != value for name, value in facts.items()):
+    if not saved.finished:
+        return True
+    if not unrecorded or saved.weights is None:
         return False
     try:
         model = keras.saving.load_model(output_dir / "model.keras", compile=False,
@@ -519,7 +532,8 @@ def _train_and_report(arguments: argparse.Namespace, quick: bool, epochs: int, s
     lesson.compile_model(model, learning_rate=lesson.one_cycle_schedule(total_steps))
     history = lesson.train(
         model, train_data, validation_data, epochs=epochs, seed=seed,
-        output_dir=output_dir, fresh=arguments.fresh, run={"data source": label},
+        output_dir=output_dir, fresh=arguments.fresh,
+        run={"data source": label, COMMAND_DATA: data, "quick": quick},
         keep_unsaved=True,  # it saves every run it finishes: one stopped first is kept
     )
     lesson.save_figure(samples, output_dir / "sample_images.png")

@@ -205,7 +205,9 @@ def refresh(path: Path, environment: dict[str, str] | None = None) -> float:
     try:
         client.execute(**({} if environment is None else {"env": environment}))
     except CellExecutionError as error:
-        named = ": ".join(part for part in (_plain(error.ename), _plain(error.evalue)) if part)
+        message = next((line for line in _plain(error.evalue).splitlines() if line.strip()), "")
+        message = message if len(message) <= 300 else message[:297] + "..."  # one line
+        named = ": ".join(part for part in (_plain(error.ename), message) if part)
         raise RefreshError(f"{where()}: {named or 'an error'}") from None
     except CellTimeoutError:
         raise RefreshError(f"{where()}: it ran longer than {CELL_TIMEOUT_S:,} s, the limit "

@@ -64,7 +64,10 @@ def refresh(*paths) -> int:
     ("class DataError(Exception):\n    pass\n"
      "raise DataError('\\x1b[31mThere is no file\\x1b[0m at /nowhere')",
      "DataError: There is no file at /nowhere"),
-], ids=["zero-division", "coloured-message"])
+    # the eighth pass: a long or many-line message was printed whole
+    ("raise ValueError('first line\\n' + 'x' * 100000)", "ValueError: first line"),
+    ("raise ValueError('y' * 100000)", "ValueError: " + "y" * 297 + "..."),
+], ids=["zero-division", "coloured-message", "many lines", "long line"])
 def test_a_failing_cell_is_one_error_line_and_the_notebook_is_left_as_it_was(
         refresh_env, capsys, source, shown):
     first = write_notebook(refresh_env / "nbs" / "a_first.ipynb", "print('first ran')")

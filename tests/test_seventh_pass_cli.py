@@ -44,11 +44,14 @@ def test_a_run_stopped_after_saving_its_model_is_not_taken_for_another_run(tmp_p
 def test_an_output_folder_inside_the_image_folders_is_refused(tmp_path, capsys):
     data = tmp_path / "images"
     (data / "train" / "cat").mkdir(parents=True)
-    for output in (data / "train" / "cat", data, data / "new"):
+    for output in (data / "train" / "cat", data / "train", data / "test" / "new"):
         assert main(["train", "--data", str(data), "--output", str(output)]) == 1
         said = capsys.readouterr().err
         assert "is inside the data folder" in said and "--output" in said, said
-    assert not (data / "new").exists() and list((data / "train" / "cat").iterdir()) == []
+    assert not (data / "test").exists() and list((data / "train" / "cat").iterdir()) == []
+    # beside train/ and test/ (the eighth pass: refused at first), the folder is not in the way
+    main(["train", "--data", str(data), "--output", str(data / "out")])
+    assert "inside the data folder" not in capsys.readouterr().err
 
 
 def test_ctrl_c_before_the_command_starts_is_one_line(tmp_path, monkeypatch, capsys):
@@ -133,3 +136,62 @@ def test_a_damaged_log_beside_a_best_model_is_called_damaged_not_another_run(tmp
     said = capsys.readouterr().err
     # the backup's own message (here: a log without the run's format), not the model's
     assert "The training backup in" in said and "already holds a trained model" not in said
+
+
+def test_an_interrupted_fresh_run_continues_without_fresh(tmp_path, capsys, monkeypatch):
+    """The eighth hostile pass: a --fresh run over an earlier run, interrupted, was refused
+    as "another run" without --fresh and started over with it."""
+    import cnn_lesson
+
+    assert main(QUICK + ["--output", str(tmp_path)]) == 0
+    args = QUICK[:-1] + ["3", "--output", str(tmp_path)]
+    real_train = cnn_lesson.train
+
+    def stopped_after_two(*args, **kwargs):  # Ctrl-C after the second epoch
+        class Stop(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                if epoch == 1:
+                    raise KeyboardInterrupt
+        kwargs["callbacks"] = [*kwargs.get("callbacks", ()), Stop()]
+        return real_train(*args, **kwargs)
+
+    import keras
+
+    with monkeypatch.context() as patch:
+        patch.setattr(cnn_lesson, "train", stopped_after_two)
+        assert main(args + ["--fresh"]) == 130
+    capsys.readouterr()
+    assert main(args) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "Epoch 3/3" in out and "Epoch 1/3" not in out, out
+
+
+def test_a_quick_run_does_not_take_a_full_runs_unrecorded_model_for_its_own(tmp_path, capsys):
+    """The eighth hostile pass: a run killed after saving model.keras, then a quick run with
+    the same seed and epochs on other images (or in another mode), replaced its model
+    without --fresh."""
+    from tests import cifar_writer as writer
+
+    for name, seed in (("a", 0), ("b", 7)):  # two image folders: one label, other images
+        writer.write_image_folders(tmp_path / name, writer.make_data(per_class_per_batch=2,
+                                                                     seed=seed))
+    output = tmp_path / "o"
+    run = ["train", "--quick", "--epochs", "1", "--output", str(output), "--data"]
+    assert main(run + [str(tmp_path / "a")]) == 0
+    (output / "metrics.json").unlink()  # as a kill after model.keras leaves it
+    saved = (output / "model.keras").read_bytes()
+    assert main(run + [str(tmp_path / "b")]) == 1
+    assert "already holds a trained model" in capsys.readouterr().err
+    assert (output / "model.keras").read_bytes() == saved
+
+
+def test_run_facts_the_course_records_are_refused_in_another_type(tmp_path):
+    """The eighth hostile pass: `run={"epochs": 1.0}` was accepted, then read back as a
+    damaged backup; `{"data source": None}` (the official download's source) too."""
+    from cnn_lesson.backup import resumable_training
+    from cnn_lesson.errors import SettingsError
+
+    for run in ({"epochs": 1.0}, {"seed": "one"}, {"model": True}):
+        with pytest.raises(SettingsError, match="a fact the course records itself"):
+            resumable_training(tmp_path / "x", run=run)
+    resumable_training(tmp_path / "y", run={"data source": None}).release()

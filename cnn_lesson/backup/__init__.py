@@ -29,6 +29,7 @@ import numpy as np
 from cnn_lesson.arguments import checked
 from cnn_lesson.backup.lock import holding_folder, lock_folder, unlock_folder
 from cnn_lesson.backup.saved import (
+    FACT_TYPES,
     BACKUP_FOLDER,
     BEST_MODEL_FILE,
     EPOCH_LOG_FILE,
@@ -432,6 +433,13 @@ def _facts(run: Mapping[str, Any] | None) -> dict[str, Any]:
             raise SettingsError(f"run must map names (text) to text, True/False or finite "
                                 f"numbers (it is written to the backup as JSON); {name!r}: "
                                 f"{value!r:.60} is not one.")
+        expected = FACT_TYPES.get(name)  # a fact the course records itself: of its type
+        kinds = expected if isinstance(expected, tuple) else (expected,)
+        if expected is not None and (not isinstance(value, kinds)
+                                     or (isinstance(value, bool) and bool not in kinds)):
+            raise SettingsError(f"run names {name!r}, a fact the course records itself, as "
+                                f"{type(value).__name__} {value!r:.40}: give it as the course "
+                                "does, or use another name.")
         facts[name] = value
     return facts
 

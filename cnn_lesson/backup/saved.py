@@ -48,7 +48,7 @@ FORMAT, RUN_FORMAT = "format", 2  # 2: since the trainable flags, the compile se
 # the course sets itself; any other fact is text, True/False, a number or None (`_facts`).
 FACT_TYPES = {FORMAT: int, "model": str, "precision": str, "epochs": int, COMPILED: str,
               "batches per epoch": (int, type(None)), "seed": int, "training images": int,
-              "data": str, "batch size": int, "data source": str}
+              "data": str, "batch size": int, "data source": (str, type(None))}
 
 WAY_OUT = ("To keep that backup, choose another output folder (--output DIR, or another "
            "output_dir); to discard it and start over, add --fresh (fresh=True in Python).")
