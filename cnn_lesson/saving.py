@@ -81,9 +81,10 @@ def save_model(model: keras.Model, output_dir: str | os.PathLike) -> dict[str, P
 def check_savable(model: keras.Model, caller: str) -> None:
     """A SettingsError unless the model can be saved as the course saves models and loaded
     back by `load_model`: built, made of Keras' own layers in a `Sequential` or functional
-    model, without `Lambda` layers. Keras cannot copy a subclassed model (the `.h5` copy,
-    the float32 copy of mixed precision), and a `Lambda` layer is Python code, which Keras
-    loads only in its unsafe mode and `load_model` refuses.
+    model, without `Lambda` layers, and rebuildable from its configuration (see
+    `_not_rebuildable`). Keras cannot copy a subclassed model (the `.h5` copy, the float32
+    copy of mixed precision), and a `Lambda` layer is Python code, which Keras loads only in
+    its unsafe mode and `load_model` refuses.
 
     Used by `save_model`, and before training with a backup (`train`'s `output_dir`,
     `resumable_training`), whose best model is saved after each epoch.
