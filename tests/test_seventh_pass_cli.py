@@ -25,6 +25,7 @@ def test_a_picture_too_large_to_open_named_like_a_plot_is_kept_not_a_traceback(t
     assert sorted(path.name for path in tmp_path.iterdir()) == ["training_history.png"]
 
 
+@pytest.mark.slow  # trains three runs: half a minute
 def test_a_run_stopped_after_saving_its_model_is_not_taken_for_another_run(tmp_path, capsys):
     """Killed after model.keras, before metrics.json: the same command said the folder held
     "a trained model of another run", although it held this run's own result."""
@@ -138,6 +139,7 @@ def test_a_damaged_log_beside_a_best_model_is_called_damaged_not_another_run(tmp
     assert "The training backup in" in said and "already holds a trained model" not in said
 
 
+@pytest.mark.slow  # trains three runs: half a minute
 def test_an_interrupted_fresh_run_continues_without_fresh(tmp_path, capsys, monkeypatch):
     """The eighth hostile pass: a --fresh run over an earlier run, interrupted, was refused
     as "another run" without --fresh and started over with it."""
