@@ -16,8 +16,14 @@ import numpy as np
 
 from cnn_lesson.arguments import checked
 from cnn_lesson.errors import SettingsError
+from cnn_lesson.model import nested_layers
 from cnn_lesson.training import normalize_images
 from cnn_lesson.widgets import SHOWN_SIZE, png_bytes
+
+
+# The layers whose outputs are maps that filters found; Conv2D's subclasses count too.
+CONVOLUTIONS = (keras.layers.Conv2D, keras.layers.SeparableConv2D, keras.layers.DepthwiseConv2D,
+                keras.layers.Conv2DTranspose)
 
 
 def feature_map_image(feature_map: np.ndarray, colormap: str = "viridis") -> np.ndarray:
@@ -105,7 +111,9 @@ def layer_explorer(
     Args:
         model: a built model (e.g. `create_model()`, trained or not).
         image: one uint8 image (32, 32, 3), normalised here like in training.
-        layer_names: the layers to offer; by default every `Conv2D` layer.
+        layer_names: the layers to offer; by default every convolution layer (`Conv2D`,
+            `SeparableConv2D`, ...), and for convolutions inside a nested block (a
+            `keras.Sequential` used as a layer) the block, whose output maps are shown.
 
     Returns:
         A `LayerExplorer` (an `ipywidgets.VBox`) with `.layer_dropdown`, `.slider` (the filter,
@@ -124,12 +132,15 @@ def layer_explorer(
         image = image[0]
     if image.ndim != 3 or (None not in expected and image.shape != expected):
         raise SettingsError(f"Pass one image of shape {expected}, not shape {image.shape}.")
-    convolutions = [layer.name for layer in model.layers
-                    if isinstance(layer, keras.layers.Conv2D)]
+    # A convolution nested in a block (a keras.Sequential inside the model) has no output of
+    # its own in the model's graph: the block's output, its last layer's maps, stands for it.
+    convolutions = list(dict.fromkeys(block.name for layer, block in nested_layers(model)
+                                      if isinstance(layer, CONVOLUTIONS)))
     if layer_names is None:
         layer_names = convolutions
     if not layer_names:
-        raise SettingsError("The model has no Conv2D layer to explore.")
+        raise SettingsError("The model has no convolution layer to explore (Conv2D, "
+                            "SeparableConv2D, DepthwiseConv2D or Conv2DTranspose).")
     names = {layer.name for layer in model.layers}
     for name in layer_names:
         if name not in names:

@@ -152,6 +152,27 @@ def _sequential(filters, dense_units, dropout, name, momentum) -> keras.Sequenti
     )
 
 
+def nested_layers(model: keras.Model):
+    """Every layer of the model in order, looking inside the models nested in it.
+
+    `model.layers` lists a nested `keras.Sequential` block as one layer; the plots and
+    explorers that look for convolutions look inside it too (lessons 2 and 4).
+
+    Yields:
+        Pairs (layer, block): block is the top-level layer the layer sits in (itself when
+        it is not nested).
+    """
+    def inside(layer):
+        if isinstance(layer, keras.Model):
+            for inner in layer.layers:
+                yield from inside(inner)
+        else:
+            yield layer
+    for top in model.layers:
+        for layer in inside(top):
+            yield layer, top
+
+
 def _low_rank_part(layer, formula_count: int) -> str:
     """The parameters of a layer beyond its formula's, in words: those of LoRA
     (`layer.enable_lora(rank)` adds two small matrices), so that the row adds up."""

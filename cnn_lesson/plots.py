@@ -495,17 +495,27 @@ def plot_first_layer_filters(model, path: str | os.PathLike | None = None) -> Fi
         one per edge filter, titled with its name.
 
     Raises:
-        ValueError: the model has no Conv2D layer, or its first one does not read 3 channels.
+        ValueError: the model has no Conv2D layer (nested blocks are looked into), its first
+            convolution is separable or depthwise, or it does not read 3 channels.
     """
     import keras
 
     if not isinstance(model, keras.Model):
         raise SettingsError(f"plot_first_layer_filters needs a Keras model (create_model()), "
                             f"not {type(model).__name__}.")
-    convolutions = [layer for layer in model.layers if type(layer).__name__ == "Conv2D"]
+    from cnn_lesson.model import nested_layers
+
+    convolutions = [layer for layer, _ in nested_layers(model)
+                    if isinstance(layer, keras.layers.Conv2D | keras.layers.SeparableConv2D
+                                  | keras.layers.DepthwiseConv2D)]
     if not convolutions:
         raise SettingsError("The model has no Conv2D layer: pass a model such as create_model().")
     layer = convolutions[0]
+    if not isinstance(layer, keras.layers.Conv2D):  # one filter per input channel: not RGB
+        raise SettingsError(
+            f"The model's first convolution, {layer.name!r}, is a {type(layer).__name__}: it "
+            "filters each colour channel on its own, so its filters are not colour pictures. "
+            "This plot draws a first Conv2D layer's filters, as in create_model().")
     if not layer.get_weights():  # a model without an input shape has no weights yet
         raise SettingsError(f"{layer.name} has no weights yet: the model is not built. Give it "
                             "an input shape (keras.Input(shape=(32, 32, 3)) as its first layer, "
