@@ -74,9 +74,10 @@ def prepare_output_dir(path: str | os.PathLike, min_free_bytes: int = MIN_FREE_B
     folder = user_path(path, "The output folder", OutputError)
     try:
         if folder.exists() and not folder.is_dir():
+            what = "a file, not a folder" if folder.is_file() else "not a folder"
             raise OutputError(
-                f"The output path {shown(folder)} is a file, not a folder. Choose another folder "
-                "(--output DIR or CNN_LESSON_OUTPUT), or move that file away."
+                f"The output path {shown(folder)} is {what}. Choose another folder (--output "
+                "DIR or CNN_LESSON_OUTPUT), or move that file away."
             )
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / f".write-test-{os.getpid()}"

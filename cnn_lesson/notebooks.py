@@ -25,7 +25,7 @@ from typing import Sequence
 
 from cnn_lesson import config
 from cnn_lesson.errors import CnnLessonError, shown
-from cnn_lesson.files import atomic_path
+from cnn_lesson.files import atomic_path, prepare_output_dir
 
 NOTEBOOK_DIR = config.PROJECT_ROOT / "notebooks"
 LESSON_PATTERN = "[0-9][0-9]_*.ipynb"
@@ -280,15 +280,15 @@ def main(action: str, names: Sequence[str]) -> int:
             )
         environment = kernel_environment(settings)
         check_kernel()
-        output_dir = Path(environment["CNN_LESSON_OUTPUT"])
+        # The lessons would fail in their first cell on a file, a pipe or a full disk there.
+        output_dir = prepare_output_dir(environment["CNN_LESSON_OUTPUT"])
         from cnn_lesson.backup import forget_finished_runs
 
         # Everything is checked: new runs, not the finished ones restored, from here on (their
         # outputs are what is stored), in the very folder the lessons will write to.
-        if output_dir.is_dir():
-            for backup in forget_finished_runs(output_dir):
-                print(f"Removed the weights a finished run kept in {shown(backup)}: it trains "
-                      "again.")
+        for backup in forget_finished_runs(output_dir):
+            print(f"Removed the weights a finished run kept in {shown(backup)}: it trains "
+                  "again.")
         print(f"Refreshing {len(paths)} notebook(s) on {source_label(settings.data_source)}; "
               f"the lessons write to {shown(output_dir)}")
         total = 0.0

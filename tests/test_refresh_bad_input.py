@@ -180,3 +180,27 @@ def test_nothing_is_forgotten_or_run_before_the_settings_and_notebooks_are_check
     assert backup.is_dir() and "Removed" not in out
     assert path.read_bytes() == before
     assert os.listdir(backup) == ["latest.weights.h5"]
+
+
+# Eighth pass: an output "folder" that is a pipe or a file passed the up-front checks, and
+# the first lesson failed in its first cell.
+
+@pytest.mark.parametrize("kind", ["pipe", "file"])
+def test_an_output_folder_that_is_not_one_is_refused_before_any_lesson_runs(
+        refresh_env, monkeypatch, capsys, kind):
+    output = refresh_env / "out"
+    if kind == "pipe":
+        os.mkfifo(output)
+    else:
+        output.write_text("my notes")
+    lesson = write_notebook(refresh_env / "nbs" / "a_lesson.ipynb", "print('ran')")
+    before = lesson.read_bytes()
+    assert refresh(lesson) == 1
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    expected = "is a file, not a folder" if kind == "file" else "is not a folder"
+    assert f"{output} {expected}" in err and "CNN_LESSON_OUTPUT" in err
+    assert "a_lesson" not in out  # refused before the first lesson started
+    assert lesson.read_bytes() == before
+    if kind == "file":
+        assert output.read_text() == "my notes"
