@@ -298,8 +298,10 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
     from cnn_lesson.backup.saved import BEST_MODEL_FILE, EPOCH_LOG_FILE
 
     if not fresh:  # a damaged backup gets its own message, not "another run's model"
-        from cnn_lesson.backup.saved import read_saved_run
+        from cnn_lesson.backup import finish_killed_saves
+        from cnn_lesson.backup.saved import BACKUP_FOLDER, read_saved_run
 
+        finish_killed_saves(output_dir / BACKUP_FOLDER)  # a kill between a save's two renames
         read_saved_run(output_dir)
     # A run's best model is its backup's to guard: only the same run resumes it (or, when
     # finished, restores it). One beside a log that is not a run's (`{}`) is guarded here.

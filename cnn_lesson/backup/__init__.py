@@ -34,6 +34,7 @@ from cnn_lesson.backup.saved import (
     BEST_MODEL_FILE,
     EPOCH_LOG_FILE,
     EPOCH_WEIGHTS,
+    METADATA_FILE,
     PARTIAL,
     WAY_OUT,
     WEIGHTS_FILE,
@@ -58,8 +59,8 @@ from cnn_lesson.precision import float32_copy
 from cnn_lesson.saving import HISTORY_FILE, MODEL_FILES, check_savable
 
 __all__ = ["BACKUP_FOLDER", "BEST_MODEL_FILE", "EPOCH_LOG_FILE", "RUN_FILES",
-           "ResumableTraining", "forget_finished_runs", "holding_folder", "resumable_training",
-           "resume_callbacks"]
+           "ResumableTraining", "finish_killed_saves", "forget_finished_runs",
+           "holding_folder", "resumable_training", "resume_callbacks"]
 
 # Room kept free beside a backup being saved: h5py's own error on a full disk ended in a
 # crash, so a save that might not fit is not begun.
@@ -150,9 +151,10 @@ class _Backup(keras.callbacks.BackupAndRestore):
     kept and trains nothing, unless the folder's `model.keras` holds those weights (its
     result was saved: it trains again); another run is refused if the backup is unfinished
     (or, with `keep_unsaved`, finished and never saved), and replaces it otherwise. Its two
-    files are written beside them and renamed (`_save_model`); a backup damaged anyway (an
-    earlier version, a kill between the two renames) is found by `saved.read_saved_run`
-    before `fit`, and a restore that fails is reported the same way. (Keras'
+    files are written beside them and renamed (`_save_model`; a save killed between the two
+    renames is finished by `finish_killed_saves`); a backup damaged anyway (an earlier
+    version, Keras' own) is found by `saved.read_saved_run` before `fit`, and a restore that
+    fails is reported the same way. (Keras'
     `double_checkpoint` would instead restore the epoch before, silently, with an epoch log
     one epoch ahead: a plain message is clearer. It stays off, so `_save_model` writes no
     `.bkp` copies.)
@@ -174,7 +176,7 @@ class _Backup(keras.callbacks.BackupAndRestore):
         # Keras' own refusal of an unbuilt model is a raw ValueError; the best model is saved
         # after each epoch, so a model that cannot be saved would fail then, its epoch lost.
         check_savable(self.model, "Training with a backup (an output folder)")
-        _sweep_partials(Path(self.backup_dir))  # a killed run's (resume_callbacks did too)
+        finish_killed_saves(Path(self.backup_dir))  # a killed run's (resume_callbacks did too)
         run = describe_run(self.model, self.params, self.facts)
         self.epoch_log.run = run
         saved = self.saved
@@ -260,7 +262,7 @@ class _Backup(keras.callbacks.BackupAndRestore):
                                                   "batch": self._last_batch_seen}))
             # Both written, and on the disk, before either is replaced: a failure above (or a
             # power cut) leaves the last backup as it was. (A kill between the two renames is
-            # caught as damage when resuming.)
+            # finished by the next run: `finish_killed_saves`.)
             for temporary in temporaries:
                 flush_to_disk(temporary)
             os.replace(temporaries[0], weights)
@@ -609,32 +611,64 @@ def _discard_backup(output_dir: Path) -> None:
         raise _not_removed(log, error, "the epoch log of the training backup") from None
 
 
-def _sweep_partials(backup_dir: Path) -> None:
-    """Remove the half-written files of backup saves killed before their renames
-    (`.partial-PID.weights.h5`, `.partial-PID.json`) of processes that no longer run, and
-    the backup folder when they were all it held (a kill during the very first save): no
-    epoch was backed up. Called with the folder's lock held."""
+def finish_killed_saves(backup_dir: Path) -> None:
+    """Finish or remove the backup saves of processes killed in the middle of them.
+
+    A save writes `.partial-PID.weights.h5` and `.partial-PID.json`, then renames them onto
+    the backup's two files (`_Backup._save_model`). A process that no longer runs and left
+    only its `.json` was killed between the two renames: its weights are in place, so the
+    rename of the epoch number is finished here (`check_restored_weights` then compares the
+    weights with the epoch log's fingerprint of that epoch, as for any resume). Any other
+    partial of a dead process is removed (the last backup is intact), and the backup folder
+    with them when they were all it held (a kill during the very first save): no epoch was
+    backed up. Called with the folder's lock held.
+    """
     if backup_dir.is_symlink() or not backup_dir.is_dir():
         return
     removed = False
     with contextlib.suppress(OSError):
+        dead: dict[int, dict[str, Path]] = {}
         for path in list(backup_dir.iterdir()):
             match = PARTIAL.match(path.name)
             if match is None or path.is_symlink() or not path.is_file():
                 continue
-            if int(match.group(1)) != os.getpid():
+            pid = int(match.group(1))
+            if pid != os.getpid():
                 try:
-                    os.kill(int(match.group(1)), 0)  # signal 0: only asks whether it runs
+                    os.kill(pid, 0)  # signal 0: only asks whether it runs
                     continue
                 except ProcessLookupError:
                     pass
                 except (PermissionError, OverflowError, ValueError):  # another user's, no pid
                     continue
-            path.unlink()
-            removed = True
+            dead.setdefault(pid, {})[match.group(2)] = path
+        for pid, partials in dead.items():
+            if set(partials) == {"json"} and pid != os.getpid() \
+                    and _finish_killed_save(backup_dir, partials["json"]):
+                continue
+            for path in partials.values():
+                path.unlink()
+                removed = True
     if removed:
         with contextlib.suppress(OSError):
             backup_dir.rmdir()  # only if empty now
+
+
+def _finish_killed_save(backup_dir: Path, partial: Path) -> bool:
+    """Rename a killed save's epoch number onto the backup's, if it is one and names a later
+    epoch than the backup's (its weights were renamed already); whether it did."""
+    try:
+        epoch = read_json(partial)["epoch"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 1 \
+            or not readable_weights(backup_dir / WEIGHTS_FILE):
+        return False
+    if epoch <= (backup_epoch(backup_dir) or 0):
+        return False
+    os.replace(partial, backup_dir / METADATA_FILE)
+    flush_folder(backup_dir)
+    return True
 
 
 def resume_callbacks(
@@ -654,7 +688,7 @@ def resume_callbacks(
     """
     if fresh:
         _discard_backup(output_dir)
-    _sweep_partials(output_dir / BACKUP_FOLDER)  # before the backup is judged (a killed save's)
+    finish_killed_saves(output_dir / BACKUP_FOLDER)  # before the backup is judged (a killed save's)
     saved = read_saved_run(output_dir)
     previous = saved.history if saved is not None else {}
     epoch_log = _EpochLog(output_dir / EPOCH_LOG_FILE, previous,

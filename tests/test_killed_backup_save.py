@@ -1,0 +1,112 @@
+"""A process killed between the two renames of a backup save (the eighth hostile pass).
+
+`_Backup._save_model` writes `.partial-PID.weights.h5` and `.partial-PID.json`, then renames
+the weights onto `latest.weights.h5` and the epoch number onto `training_metadata.json`. A
+kill between the two left epoch N's weights under epoch N-1's number (or none, at the first
+save), and the next run called the backup damaged while the dead process's `.partial-PID.json`
+held the very epoch number it lacked. The run now finishes that rename and resumes.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cnn_lesson.backup import BACKUP_FOLDER, EPOCH_LOG_FILE
+from cnn_lesson.config import PROJECT_ROOT
+from tests.test_backup_bad_input import _run
+
+METADATA = f"{BACKUP_FOLDER}/training_metadata.json"
+
+# Runs `_run` (2 epochs) in a process that dies, as under kill -9 (no cleanup, no finally),
+# when its backup save of epoch `KILL_AT` has renamed the weights and not the epoch number.
+KILLED_RUN = """
+import os, sys
+from pathlib import Path
+real_replace = os.replace
+def replace(source, target, *args, **kwargs):
+    if Path(target).name == "training_metadata.json" and \\
+            '"epoch": {kill_at},' in Path(source).read_text():
+        os._exit(9)
+    return real_replace(source, target, *args, **kwargs)
+os.replace = replace
+from tests.test_backup_bad_input import _run
+_run(Path(sys.argv[1]))
+"""
+
+
+def killed_between_the_renames(folder: Path, kill_at: int) -> int:
+    """Run the killed process on `folder`; its pid."""
+    process = subprocess.run(
+        [sys.executable, "-c", KILLED_RUN.format(kill_at=kill_at), str(folder)],
+        cwd=PROJECT_ROOT, capture_output=True, text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=600)
+    assert process.returncode == 9, process.stderr[-3000:]
+    partials = list((folder / BACKUP_FOLDER).glob(".partial-*"))
+    assert [path.suffix for path in partials] == [".json"], partials  # the weights were renamed
+    return int(partials[0].name.split("-")[1].split(".")[0])
+
+
+@pytest.fixture(scope="module")
+def killed_runs(tmp_path_factory):
+    """Folders left by a run killed between the renames of its first and its second save."""
+    folders = {}
+    for epoch in (1, 2):
+        folder = tmp_path_factory.mktemp(f"killed_at_{epoch}")
+        killed_between_the_renames(folder, epoch)
+        folders[epoch] = folder
+    return folders
+
+
+@pytest.mark.parametrize("epoch", [1, 2])
+def test_the_next_run_finishes_the_rename_and_resumes(killed_runs, tmp_path, epoch):
+    folder = shutil.copytree(killed_runs[epoch], tmp_path / "run")
+    metadata = folder / METADATA
+    if epoch == 1:
+        assert not metadata.exists()  # before: "training_metadata.json is missing or broken"
+    else:  # before: "latest.weights.h5 does not hold the weights of epoch 1"
+        assert json.loads(metadata.read_text())["epoch"] == 1
+    logged = json.loads((folder / EPOCH_LOG_FILE).read_text())["history"]["loss"]
+    assert len(logged) == epoch
+    model, history = _run(folder)
+    assert history.history["loss"][:epoch] == logged  # the killed run's epochs, not trained again
+    assert len(history.history["loss"]) == 2
+    assert model.optimizer.iterations.numpy() == 6  # 2 epochs of 3 batches, no more
+    assert not list((folder / BACKUP_FOLDER).glob(".partial-*"))
+
+
+COMMAND = ["train", "--quick", "--data", "synthetic", "--epochs", "2"]
+
+
+def test_the_command_line_finishes_it_too(tmp_path, capsys):
+    """`check_replacing` reads the backup before training: it finishes the rename first."""
+    from cnn_lesson.cli import main
+
+    code = KILLED_RUN.format(kill_at=1).replace(
+        "from tests.test_backup_bad_input import _run\n_run(Path(sys.argv[1]))",
+        f"from cnn_lesson.cli import main\nmain({COMMAND!r} + ['--output', sys.argv[1]])")
+    process = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=PROJECT_ROOT,
+                             capture_output=True, text=True, timeout=600,
+                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert process.returncode == 9, process.stderr[-3000:]
+    assert not (tmp_path / METADATA).exists()
+    assert main([*COMMAND, "--output", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "1 epoch(s) already done" in out, out
+    assert len(json.loads((tmp_path / "history.json").read_text())["loss"]) == 2
+
+
+def test_a_partial_naming_an_earlier_epoch_is_removed_not_renamed(killed_runs, tmp_path):
+    """A stale partial (an epoch number not ahead of the backup's) is no save to finish."""
+    from cnn_lesson.backup import finish_killed_saves
+
+    folder = shutil.copytree(killed_runs[2], tmp_path / "run")
+    (partial,) = (folder / BACKUP_FOLDER).glob(".partial-*.json")
+    partial.write_text(json.dumps({"epoch": 1, "batch": 0}))
+    finish_killed_saves(folder / BACKUP_FOLDER)
+    assert not partial.exists()
+    assert json.loads((folder / METADATA).read_text())["epoch"] == 1  # still the damage it was
