@@ -25,7 +25,8 @@ from cnn_lesson.config import whole_number
 from cnn_lesson.errors import DataError, SettingsError
 from cnn_lesson.plots import colours_last, save_figure
 from cnn_lesson.tables import Table
-from cnn_lesson.training import MAX_BATCH_SIZE, check_classifier, normalize_images
+from cnn_lesson.model_checks import check_classifier
+from cnn_lesson.training import MAX_BATCH_SIZE, normalize_images
 
 ANIMALS = ("bird", "cat", "deer", "dog", "frog", "horse")  # the other four are vehicles
 MAX_MISTAKES_SHOWN = 100  # plot_mistakes' largest count: 512 took half a minute to draw

@@ -22,6 +22,7 @@ from cnn_lesson.arguments import checked
 from cnn_lesson.config import MAX_SEED, user_path
 from cnn_lesson.errors import DataError, ModelFileError, OutputError, SettingsError, shown
 from cnn_lesson.files import atomic_path, read_json
+from cnn_lesson.model_checks import check_savable
 from cnn_lesson.precision import float32_copy
 
 MODEL_FILES = ("model.keras", "model.h5")
@@ -76,56 +77,6 @@ def save_model(model: keras.Model, output_dir: str | os.PathLike) -> dict[str, P
             source.save(temporary)
         paths[path.suffix.lstrip(".")] = path
     return paths
-
-
-def check_savable(model: keras.Model, caller: str) -> None:
-    """A SettingsError unless the model can be saved as the course saves models and loaded
-    back by `load_model`: built, made of Keras' own layers in a `Sequential` or functional
-    model, without `Lambda` layers, and rebuildable from its configuration (see
-    `_not_rebuildable`). Keras cannot copy a subclassed model (the `.h5` copy, the float32
-    copy of mixed precision), and a `Lambda` layer is Python code, which Keras loads only in
-    its unsafe mode and `load_model` refuses.
-
-    Used by `save_model`, and before training with a backup (`train`'s `output_dir`,
-    `resumable_training`), whose best model is saved after each epoch.
-    """
-    what = None
-    if type(model).__name__ not in ("Sequential", "Functional"):
-        what = (f"it is a subclass of keras.Model ({type(model).__name__}), which Keras cannot "
-                "copy and load back: build it with keras.Sequential or keras.Model(inputs, "
-                "outputs), as create_model does")
-    elif not model.built:
-        what = ("it is not built yet, so it has no weights to save: start it with "
-                "keras.Input((32, 32, 3)), as create_model does")
-    else:
-        lambdas = [layer.name for layer in model._flatten_layers(include_self=False)
-                   if isinstance(layer, keras.layers.Lambda)]
-        if lambdas:
-            what = (f"its layer {lambdas[0]!r} is a Lambda layer, Python code that Keras does "
-                    "not load back safely (load_model refuses it): use Keras' own layers, such "
-                    "as layers.Rescaling or layers.Activation, instead")
-        else:
-            what = _not_rebuildable(model)
-    if what:
-        raise SettingsError(f"{caller} cannot save this model: {what}.")
-
-
-def _not_rebuildable(model: keras.Model) -> str | None:
-    """Why Keras cannot rebuild the model (and its compiled loss) from its configuration, as
-    saving it and loading it back do, or None: an activation given as a TensorFlow function
-    (`tf.nn.softmax`), a loss given as a lambda or a function of one's own."""
-    try:
-        keras.models.clone_model(model)  # what save_model's copy does, without the weights
-        if model.compiled:  # the compiled loss, as loading rebuilds it
-            keras.saving.deserialize_keras_object(
-                keras.saving.serialize_keras_object(model.loss), safe_mode=True)
-    except (ValueError, TypeError) as error:
-        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
-        return ("Keras cannot rebuild it from its configuration, as loading it back would"
-                f"{f' ({reason})' if reason else ''}: give activations and the loss by their "
-                "names, such as activation=\"softmax\" (not tf.nn.softmax) and "
-                "compile_model(model), not functions of your own or lambdas")
-    return None
 
 
 def _folder_to_save_in(output_dir, caller: str) -> Path:

@@ -56,7 +56,8 @@ from cnn_lesson.files import (
     refuse_folders_in_the_way, remove_stale_partials, write_json,
 )
 from cnn_lesson.precision import float32_copy
-from cnn_lesson.saving import HISTORY_FILE, MODEL_FILES, check_savable
+from cnn_lesson.model_checks import check_savable
+from cnn_lesson.saving import HISTORY_FILE, MODEL_FILES
 
 __all__ = ["BACKUP_FOLDER", "BEST_MODEL_FILE", "EPOCH_LOG_FILE", "RUN_FILES",
            "ResumableTraining", "finish_killed_saves", "forget_finished_runs",
