@@ -57,20 +57,68 @@ def check_classifier(model, caller: str) -> None:
             "as create_model does.")
     last = _output_layer(model)
     activation = _activation_name(last)
-    if activation is not None and "softmax" not in activation:  # tf.nn.softmax: softmax_v2
+    if activation is not None and activation not in SOFTMAX:
         answers = ("has no softmax, so it answers raw scores (logits), not probabilities"
                    if activation == "linear" else
                    f"ends in the activation {activation!r}, so its answers are not "
                    "probabilities over the classes (they do not add up to 1)")
+        logits_loss = _loss_config(model).get("from_logits")
         raise SettingsError(
             f"The model's last layer, {last.name!r}, {answers}; the lessons read them as "
             "probabilities (compile_model's loss, predict, the confusion matrix, the "
-            "explorers). Give it activation=\"softmax\", as create_model does.")
+            "explorers). Give it activation=\"softmax\", as create_model does"
+            + (", and drop from_logits=True from the loss." if logits_loss else "."))
+    _check_not_rescaled(model)
+
+
+# The names of the softmax activation: Keras' own, and TensorFlow's tf.nn.softmax.
+SOFTMAX = ("softmax", "softmax_v2")
+# Layers that pass their input's values on, only moved, kept or dropped: what they give is
+# what the layer before computed (probabilities or logits).
+PASSING_ON = (keras.layers.Flatten, keras.layers.Reshape, keras.layers.Dropout,
+              keras.layers.SpatialDropout1D, keras.layers.SpatialDropout2D,
+              keras.layers.GaussianDropout, keras.layers.AlphaDropout,
+              keras.layers.GaussianNoise, keras.layers.Identity,
+              keras.layers.GlobalAveragePooling1D, keras.layers.GlobalAveragePooling2D,
+              keras.layers.GlobalMaxPooling1D, keras.layers.GlobalMaxPooling2D)
+
+
+def _loss_config(model) -> dict:
+    """The compiled loss object's settings (`from_logits`, ...); {} for none or a name."""
+    loss = getattr(model, "loss", None)
+    if isinstance(loss, type) or not callable(getattr(loss, "get_config", None)):
+        return {}  # a name, a function, or a loss class given without ()
+    config = loss.get_config()
+    return config if isinstance(config, dict) else {}
+
+
+def _check_not_rescaled(model: keras.Model) -> None:
+    """A SettingsError when the model's first layer divides the pixels by about 255 (the
+    TensorFlow tutorials' `Rescaling(1./255)`): the lessons' data reaches the model scaled
+    to 0..1 already (`make_dataset`, `predict`), so it would see pixels of at most 1/255 and
+    learn nothing, without a word."""
+    from cnn_lesson.model import nested_layers
+
+    first = next((layer for layer, _ in nested_layers(model)
+                  if not isinstance(layer, keras.layers.InputLayer)), None)
+    if not isinstance(first, keras.layers.Rescaling):
+        return
+    try:
+        scale = np.abs(np.asarray(first.scale, dtype=np.float64))
+    except (TypeError, ValueError):
+        return
+    if scale.size and np.all((scale > 1 / 300) & (scale < 1 / 100)):
+        raise SettingsError(
+            f"The model's first layer, {first.name!r}, divides the pixels by about 255, but "
+            "the lessons give the model pixels scaled to 0..1 already (make_dataset and "
+            "predict do it): the network would see values of at most 1/255 and learn nothing. "
+            "Remove the Rescaling layer.")
 
 
 def _output_layer(model_or_layer):
     """The layer that computes the model's output, inside nested models and before a linear
-    Activation (which only casts, as the mixed-precision guide's float32 output layer does);
+    Activation (which only casts, as the mixed-precision guide's float32 output layer does)
+    or a layer that passes its input on (`PASSING_ON`: Flatten, Dropout, global pooling);
     None when unknown."""
     layer = model_or_layer
     if isinstance(layer, keras.Model):
@@ -79,7 +127,8 @@ def _output_layer(model_or_layer):
         except (AttributeError, IndexError, TypeError):
             layer = layer.layers[-1] if getattr(layer, "layers", None) else None
         return _output_layer(layer)
-    if isinstance(layer, keras.layers.Activation) and _activation_name(layer) == "linear":
+    if isinstance(layer, PASSING_ON) or (isinstance(layer, keras.layers.Activation)
+                                         and _activation_name(layer) == "linear"):
         try:
             return _output_layer(layer.input._keras_history.operation)
         except (AttributeError, ValueError, TypeError):
@@ -105,11 +154,12 @@ def check_compiled_for_labels(model: keras.Model) -> None:
     `Accuracy` compares probabilities with labels for equality (0% always). A loss of the
     learner's own (not one of Keras') is not judged."""
     loss = _keras_loss_name(getattr(model, "loss", None))
+    if loss == "missing":
+        raise SettingsError(f"The model was compiled without a loss: {_COMPILE_IT}")
     if loss is not None and loss != "sparse_categorical_crossentropy":
         raise SettingsError(f"The model was compiled with the loss {loss!r}, where the labels "
                             f"are class numbers (0 to 9), one per image: {_COMPILE_IT}")
-    loss_config = getattr(getattr(model, "loss", None), "get_config", dict)()
-    if isinstance(loss_config, dict) and loss_config.get("from_logits"):
+    if _loss_config(model).get("from_logits"):
         raise SettingsError("The loss was given from_logits=True, but the model ends in a "
                             "softmax and answers probabilities (which the lessons need): drop "
                             f"from_logits=True, or {_COMPILE_IT}")
@@ -119,20 +169,43 @@ def check_compiled_for_labels(model: keras.Model) -> None:
         return
     metrics = []
     for key in ("metrics", "weighted_metrics"):
-        found = config.get(key) or []
-        metrics += list(found.values()) if isinstance(found, dict) else \
-            list(found) if isinstance(found, (list, tuple)) else [found]
+        metrics += _flattened(config.get(key) or [])
     for metric in metrics:
         if isinstance(metric, dict) and metric.get("class_name") == "Accuracy":
             raise SettingsError("The model was compiled with keras.metrics.Accuracy(), which "
                                 "counts answers equal to the label, and a row of probabilities "
                                 f"never is (0% always): {_COMPILE_IT}")
-    if not any(metric == "accuracy" or (isinstance(metric, dict) and isinstance(
-            metric.get("config"), dict) and metric["config"].get("name") == "accuracy")
-            for metric in metrics):
+        if _metric_name(metric) == "accuracy" and metric != "accuracy" \
+                and metric.get("class_name") not in ACCURACY_CLASSES:
+            raise SettingsError(
+                f"The model was compiled with a {metric.get('class_name', 'metric')} named "
+                "\"accuracy\", but the lessons read \"accuracy\" as the share of images whose "
+                "most probable class is their label (SparseCategoricalAccuracy), and this one "
+                f"measures something else: {_COMPILE_IT}")
+    if not any(_metric_name(metric) == "accuracy" for metric in metrics):
         raise SettingsError("The model was compiled without metrics=[\"accuracy\"] (the "
                             "lessons read the accuracy from the history under that name), so "
                             f"its history and its evaluation would have none: {_COMPILE_IT}")
+
+
+# The metric classes that measure what the string "accuracy" does for class-number labels.
+ACCURACY_CLASSES = ("SparseCategoricalAccuracy",)
+
+
+def _flattened(found) -> list:
+    """Compiled metrics as one list: given as a list, a tuple, one metric, or a dict of them
+    per output (each a metric or a list of them)."""
+    if isinstance(found, dict):
+        return [metric for value in found.values() for metric in _flattened(value)]
+    return list(found) if isinstance(found, (list, tuple)) else [found]
+
+
+def _metric_name(metric) -> str | None:
+    """A compiled metric's name: the text given, or a metric object's `name`."""
+    if isinstance(metric, str):
+        return metric
+    config = metric.get("config") if isinstance(metric, dict) else None
+    return config.get("name") if isinstance(config, dict) else None
 
 
 def _keras_loss_name(loss) -> str | None:
@@ -140,6 +213,10 @@ def _keras_loss_name(loss) -> str | None:
     ("categorical_crossentropy" for "CategoricalCrossentropy" too); None for no loss given
     as one of these (a loss of the learner's own, or lesson 5's smoothed one). "missing"
     when there is none."""
+    if isinstance(loss, (list, tuple)) and len(loss) == 1:  # one output's, as a list
+        loss = loss[0]
+    elif isinstance(loss, dict) and len(loss) == 1:  # or by its output's name
+        loss = next(iter(loss.values()))
     if loss is None:
         return "missing"
     try:
@@ -147,6 +224,8 @@ def _keras_loss_name(loss) -> str | None:
             loss = keras.losses.get(loss)
     except (ValueError, TypeError):  # a name Keras does not know: Keras says so in fit
         return None
+    if isinstance(loss, type) and issubclass(loss, keras.losses.Loss):  # the class, no ()
+        loss = loss()
     if isinstance(loss, keras.losses.Loss):  # CategoricalCrossentropy: categorical_crossentropy
         module = type(loss).__module__
         name = re.sub(r"(?<!^)(?=[A-Z])", "_", type(loss).__name__).lower()
@@ -210,10 +289,18 @@ def check_savable(model: keras.Model, caller: str) -> None:
     else:
         lambdas = [layer.name for layer in model._flatten_layers(include_self=False)
                    if isinstance(layer, keras.layers.Lambda)]
+        unknown = [layer for layer in model._flatten_layers(include_self=False)
+                   if _unregistered(type(layer))]
         if lambdas:
             what = (f"its layer {lambdas[0]!r} is a Lambda layer, Python code that Keras does "
                     "not load back safely (load_model refuses it): use Keras' own layers, such "
-                    "as layers.Rescaling or layers.Activation, instead")
+                    "as layers.Activation, instead")
+        elif unknown:
+            what = (f"its layer {unknown[0].name!r} is a class of your own "
+                    f"({type(unknown[0]).__name__}), which Keras cannot find when it loads the "
+                    "file: put @keras.saving.register_keras_serializable() on the line above "
+                    "its class statement (and give it a get_config if its __init__ takes "
+                    "arguments), or use Keras' own layers")
         else:
             what = _not_rebuildable(model)
     if what:
@@ -224,15 +311,26 @@ def _not_rebuildable(model: keras.Model) -> str | None:
     """Why Keras cannot rebuild the model (and its compiled loss) from its configuration, as
     saving it and loading it back do, or None: an activation given as a TensorFlow function
     (`tf.nn.softmax`), a loss given as a lambda or a function of one's own."""
-    try:
-        keras.models.clone_model(model)  # what save_model's copy does, without the weights
+    try:  # what saving and loading do, without the weights
+        keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(model),
+                                              safe_mode=True)
+        keras.models.clone_model(model)  # save_model's .h5 copy
         if model.compiled:  # the compiled loss, as loading rebuilds it
             keras.saving.deserialize_keras_object(
                 keras.saving.serialize_keras_object(model.loss), safe_mode=True)
-    except (ValueError, TypeError) as error:
+    except Exception as error:  # noqa: BLE001 - Keras' own: ValueError, TypeError,
+        # NotImplementedError (an argument it cannot describe), ...
         reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
         return ("Keras cannot rebuild it from its configuration, as loading it back would"
                 f"{f' ({reason})' if reason else ''}: give activations and the loss by their "
                 "names, such as activation=\"softmax\" (not tf.nn.softmax) and "
                 "compile_model(model), not functions of your own or lambdas")
     return None
+
+
+def _unregistered(kind: type) -> bool:
+    """Whether a layer class is neither Keras' own nor registered with
+    `keras.saving.register_keras_serializable`: loading a saved model cannot find it."""
+    if kind.__module__.startswith("keras."):
+        return False
+    return keras.saving.get_registered_object(keras.saving.get_registered_name(kind)) is None

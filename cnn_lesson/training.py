@@ -311,9 +311,13 @@ def checked_strategy(strategy) -> tf.distribute.Strategy:
     return strategy or tf.distribute.get_strategy()
 
 
-def checked_callbacks(callbacks) -> list[keras.callbacks.Callback]:
+def checked_callbacks(callbacks, scheduled: bool = False) -> list[keras.callbacks.Callback]:
     """`callbacks` as a list of Keras callbacks (a generator is read once, here), or a
-    SettingsError. Used by `train` and `cnn_lesson.further.train_further`."""
+    SettingsError. Used by `train` and `cnn_lesson.further.train_further`.
+
+    With `scheduled` (the optimizer's rate is a schedule, such as `one_cycle_schedule`), a
+    callback that sets the learning rate is refused too: Keras cannot set a scheduled rate
+    and fails in the middle of training, its epochs lost."""
     if isinstance(callbacks, (keras.callbacks.Callback, str, bytes)) \
             or not hasattr(callbacks, "__iter__"):
         raise SettingsError(f"callbacks={callbacks!r:.40}: pass a list of Keras callbacks, "
@@ -324,7 +328,39 @@ def checked_callbacks(callbacks) -> list[keras.callbacks.Callback]:
             raise SettingsError(f"callbacks holds {callback!r:.40}, which is not a Keras "
                                 "callback: pass a list of them, such as "
                                 "[live_training_plot()].")
+        if scheduled and isinstance(callback, RATE_CALLBACKS):
+            raise SettingsError(
+                f"callbacks holds a {type(callback).__name__}, which sets the learning rate, "
+                "but the optimizer's rate follows a schedule (compile_model's one-cycle "
+                "schedule), which Keras cannot change during training. Drop the callback, or "
+                "compile with a constant rate it can change: compile_model(model, 1e-3).")
     return callbacks
+
+
+# Keras' callbacks that set the optimizer's learning rate as training goes.
+RATE_CALLBACKS = (keras.callbacks.LearningRateScheduler, keras.callbacks.ReduceLROnPlateau)
+
+
+def has_scheduled_rate(model: keras.Model) -> bool:
+    """Whether the model's optimizer takes its learning rate from a schedule. (Keras keeps it
+    in a private attribute: the public `learning_rate` gives the current value.)"""
+    rate = getattr(getattr(model, "optimizer", None), "_learning_rate", None)
+    return isinstance(rate, keras.optimizers.schedules.LearningRateSchedule) or callable(rate)
+
+
+def built_for(model: keras.Model, images, caller: str) -> None:
+    """Build a `keras.Sequential` without `keras.Input` from the images' shape, as `fit`
+    would, so that it is checked like any other (`check_classifier`) before it trains."""
+    if model.built or not isinstance(model, keras.Sequential):
+        return
+    try:
+        model.build((None, *np.shape(images)[1:]))
+    except (ValueError, TypeError) as error:
+        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+        raise SettingsError(f"{caller}: the model cannot take images of shape "
+                            f"{np.shape(images)} ({reason}). Start it with "
+                            "keras.Input((32, 32, 3)), as create_model does.") from None
+    check_classifier(model, caller)
 
 
 @checked
@@ -415,14 +451,13 @@ def train(
     validation_images, validation_labels = checked_pair("validation_data", validation_data)
     check_images_fit(model, training=train_images, validation=validation_images)
     check_labels_fit(model, training=train_labels, validation=validation_labels)
+    built_for(model, train_images, "train")
     training_set = make_dataset(train_images, train_labels, batch_size, shuffle=True, seed=seed)
     validation_set = make_dataset(validation_images, validation_labels, batch_size)
 
     if output_dir is not None:  # before the folder is locked or anything is written
-        if not model.built and isinstance(model, keras.Sequential):  # no keras.Input: as fit
-            model.build((None, *np.shape(train_images)[1:]))  # would, from the images
         check_savable(model, "train with an output_dir")
-    callbacks = checked_callbacks(callbacks)
+    callbacks = checked_callbacks(callbacks, scheduled=has_scheduled_rate(model))
     progress = resumable_training(
         output_dir, fresh, verbose, run={"batch size": batch_size, **(run or {})},
         data=((train_images, train_labels), (validation_images, validation_labels)), seed=seed,
@@ -463,6 +498,7 @@ def evaluate(
     check_compiled_for_labels(model)
     check_images_fit(model, test=test_images)
     check_labels_fit(model, test=test_labels)
+    built_for(model, test_images, "evaluate")
     # by name: a model compiled with other metrics too gives more than two numbers
     results = model.evaluate(make_dataset(test_images, test_labels, batch_size), verbose=0,
                              return_dict=True)
