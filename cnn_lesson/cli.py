@@ -7,6 +7,7 @@ the CNN, report the test accuracy once, plot the history and save the model.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -297,12 +298,13 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
 
     from cnn_lesson.backup.saved import BEST_MODEL_FILE, EPOCH_LOG_FILE
 
-    if not fresh:  # a damaged backup gets its own message, not "another run's model"
-        from cnn_lesson.backup import finish_killed_saves
-        from cnn_lesson.backup.saved import BACKUP_FOLDER, read_saved_run
+    if fresh:
+        return
+    from cnn_lesson.backup import finish_killed_saves
+    from cnn_lesson.backup.saved import BACKUP_FOLDER, read_saved_run
 
-        finish_killed_saves(output_dir / BACKUP_FOLDER)  # a kill between a save's two renames
-        read_saved_run(output_dir)
+    finish_killed_saves(output_dir / BACKUP_FOLDER)  # a kill between a save's two renames
+    saved = read_saved_run(output_dir)  # damaged: its own message, not "another run's model"
     # A run's best model is its backup's to guard: only the same run resumes it (or, when
     # finished, restores it). One beside a log that is not a run's (`{}`) is guarded here.
     try:
@@ -313,7 +315,7 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
         in_a_run = False
     guarded = [name for name in GUARDED_MODELS if not (in_a_run and name == BEST_MODEL_FILE)]
     present = [name for name in guarded if (output_dir / name).exists()]
-    if fresh or not present:
+    if not present:
         return
     try:
         from cnn_lesson.files import read_json  # a pipe or a folder is a ValueError
@@ -331,7 +333,7 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
     # reference script's), never a model of the user's own that has one of these names.
     foreign = [name for name in present if not is_course_model(output_dir / name)]
     if recorded == run or (recorded is None and not smoke and not foreign) \
-            or _this_runs_backup(output_dir, run, recorded is None):
+            or _this_runs_backup(saved, output_dir, run, recorded is None):
         return
     if recorded is None and foreign and not smoke:
         raise OutputError(
@@ -359,22 +361,18 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
 COMMAND_DATA = "command's data"
 
 
-def _this_runs_backup(output_dir: Path, run: dict, unrecorded: bool) -> bool:
-    """Whether the folder's backup is this very command's, with these settings (data, quick
-    mode, seed, precision, epochs), so that its models are this run's to replace: an
+def _this_runs_backup(saved, output_dir: Path, run: dict, unrecorded: bool) -> bool:
+    """Whether the folder's backup (`saved`, read by `read_saved_run`) is this very
+    command's, with these settings (data, quick mode, seed, precision, epochs), so that its
+    models are this run's to replace: an
     unfinished run (replacing the folder's models was agreed when it started, with
     `--fresh` or as the same run), or, when no `metrics.json` describes the models
     (`unrecorded`), a finished run stopped after it saved `model.keras` (its weights are
     those the run ended with) but before `metrics.json`."""
     import keras
 
-    from cnn_lesson.backup.saved import read_saved_run, weights_fingerprint
-    from cnn_lesson.errors import BackupError
+    from cnn_lesson.backup.saved import weights_fingerprint
 
-    try:
-        saved = read_saved_run(output_dir)
-    except BackupError:  # damaged: the backup's own check says so
-        return False
     facts = {"data source": run["data_source"], COMMAND_DATA: run["data"],
              "quick": run["quick"], "seed": run["seed"], "precision": run["precision"],
              "epochs": run["epochs"]}
@@ -399,7 +397,7 @@ def is_course_model(path: Path) -> bool:
     import zipfile
 
     from cnn_lesson.files import is_regular_file
-    from cnn_lesson.model import MODEL_NAME, create_model
+    from cnn_lesson.model import MODEL_NAME
 
     if not is_regular_file(path):
         return False
@@ -413,10 +411,18 @@ def is_course_model(path: Path) -> bool:
             with zipfile.ZipFile(path) as archive:
                 config = json.loads(archive.read("config.json"))
         return (config["config"]["name"] == MODEL_NAME
-                and _layer_sizes(config["config"]) == _layer_sizes(create_model().get_config()))
+                and _layer_sizes(config["config"]) == _course_layer_sizes())
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError,
             zipfile.BadZipFile):
         return False
+
+
+@functools.cache
+def _course_layer_sizes() -> list:
+    """`_layer_sizes` of `create_model()`, built once for every file `is_course_model` reads."""
+    from cnn_lesson.model import create_model
+
+    return _layer_sizes(create_model().get_config())
 
 
 # What tells one network from another in a layer's configuration (not its name or dtype).

@@ -33,6 +33,14 @@ class InterruptAfter(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
+def interrupted_folder(folder: Path, run, epochs_done: int) -> Path:
+    """`folder` holding the backup of `run(folder, callbacks=[...])` (a small `train` run of
+    a test module) stopped by KeyboardInterrupt after `epochs_done` epochs."""
+    with pytest.raises(KeyboardInterrupt):
+        run(folder, callbacks=[InterruptAfter(epochs_done)])
+    return folder
+
+
 def run_cell(source: str, namespace: dict):
     """Run a notebook cell as Jupyter does; return the value of its last line (the check)."""
     *body, last = source.strip().splitlines()

@@ -26,7 +26,7 @@ from cnn_lesson.live_plot import live_training_plot
 from cnn_lesson.model import create_model
 from cnn_lesson.saving import save_model
 from cnn_lesson.training import compile_model, make_dataset, train
-from tests.helpers import InterruptAfter, random_images
+from tests.helpers import InterruptAfter, interrupted_folder, random_images
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,10 +60,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def interrupted(tmp_path_factory):
     """An output folder with the backup of a run stopped after 2 of its 3 epochs."""
-    folder = tmp_path_factory.mktemp("interrupted")
-    with pytest.raises(KeyboardInterrupt):
-        _run(folder, callbacks=[InterruptAfter(2)])
-    return folder
+    return interrupted_folder(tmp_path_factory.mktemp("interrupted"), _run, 2)
 
 
 @pytest.fixture

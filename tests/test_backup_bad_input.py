@@ -22,7 +22,7 @@ from cnn_lesson.backup import BACKUP_FOLDER, EPOCH_LOG_FILE
 from cnn_lesson.errors import BackupError
 from cnn_lesson.model import create_model
 from cnn_lesson.training import compile_model, train
-from tests.helpers import InterruptAfter, random_images
+from tests.helpers import interrupted_folder, random_images
 
 WEIGHTS = f"{BACKUP_FOLDER}/latest.weights.h5"
 
@@ -58,10 +58,7 @@ def _one_line_damage(message: str) -> None:
 @pytest.fixture(scope="module")
 def interrupted(tmp_path_factory):
     """A folder with the backup of a run stopped after 1 of its 2 epochs."""
-    folder = tmp_path_factory.mktemp("interrupted")
-    with pytest.raises(KeyboardInterrupt):
-        _run(folder, callbacks=[InterruptAfter(1)])
-    return folder
+    return interrupted_folder(tmp_path_factory.mktemp("interrupted"), _run, 1)
 
 
 @pytest.fixture
