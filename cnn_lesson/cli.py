@@ -7,6 +7,8 @@ the CNN, report the test accuracy once, plot the history and save the model.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import functools
 import json
 import os
@@ -184,16 +186,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `... | head`: the reader is gone; quiet, as other commands are
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141  # 128 + SIGPIPE
+    except OSError as error:  # the files it writes answer with an OutputError: the output
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
+            raise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to it
+        with contextlib.suppress(OSError):
+            print(f"error: Could not print the command's output ({error.strerror}): write it "
+                  "to a disk with free space, or to the terminal.", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
-        print("\n" + INTERRUPTED.get(getattr(arguments, "action", arguments.command),
-                                     "Interrupted."), file=sys.stderr)
+        said = INTERRUPTED.get(getattr(arguments, "action", arguments.command), "Interrupted.")
+        if arguments.command == "train":
+            said = INTERRUPTED_TRAINING[getattr(arguments, "stage", "training")]
+            if arguments.fresh:  # the same command, --fresh and all, would start over
+                said = said.replace("Run the same command again", "Run it again without "
+                                    "--fresh").replace(" (or add --fresh to start over)", "")
+        print("\n" + said, file=sys.stderr)
         return 130
 
 
+# What Ctrl-C left in `train`, by the stage it reached (`_train_and_report` sets it).
+INTERRUPTED_TRAINING = {
+    "training": "Interrupted. Run the same command again to continue from the last finished "
+                "epoch (or add --fresh to start over).",
+    "trained": "Interrupted after training, before its model was saved. Run the same command "
+               "again: it restores the trained weights and saves them, without training again.",
+    "saving": "Interrupted while saving: model.keras was written, metrics.json not. Run the "
+              "same command again to save everything: it trains this run again.",
+}
 # What Ctrl-C left, by command (or `notebooks` action).
 INTERRUPTED = {
-    "train": "Interrupted. Run the same command again to continue from the last finished epoch "
-             "(or add --fresh to start over).",
+    "train": INTERRUPTED_TRAINING["training"],
     "refresh": "Interrupted. The notebook being run was left as it was; those refreshed before "
                "it keep their new outputs.",
     "check": "Interrupted: no notebook was changed.",
@@ -236,12 +259,14 @@ def _refuse_output_in_data(output, source) -> None:
     try:
         data = config.user_path(source, "the data source").resolve()
         folder = config.user_path(output, "the output folder").resolve()
+        # the data folder itself holds train/ and test/ beside other files; inside those (or
+        # where a link named so leads), the command's files would be among the images
+        splits = [(data / split).resolve() for split in ("train", "test")]
+        inside = data.is_dir() and any(folder == split or split in folder.parents
+                                       for split in splits)
     except (OSError, RuntimeError, config.SettingsError):
         return  # the data's and the folder's own checks say what is wrong
-    # the data folder itself holds train/ and test/ beside other files; inside those, the
-    # command's files would be among the images
-    splits = [data / split for split in ("train", "test")]
-    if data.is_dir() and any(folder == split or split in folder.parents for split in splits):
+    if inside:
         raise OutputError(f"The output folder {shown(folder)} is inside the data folder "
                           f"{shown(data)}, among its images. Choose an output folder outside "
                           "its train/ and test/ folders (--output DIR).")
@@ -285,7 +310,10 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
     the best model `train` keeps (a finished run's; an unfinished run's is its backup's to
     guard). A run of this command records itself in `metrics.json` (with a digest of each of
     those files, and a fingerprint of the data): the same run again replaces them (nothing is
-    lost), another run is refused. Models without such a record, or saved since (lesson 3's,
+    lost), another run is refused; the same images from another kind of source are the same
+    run. A run stopped after saving `model.keras` but before `metrics.json` is recorded by its
+    finished epoch log, whose last weights the model holds. Models without such a record, or
+    saved since (lesson 3's,
     in the default `output/`; the reference script's `model.h5`), are only refused to a smoke
     run (quick mode or the synthetic set), which would otherwise pass for them in lesson 4; a
     full run on real data trains the same recipe, so it replaces them.
@@ -328,11 +356,19 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
             recorded = None  # a model was saved since, e.g. by lesson 3
     except (OSError, ValueError, KeyError, TypeError):
         recorded = None
+    # A run of this command stopped after saving model.keras but before metrics.json: its
+    # finished epoch log says which run the model is (its weights are the log's last ones).
+    logged = recorded is None and saved is not None and saved.finished \
+        and saved.weights is not None and _run_of_log(saved) is not None \
+        and _holds_weights(output_dir / "model.keras", saved.weights)
+    if logged:
+        recorded = {key: saved.run.get(name) for key, name in LOGGED_AS.items()}
     smoke = run["quick"] or run["data_source"] == SYNTHETIC_LABEL
     # Without a record, a full run replaces only the course's own network (lesson 3's, the
     # reference script's), never a model of the user's own that has one of these names.
     foreign = [name for name in present if not is_course_model(output_dir / name)]
-    if recorded == run or (recorded is None and not smoke and not foreign) \
+    if (recorded is not None and _compared(recorded) == _compared(run)) \
+            or (recorded is None and not smoke and not foreign) \
             or _this_runs_backup(saved, output_dir, run, recorded is None):
         return
     if recorded is None and foreign and not smoke:
@@ -346,8 +382,8 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
         differ = [key for key in IDENTITY if key != "data"]
     else:
         differ = [key for key in IDENTITY if recorded[key] != run[key]]
-        theirs = "metrics.json says " + ", ".join(_shown_fact(key, recorded[key])
-                                                  for key in differ)
+        theirs = ("its epoch log says " if logged else "metrics.json says ") + ", ".join(
+            _shown_fact(key, recorded[key]) for key in differ)
     ours = ", ".join(_shown_fact(key, run[key]) for key in differ if key != "data")
     raise OutputError(
         f"{output_dir} already holds a trained model ({', '.join(present)}) of another run "
@@ -359,6 +395,24 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
 
 # The command's fingerprint of its data (training and test images), among a run's facts.
 COMMAND_DATA = "command's data"
+# The names `check_replacing` gives a run's facts (metrics.json's) in the epoch log.
+LOGGED_AS = {"data_source": "data source", "data": COMMAND_DATA, "quick": "quick",
+             "seed": "seed", "precision": "precision", "epochs": "epochs"}
+
+
+def _compared(run: dict) -> dict:
+    """A run's facts as they tell runs apart: not the kind of source (`data_source`), since
+    the same images may come from an archive, a batches folder or image folders; `data`,
+    their fingerprint, compares the images themselves (as the backup does)."""
+    return {key: value for key, value in run.items() if key != "data_source"}
+
+
+def _run_of_log(saved) -> dict | None:
+    """The command's run facts of a saved run (`read_saved_run`), named as in metrics.json;
+    None for a run the command did not make (lesson 3's, a Python `train`)."""
+    if COMMAND_DATA not in saved.run:
+        return None
+    return _compared({key: saved.run.get(name) for key, name in LOGGED_AS.items()})
 
 
 def _this_runs_backup(saved, output_dir: Path, run: dict, unrecorded: bool) -> bool:
@@ -369,25 +423,30 @@ def _this_runs_backup(saved, output_dir: Path, run: dict, unrecorded: bool) -> b
     `--fresh` or as the same run), or, when no `metrics.json` describes the models
     (`unrecorded`), a finished run stopped after it saved `model.keras` (its weights are
     those the run ended with) but before `metrics.json`."""
-    import keras
-
-    from cnn_lesson.backup.saved import weights_fingerprint
-
-    facts = {"data source": run["data_source"], COMMAND_DATA: run["data"],
-             "quick": run["quick"], "seed": run["seed"], "precision": run["precision"],
-             "epochs": run["epochs"]}
-    if saved is None or any(saved.run.get(name) != value for name, value in facts.items()):
+    if saved is None or _run_of_log(saved) != _compared(run):
         return False
     if not saved.finished:
         return True
     if not unrecorded or saved.weights is None:
         return False
+    return _holds_weights(output_dir / "model.keras", saved.weights)
+
+
+def _holds_weights(path: Path, weights: str) -> bool:
+    """Whether the model file at `path` holds the weights of that fingerprint (a file that
+    is not a regular file, such as a pipe that would never end, or does not load: no)."""
+    import keras
+
+    from cnn_lesson.backup.saved import weights_fingerprint
+    from cnn_lesson.files import is_regular_file
+
+    if not is_regular_file(path):
+        return False
     try:
-        model = keras.saving.load_model(output_dir / "model.keras", compile=False,
-                                        safe_mode=True)
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception:  # noqa: BLE001 - a file that does not load is not this run's model
         return False
-    return weights_fingerprint(model) == saved.weights
+    return weights_fingerprint(model) == weights
 
 
 def is_course_model(path: Path) -> bool:
@@ -544,6 +603,7 @@ def _train_and_report(arguments: argparse.Namespace, quick: bool, epochs: int, s
         run={"data source": label, COMMAND_DATA: data, "quick": quick},
         keep_unsaved=True,  # it saves every run it finishes: one stopped first is kept
     )
+    arguments.stage = "trained"  # what Ctrl-C from here on left (`INTERRUPTED_TRAINING`)
     lesson.save_figure(samples, output_dir / "sample_images.png")
     test_loss, test_accuracy = lesson.evaluate(model, test_images, test_labels)
     print(f"Test accuracy: {test_accuracy:.4f}")
@@ -552,6 +612,7 @@ def _train_and_report(arguments: argparse.Namespace, quick: bool, epochs: int, s
                                  path=output_dir / "training_history.png")
     plt.close(figure)
     lesson.save_model(model, output_dir)
+    arguments.stage = "saving"
     save_history(history, output_dir)
     metrics = {
         "data_source": label,
