@@ -259,12 +259,15 @@ def check_split(train_data, validation_data, total: int, max_train_images: int |
     if training == 0 or held_out == 0:
         raise CheckpointError(f"The split holds {training:,} training and {held_out:,} "
                               "validation images: both sets need images. " + WHAT_TO_DO)
-    expected = total - held_out if max_train_images is None else min(max_train_images,
-                                                                     total - held_out)
-    if held_out != round(total * 0.1) or training != expected:
+    # split_validation's tenth (at least one image); the rest, or quick mode's share, trains
+    expected_held_out = max(1, round(total * 0.1))
+    expected = total - expected_held_out
+    if max_train_images is not None:
+        expected = min(max_train_images, expected)
+    if held_out != expected_held_out or training != expected:
         raise CheckpointError(
             f"The split holds {training:,} training and {held_out:,} validation images out of "
-            f"{total:,}; expected {expected:,} and {round(total * 0.1):,}. " + WHAT_TO_DO
+            f"{total:,}; expected {expected:,} and {expected_held_out:,}. " + WHAT_TO_DO
         )
     note = "" if max_train_images is None else (
         f" (quick mode trains on {training:,} of the {total - held_out:,})")

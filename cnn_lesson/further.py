@@ -419,7 +419,8 @@ def train_further(
         callbacks: more Keras callbacks.
         verbose: 2 prints one line per epoch, 0 nothing.
         whiten: the first convolution whitens the patches of the training images and is not
-            trained (`whitening_filters`); False trains it like the others.
+            trained (`whitening_filters`); False trains it like the others. A `whitening` of
+            one's own (a model option) wins over both: it is used as given, not trained.
         **model_options: passed to `build_further_model` (e.g. `label_smoothing`,
             `peak_learning_rate`) and from there to `create_further_model` (e.g. `augment`).
 
@@ -457,6 +458,7 @@ def train_further(
                             f"{MAX_TOTAL_STEPS:,} steps the learning rate schedule counts; use "
                             "fewer epochs.")
     keras.utils.set_random_seed(seed)
+    whiten = whiten and model_options.get("whitening") is None  # the learner's own wins
     if whiten:  # the whitening's place, filled below: the model options are checked first
         model_options["whitening"] = np.zeros((3, 3, 3, first_filters), np.float32)
     model = build_further_model(epochs * steps, strategy=strategy, **model_options)

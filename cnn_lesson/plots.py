@@ -141,14 +141,22 @@ def history_values(history, caller: str,
                             f"not {type(history).__name__}.")
     for key in needed:
         if key not in values:
-            raise SettingsError(f"{caller}: the history has no {key!r}: pass model.fit's "
-                                "History or its .history.")
+            from cnn_lesson.saving import accuracy_named_acc  # Keras, only for this message
+
+            advice = key.endswith("accuracy") and accuracy_named_acc(values)
+            raise SettingsError(f"{caller}: the history has no {key!r}"
+                                + (f". {advice}" if advice else ": pass model.fit's History or "
+                                   "its .history."))
     arrays = {}
     for key, series in values.items():
         try:
             arrays[key] = np.asarray(series, dtype=np.float64)
         except (TypeError, ValueError):
             arrays[key] = None
+        except OverflowError:  # a whole number no float can hold, such as 10**400
+            raise SettingsError(f"{caller}: the history's {key!r} holds a number too large to "
+                                f"draw ({series!r:.40}...): each metric needs numbers as "
+                                "model.fit's History has.") from None
         if arrays[key] is None or arrays[key].ndim != 1:
             raise SettingsError(f"{caller}: the history's {key!r} is {series!r:.60}: each "
                                 "metric needs a list of numbers, one per epoch, as model.fit's "

@@ -58,7 +58,7 @@ def fast_precision(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
 
 
 def check_precision(precision: str) -> str:
-    """Return `precision` if the lessons support it; otherwise raise a ValueError that lists them."""
+    """Return `precision` if the lessons support it; otherwise a SettingsError listing them."""
     if precision not in PRECISIONS:
         raise SettingsError(
             f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}. "
@@ -106,10 +106,16 @@ def float32_copy(model: keras.Model) -> keras.Model:
     compute policy differs. Saving that policy would make the file compute in bfloat16
     wherever it is loaded, slowly on a CPU without bfloat16 instructions, and older tools
     could not read it. The copy has the same weights and, when `model` is compiled, the same
-    optimizer with the same state, so it can go on training. A float32 model is returned
-    as it is.
+    optimizer with the same state, so it can go on training: the state of the variables the
+    optimizer trains, also after a layer was frozen or unfrozen since (Keras' optimizer goes
+    on with the variables it was built with until the model is compiled again). A float32
+    model is returned as it is. A model of float16 or float64 layers (a non-mixed policy)
+    gets float32 weights: float16's exactly, float64's rounded to float32's 7 digits.
 
     Used by `cnn_lesson.saving.save_model` and the best-model backup of `train`.
+
+    Raises:
+        SettingsError: the model's optimizer trains variables that are not the model's.
     """
     if computes_in_float32(model):
         return model
@@ -122,16 +128,44 @@ def float32_copy(model: keras.Model) -> keras.Model:
     copy = keras.models.clone_model(model, clone_function=in_float32, recursive=True)
     copy.set_weights(model.get_weights())
     if getattr(model, "optimizer", None) is not None and model.compiled:
-        copy.compile_from_config(model.get_compile_config())
-        if not model.optimizer.built:  # compiled, never trained: no state to copy
-            return copy
-        copy.optimizer.build(copy.trainable_variables)
-        # float16 trains through a LossScaleOptimizer, which float32 does not need: the
-        # state to copy is its inner optimizer's (the loss scale stays behind)
-        targets, sources = (_inner(optimizer).variables
-                            for optimizer in (copy.optimizer, model.optimizer))
-        if len(targets) != len(sources):
-            raise RuntimeError("the float32 copy's optimizer state does not match the model's")
-        for target, source in zip(targets, sources):
-            target.assign(source)
+        _copy_optimizer(model, copy)
     return copy
+
+
+def _copy_optimizer(model: keras.Model, copy: keras.Model) -> None:
+    """Compile `copy` as `model` is, its optimizer built over the copies of the variables
+    `model`'s optimizer trains and holding the same state (none if it never trained)."""
+    # Not compile_from_config, which builds the optimizer over the trainable variables of
+    # now, not those the model's optimizer was built with
+    copy.compile(**keras.saving.deserialize_keras_object(model.get_compile_config()))
+    # float16 trains through a LossScaleOptimizer, which float32 does not need: the
+    # state to copy is its inner optimizer's (the loss scale stays behind)
+    source = _inner(model.optimizer)
+    if not source.built:  # compiled, never trained: no state to copy
+        copy.optimizer.build(copy.trainable_variables)
+        return
+    tracked = getattr(source, "_trainable_variables", None)  # Keras' record of them
+    copy.optimizer.build(copy.trainable_variables if tracked is None
+                         else _copied_variables(model, copy, tracked))
+    targets, sources = _inner(copy.optimizer).variables, source.variables
+    if len(targets) != len(sources):
+        raise _not_copied(model)
+    for target, source_variable in zip(targets, sources):
+        target.assign(source_variable)
+
+
+def _copied_variables(model: keras.Model, copy: keras.Model, variables) -> list:
+    """The copy's counterparts of `model`'s `variables`, in their order: `clone_model`
+    keeps the order of the weights."""
+    positions = {id(weight): index for index, weight in enumerate(model.weights)}
+    if any(id(variable) not in positions for variable in variables):
+        raise _not_copied(model)
+    return [copy.weights[positions[id(variable)]] for variable in variables]
+
+
+def _not_copied(model: keras.Model) -> SettingsError:
+    return SettingsError(
+        f"The optimizer of the model {model.name!r} trains variables that are not the "
+        "model's own, so its state cannot be saved with it. Compile the model again "
+        "(compile_model(model)) before saving, which starts the optimizer afresh."
+    )

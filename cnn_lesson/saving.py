@@ -13,14 +13,16 @@ import numbers
 import os
 import zipfile
 from pathlib import Path
-from typing import NamedTuple
+from typing import Mapping, NamedTuple
 
 import keras
 import numpy as np
 
 from cnn_lesson.arguments import checked
 from cnn_lesson.config import MAX_SEED, user_path
-from cnn_lesson.errors import DataError, ModelFileError, OutputError, SettingsError, shown
+from cnn_lesson.errors import (
+    CnnLessonError, DataError, ModelFileError, OutputError, SettingsError, shown,
+)
 from cnn_lesson.files import atomic_path, read_json
 from cnn_lesson.model_checks import check_savable
 from cnn_lesson.precision import float32_copy
@@ -53,7 +55,9 @@ def save_model(model: keras.Model, output_dir: str | os.PathLike) -> dict[str, P
     learners do run the saving cell twice). Both files are written atomically, so an
     interrupted save leaves the previous files intact. A model trained in mixed precision
     is saved as its float32 copy (`cnn_lesson.precision.float32_copy`): the same weights and
-    optimizer state, loadable and fast everywhere.
+    optimizer state, loadable and fast everywhere. So is a model of float16 or float64
+    layers: float64 weights are rounded to float32's 7 digits, and a line says so (the course
+    saves float32 models only; the loaded model predicts very nearly, not exactly, the same).
 
     Args:
         model: the trained model.
@@ -67,6 +71,8 @@ def save_model(model: keras.Model, output_dir: str | os.PathLike) -> dict[str, P
                             f"{type(model).__name__} {model!r:.80}.")
     check_savable(model, "save_model")
     folder = _folder_to_save_in(output_dir, "save_model")
+    rounded = any(keras.backend.standardize_dtype(weight.dtype) == "float64"
+                  for weight in model.weights)
     model = float32_copy(model)  # the same model if it already computes in float32
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
@@ -76,6 +82,9 @@ def save_model(model: keras.Model, output_dir: str | os.PathLike) -> dict[str, P
         with atomic_path(path) as temporary, _quiet_legacy_format_warning():
             source.save(temporary)
         paths[path.suffix.lstrip(".")] = path
+    if rounded:
+        print("save_model: the model's float64 weights were saved as float32, rounded to about 7 "
+              "digits, as every model the course saves; it will predict very nearly the same.")
     return paths
 
 
@@ -148,15 +157,20 @@ def load_model(path: str | os.PathLike) -> keras.Model:
     from cnn_lesson.further import SmoothedSparseCrossentropy
 
     try:
-        if file.suffix == ".h5":
-            return compile_model(keras.models.load_model(file, compile=False))
-        return keras.models.load_model(file, custom_objects={
-            "cnn_lesson>SmoothedSparseCrossentropy": SmoothedSparseCrossentropy})
+        if file.suffix == ".keras":
+            return keras.models.load_model(file, custom_objects={
+                "cnn_lesson>SmoothedSparseCrossentropy": SmoothedSparseCrossentropy})
+        model = keras.models.load_model(file, compile=False)
+    except CnnLessonError:  # the course's own, e.g. from its loss: it says what is wrong
+        raise
     except Exception as error:  # Keras raises many types for a damaged file
         raise ModelFileError(
             f"{file} could not be loaded as a Keras model ({type(error).__name__}: "
             f"{str(error)[:200]}). The file is damaged or not a model. {HOW_TO_MAKE_A_MODEL}"
         ) from error
+    # Outside the `try`: compile_model's refusal (a model without a softmax, say) is not
+    # a damaged file
+    return compile_model(model)
 
 
 HISTORY_FILE = "history.json"
@@ -187,16 +201,40 @@ def save_history(history, output_dir: str | os.PathLike) -> Path:
                             f"{history!r:.80}.") from None
     problem = _history_problem(numbers)  # what load_history would refuse: never written
     if problem:
+        what_to_do = accuracy_named_acc(numbers) or "Pass the History that fit returned."
         raise SettingsError(f"save_history was given a history that could not be loaded back: "
-                            f"{problem}. Pass the History that fit returned. The folder's "
-                            f"{HISTORY_FILE} was left as it was.")
+                            f"{problem}. {what_to_do} The folder's {HISTORY_FILE} was left as "
+                            "it was.")
+    weights = _fingerprint_of(history)
+    if weights is not None:  # so that load_trained_model can tell a model saved at another time
+        numbers[WEIGHTS_KEY] = weights
+    return write_json(folder / HISTORY_FILE, numbers)
+
+
+def _fingerprint_of(history) -> str | None:
+    """The fingerprint of the weights the history's `fit` ended with: the one `train` (and
+    `ResumableTraining.finish`) stamped on it, which a later `fit` of the model does not
+    change; for a plain `model.fit` History, that of its model's weights now; None for a dict."""
+    stamped = getattr(history, "weights_fingerprint", None)
+    if isinstance(stamped, str):
+        return stamped
     model = getattr(history, "model", None)  # a History knows the model fit trained
     if isinstance(model, keras.Model) and model.built:
         from cnn_lesson.backup.saved import weights_fingerprint
 
-        # so that load_trained_model can tell a model.keras saved after more training
-        numbers[WEIGHTS_KEY] = weights_fingerprint(model)
-    return write_json(folder / HISTORY_FILE, numbers)
+        return weights_fingerprint(model)
+    return None
+
+
+def accuracy_named_acc(values) -> str | None:
+    """What to do about a history whose accuracy is named "acc" (a model compiled with
+    metrics=["acc"]), which the lessons do not read; None for any other history. Used by
+    `save_history` and the plots of training curves."""
+    if isinstance(values, Mapping) and "acc" in values and "accuracy" not in values:
+        return ('The model was compiled with metrics=["acc"], so its history names the accuracy '
+                '"acc", where the lessons read "accuracy": compile it with metrics=["accuracy"] '
+                "(as compile_model does) and train again.")
+    return None
 
 
 def _text_key(key) -> str:
@@ -327,10 +365,11 @@ def _check_saved_together(folder: Path, model: keras.Model, weights: str | None)
     if weights is not None and weights != weights_fingerprint(model):
         raise ModelFileError(
             f"{folder / MODEL_FILES[0]} and {folder / HISTORY_FILE} do not belong together: the "
-            "history was saved with the model in another state (one of the two files was saved "
-            "again after more training, or copied in from another run). Run lesson 3's saving "
-            "cell again, which saves both, or train again (notebooks/03_training.ipynb, or "
-            "`python -m cnn_lesson train`).")
+            "history is of the model in another state (the model trained on after the training "
+            "the history records, one of the two files was saved again after more training, or "
+            "one was copied in from another run). Run lesson 3's saving cell again right after "
+            "its training cell, which saves both, or train again (notebooks/03_training.ipynb, "
+            "or `python -m cnn_lesson train`).")
 
 
 def _epochs(history: dict[str, list[float]]) -> str:

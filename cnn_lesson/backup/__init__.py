@@ -397,12 +397,18 @@ class ResumableTraining:
                 None makes a new `History`.
 
         Returns:
-            The `History`, with `.history` complete and `.seconds` the training time.
+            The `History`, with `.history` complete, `.seconds` the training time and
+            `.weights_fingerprint` the fingerprint of the weights `fit` ended with (see
+            `weights_fingerprint`), which `save_history` writes: a History saved after the
+            model trained on is then told from the model saved with it.
         """
         if history is None:
             history = keras.callbacks.History()
         history.history = {key: list(values) for key, values in self.history.items()}
         history.seconds = (self.history.get("seconds") or [0.0])[-1]
+        model = self._epoch_log.model  # set by `fit`; None if it never ran
+        if isinstance(model, keras.Model) and model.built:
+            history.weights_fingerprint = weights_fingerprint(model)
         self.release()
         return history
 

@@ -84,8 +84,20 @@ def _digest(*parts: bytes) -> str:
 
 
 def weights_fingerprint(model: keras.Model) -> str:
-    """A short hash of the model's weights: equal only for a model in the same state."""
-    return _digest(*(np.asarray(weight.numpy()).tobytes() for weight in model.weights))
+    """A short hash of the model's weights: equal only for a model in the same state.
+
+    The weights are hashed as the lessons save them (`cnn_lesson.precision.float32_copy`):
+    float16 and float64 weights as float32, so that a model and the file it was saved as
+    have the same fingerprint. float32 weights hash as they are, as they always did.
+    """
+    return _digest(*(_as_saved(weight).tobytes() for weight in model.weights))
+
+
+def _as_saved(weight) -> np.ndarray:
+    values = np.asarray(weight.numpy())
+    if keras.backend.is_float_dtype(weight.dtype):
+        return values.astype(np.float32, copy=False)
+    return values
 
 
 def data_fingerprint(images: np.ndarray, labels: np.ndarray) -> str:
