@@ -239,7 +239,11 @@ def check_data(source: str | None, cache_dir: str | os.PathLike) -> Check:
 
     if source is None:
         archive = Path(cache_dir) / DOWNLOADS / ARCHIVE_NAME
-        if archive.is_file():
+        try:
+            downloaded = archive.is_file()
+        except OSError as error:  # a folder on the way that cannot be entered, a long name
+            return _cache_problem(Path(cache_dir), error)
+        if downloaded:
             return _archive_size_check(archive, f"the official download, already in {archive}")
         return Check(OK, "data", f"the official download, still to do: lesson 1 fetches "
                      f"about 170 MB from {CIFAR10_URL} into {archive.parent}. Offline? Set "
@@ -256,6 +260,20 @@ def check_data(source: str | None, cache_dir: str | os.PathLike) -> Check:
              "folders": "an image-folder tree"}
     text = f"CNN_LESSON_DATA={source}: {names[kind]} at {where}"
     return _archive_size_check(Path(where), text) if kind == "archive" else Check(OK, "data", text)
+
+
+def _cache_problem(cache_dir: Path, error: OSError) -> Check:
+    """A problem line for a cache folder that cannot be read, where the download is kept."""
+    import errno
+
+    from cnn_lesson.files import reason
+
+    todo = ("set CNN_LESSON_CACHE to a shorter path"
+            if error.errno == errno.ENAMETOOLONG else
+            "make it readable (e.g. `chmod -R u+rwX` on it), or set CNN_LESSON_CACHE to a "
+            "folder of your own")
+    return Check(PROBLEM, "data", f"the official download, but the cache folder {cache_dir}, "
+                 f"where it is kept, cannot be read ({reason(error)}): {todo}")
 
 
 def _archive_size_check(archive: Path, text: str) -> Check:
@@ -288,13 +306,19 @@ def check_output(folder: str | os.PathLike,
         folder: the output folder (it may not exist yet: its nearest parent is checked).
         disk_usage: `shutil.disk_usage` or a stand-in with a `.free` attribute.
     """
-    from cnn_lesson.files import MIN_FREE_BYTES
+    from cnn_lesson.files import MIN_FREE_BYTES, broken_link
 
     try:
         folder = Path(folder).expanduser()
         if folder.exists() and not folder.is_dir():
             return Check(PROBLEM, "output", f"{folder} is a file, not a folder: set "
                          "CNN_LESSON_OUTPUT (or --output) to a folder")
+        link = broken_link(folder)
+        if link is not None:
+            return Check(PROBLEM, "output", f"{folder} {'is' if link == folder else 'lies under'}"
+                         " a symbolic link to nothing (a disk not mounted?) or a loop: "
+                         f"{link}. Mount that disk, or fix or remove the link, or set "
+                         "CNN_LESSON_OUTPUT (or --output) to another folder")
         where = _existing_parent(folder)
     except (OSError, RuntimeError) as error:  # a name too long; ~nosuchuser
         return Check(PROBLEM, "output", f"{folder} cannot be used ({error}): set "

@@ -48,6 +48,52 @@ def advice(error: OSError, path: str | os.PathLike, otherwise: str = _GENERIC) -
     return _ADVICE.get(error.errno, otherwise)
 
 
+# h5py puts the C library's report in its message, over two lines: "Can't close file (file
+# write failed: time = ...\n, filename = ..., errno = 28, error message = 'No space left on
+# device', buf = 0x..., ...)".
+_H5_DETAIL = re.compile(r"error message = '([^']*)'")
+
+
+def reason(error: OSError) -> str:
+    """Why `error` happened, on one line, for a message: its `strerror` ("No space left on
+    device"), or for h5py's many-line report its first words and the system's reason
+    ("Can't close file: No space left on device"). Used by every "Could not write" message."""
+    text = str(error.strerror or error)
+    if "\n" not in text and len(text) <= 300:
+        return text
+    detail = _H5_DETAIL.search(text)
+    because = detail.group(1) if detail else (
+        os.strerror(error.errno) if isinstance(error.errno, int) and error.errno > 0 else "")
+    head = " ".join(text.strip().split("\n", 1)[0].split())
+    if because:
+        head = ": ".join(filter(None, (head.split(" (", 1)[0].rstrip(" .:"), because)))
+    return head if len(head) <= 300 else head[:297] + "..."
+
+
+def broken_link(path: str | os.PathLike) -> Path | None:
+    """The first of `path` and the folders above it that is a symbolic link to nothing (its
+    disk not mounted, its target removed) or a loop of links; None when there is none."""
+    path = Path(path)
+    for candidate in (*reversed(path.parents), path):
+        try:
+            if os.path.islink(candidate) and not os.path.exists(candidate):
+                return candidate
+        except (OSError, ValueError):
+            return None
+    return None
+
+
+def _link_message(folder: Path, link: Path) -> str:
+    try:
+        target = f"{shown(link)} points to {shown(os.readlink(link))}"
+    except OSError:
+        target = shown(link)
+    where = "is" if link == folder else "lies under"
+    return (f"The output folder {shown(folder)} {where} a symbolic link to nothing (a disk not "
+            f"mounted?) or a loop: {target}. Mount that disk, or fix or remove the link, or "
+            "choose another folder (--output DIR or CNN_LESSON_OUTPUT).")
+
+
 # A full training run writes two models (~2 MB each), two plots and a backup: 50 MB is ample.
 MIN_FREE_BYTES = 50 * 1024 * 1024
 
@@ -67,7 +113,8 @@ def prepare_output_dir(path: str | os.PathLike, min_free_bytes: int = MIN_FREE_B
         The folder as a `Path`.
 
     Raises:
-        OutputError: the path is a file, cannot be created or written, or the disk is full.
+        OutputError: the path is a file or a symbolic link to nothing, cannot be created or
+            written, or the disk is full.
     """
     from cnn_lesson.config import user_path  # here: config is read once, files everywhere
 
@@ -85,8 +132,11 @@ def prepare_output_dir(path: str | os.PathLike, min_free_bytes: int = MIN_FREE_B
         probe.unlink()
         free = shutil.disk_usage(folder).free
     except OSError as error:
+        link = broken_link(folder)  # mkdir said "File exists", or "Too many levels"
+        if link is not None:
+            raise OutputError(_link_message(folder, link)) from error
         raise OutputError(
-            f"Cannot write to the output folder {shown(folder)}: {error.strerror or error}. "
+            f"Cannot write to the output folder {shown(folder)}: {reason(error)}. "
             + advice(error, folder, "Choose a folder you can write to (--output DIR or "
                                     "CNN_LESSON_OUTPUT).")
         ) from error
@@ -141,7 +191,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         flush_folder(final.parent)
     except OSError as error:
         raise OutputError(
-            f"Could not write {shown(final)}: {error.strerror or error}. The previous version, "
+            f"Could not write {shown(final)}: {reason(error)}. The previous version, "
             "if any, is unchanged. " + advice(error, final)
         ) from error
     finally:

@@ -156,19 +156,65 @@ def kernel_environment(settings: config.Settings) -> dict[str, str]:
 
 
 def check_kernel() -> None:
-    """Refuse at once when there is no `KERNEL_NAME` kernel to run the notebooks in."""
+    """Refuse at once when there is no `KERNEL_NAME` kernel to run the notebooks in, or when
+    its spec (its `kernel.json`) cannot be read: not JSON, not a kernel's, not readable."""
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
+    manager = KernelSpecManager()
     try:
-        KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+        manager.get_kernel_spec(KERNEL_NAME)
     except NoSuchKernel:
         raise CnnLessonError(_no_kernel_message()) from None
+    except Exception as error:  # noqa: BLE001 JSONDecodeError, a TraitError, an OSError
+        try:
+            where = Path(manager.find_kernel_specs()[KERNEL_NAME]) / "kernel.json"
+        except Exception:  # noqa: BLE001 the same broken installation: the name is enough
+            where = Path("kernel.json")
+        detail = " ".join(str(error).split("\n", 1)[0].split())[:200]
+        raise CnnLessonError(
+            f"The Jupyter kernel {KERNEL_NAME} cannot start: its spec {shown(where)} is broken "
+            f"({type(error).__name__}: {detail}). Remove its folder (or fix that file), then "
+            f"refresh again; `{Path(sys.executable).name} -m ipykernel install --user` installs "
+            "a new one."
+        ) from None
 
 
 def _no_kernel_message() -> str:
     return (f"There is no Jupyter kernel named {KERNEL_NAME} to run the notebooks in: install "
             f"one for this Python with `{Path(sys.executable).name} -m ipykernel install "
             "--user` (after `pip install -r requirements-dev.txt`), then refresh again.")
+
+
+def check_writable(paths: Sequence[Path]) -> None:
+    """Refuse at once, before any notebook runs, when a refreshed notebook could not be stored:
+    its folder cannot take the new file (written beside it, then renamed onto it), or the file
+    itself is read-only. Otherwise the refresh would run for hours, then fail to save.
+
+    Raises:
+        CnnLessonError: a notebook cannot be written; the message names it.
+    """
+    from cnn_lesson.files import reason
+
+    for path in paths:
+        folder = path.parent
+        probe = folder / f".write-test-{os.getpid()}.tmp"
+        try:
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            os.unlink(probe)
+        except OSError as error:
+            raise CnnLessonError(
+                f"Cannot store the refreshed {path.name} in {shown(folder)}: {reason(error)}. "
+                "Nothing was run: make that folder writable (e.g. `chmod u+w` on it), or "
+                "refresh a copy of the notebook in a folder you can write to."
+            ) from None
+        try:  # opened for writing but not written: the file is left as it is
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError as error:
+            raise CnnLessonError(
+                f"Cannot store the refreshed {shown(path)}: {reason(error)} (the file is "
+                "read-only). Nothing was run: make it writable (e.g. `chmod u+w` on it), then "
+                "refresh again."
+            ) from None
 
 
 def refresh(path: Path, environment: dict[str, str] | None = None) -> float:
@@ -247,7 +293,11 @@ def _left_as_it_was(path: Path, done: Sequence[Path], rest: Sequence[Path]) -> s
 
 
 def check(path: Path) -> tuple[str, str]:
-    """Run nbval on one notebook. Returns (`ok` | `stale` | `fails`, the end of its report)."""
+    """Run nbval on one notebook. Returns (`ok` | `stale` | `fails`, the end of its report).
+
+    Raises:
+        CnnLessonError: pytest does not know nbval (not installed, or turned off).
+    """
     # The project's conftest (stderr left out of the comparison, quick mode, a temporary
     # output folder) and pyproject (the sanitize file) apply wherever the notebook lies.
     result = subprocess.run(
@@ -257,6 +307,12 @@ def check(path: Path) -> tuple[str, str]:
         cwd=config.PROJECT_ROOT, capture_output=True, text=True,
     )
     report = result.stdout[-3000:]
+    if "unrecognized arguments" in result.stderr and "--nbval" in result.stderr:
+        raise CnnLessonError(
+            "nbval is missing (pytest does not know --nbval), so no notebook was checked: "
+            "install the instructors' tools with `pip install -r requirements-dev.txt`, then "
+            "check again."
+        )
     if result.returncode == 0:
         return "ok", report
     return ("fails" if "NbCellError" in result.stdout else "stale"), report
@@ -278,6 +334,7 @@ def main(action: str, names: Sequence[str]) -> int:
                 "CNN_LESSON_QUICK and point CNN_LESSON_DATA at the real data (or unset it to "
                 "download), then refresh again."
             )
+        check_writable(paths)
         environment = kernel_environment(settings)
         check_kernel()
         # The lessons would fail in their first cell on a file, a pipe or a full disk there.

@@ -77,12 +77,17 @@ def _valid(arrays: dict[str, np.ndarray], metadata: dict) -> bool:
 
 
 def load(entry: Path) -> tuple[Arrays, dict] | None:
-    """Read a cache entry; `None` when it is missing or damaged (then it is rebuilt).
+    """Read a cache entry; `None` when it is missing, damaged or cannot be read (then it is
+    rebuilt, and `store` warns when it cannot write it either: a cache folder of another user,
+    or a name too long, only costs speed).
 
     Returns:
         `(((train_images, train_labels), (test_images, test_labels)), metadata)` or None.
     """
-    if not entry.is_file():
+    try:
+        if not entry.is_file():
+            return None
+    except OSError:  # a folder on the way that cannot be entered, a name too long
         return None
     try:
         with np.load(entry, allow_pickle=False) as stored:
