@@ -163,7 +163,7 @@ def _target_folder(out_dir: str | Path, lessons: Sequence[Path]) -> Path:
 def _write_all(out_dir: Path, plans: Sequence[tuple[Path, str]], force: bool) -> list[Path]:
     """Write each (file, text) of `plans`, all or none: files already there with other text
     (perhaps a learner's work) stop everything unless `force`. Returns the files written."""
-    from cnn_lesson.files import atomic_path, is_regular_file
+    from cnn_lesson.files import atomic_path, is_regular_file, reason
 
     try:
         if out_dir.exists() and not out_dir.is_dir():
@@ -188,7 +188,7 @@ def _write_all(out_dir: Path, plans: Sequence[tuple[Path, str]], force: bool) ->
         changed = [target for target, text in plans
                    if target.exists() and _read_or_none(target) != text]
     except OSError as error:  # e.g. a name too long for the file system
-        raise OutputError(f"{out_dir} cannot be used as a folder ({error.strerror or error}): "
+        raise OutputError(f"{out_dir} cannot be used as a folder ({reason(error)}): "
                           "choose another folder.") from None
     if changed and not force:
         raise CnnLessonError(
@@ -204,7 +204,7 @@ def _write_all(out_dir: Path, plans: Sequence[tuple[Path, str]], force: bool) ->
             target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise OutputError(f"Could not make the folder {target.parent}: "
-                              f"{error.strerror or error}. Choose another folder.") from None
+                              f"{reason(error)}. Choose another folder.") from None
         with atomic_path(target) as temporary:
             Path(temporary).write_text(text, encoding="utf-8")
         written.append(target)

@@ -447,7 +447,8 @@ def train_further(
     if output_dir is not None and not isinstance(output_dir, (str, os.PathLike)):
         raise SettingsError(f"output_dir must be a folder's path or None, not "
                             f"{type(output_dir).__name__} {output_dir!r}.")
-    callbacks = checked_callbacks(callbacks)  # a generator is read once: here
+    # a generator is read once: here; the rate follows a one-cycle schedule
+    callbacks = checked_callbacks(callbacks, scheduled=True)
     first_filters = _checked_filters(model_options.get("filters", DEFAULT_FILTERS))[0]
     checked_images_and_labels(*train_data, IMAGE_SHAPE)
     checked_images_and_labels(*validation_data, IMAGE_SHAPE)

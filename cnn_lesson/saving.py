@@ -23,7 +23,7 @@ from cnn_lesson.config import MAX_SEED, user_path
 from cnn_lesson.errors import (
     CnnLessonError, DataError, ModelFileError, OutputError, SettingsError, shown,
 )
-from cnn_lesson.files import atomic_path, read_json
+from cnn_lesson.files import atomic_path, read_json, reason
 from cnn_lesson.model_checks import check_savable
 from cnn_lesson.precision import float32_copy
 
@@ -133,7 +133,7 @@ def load_model(path: str | os.PathLike) -> keras.Model:
         is_folder, is_file = file.is_dir(), file.is_file()
     except OSError as error:  # e.g. a name too long for the file system
         raise ModelFileError(f"No saved model can be at {shown(file)}: "
-                             f"{error.strerror or error}. {HOW_TO_MAKE_A_MODEL}") from None
+                             f"{reason(error)}. {HOW_TO_MAKE_A_MODEL}") from None
     if is_folder:
         raise ModelFileError(f"{file} is a folder, not a saved model. {HOW_TO_MAKE_A_MODEL}")
     if not is_file:

@@ -35,6 +35,7 @@ from cnn_lesson.backup.saved import (
     EPOCH_LOG_FILE,
     EPOCH_WEIGHTS,
     METADATA_FILE,
+    OWN_FACTS,
     PARTIAL,
     WAY_OUT,
     WEIGHTS_FILE,
@@ -52,7 +53,7 @@ from cnn_lesson.backup.saved import (
 from cnn_lesson.config import MAX_SEED, whole_number
 from cnn_lesson.errors import BackupError, OutputError, SettingsError, shown
 from cnn_lesson.files import (
-    advice, atomic_path, flush_folder, flush_to_disk, prepare_output_dir, read_json,
+    advice, atomic_path, flush_folder, flush_to_disk, prepare_output_dir, read_json, reason,
     refuse_folders_in_the_way, remove_stale_partials, write_json,
 )
 from cnn_lesson.precision import float32_copy
@@ -275,7 +276,7 @@ class _Backup(keras.callbacks.BackupAndRestore):
             in_the_way = (f"{BACKUP_FOLDER} is in the way (a file, or a symbolic link to "
                           "nothing): remove it, or choose another output folder.")
             raise OutputError(f"Could not save the training backup in {shown(backup_dir)}: "
-                              f"{error.strerror or error}. "
+                              f"{reason(error)}. "
                               f"{done() if full else done('fix that, then ')} "
                               + advice(error, backup_dir, in_the_way if error.errno in (
                                   errno.EEXIST, errno.ELOOP) else
@@ -442,6 +443,9 @@ def _facts(run: Mapping[str, Any] | None) -> dict[str, Any]:
             raise SettingsError(f"run must map names (text) to text, True/False or finite "
                                 f"numbers (it is written to the backup as JSON); {name!r}: "
                                 f"{value!r:.60} is not one.")
+        if name in OWN_FACTS:
+            raise SettingsError(f"run names {name!r}, which the course reads from the model and "
+                                "fit itself (and compares): use another name for your fact.")
         expected = FACT_TYPES.get(name)  # a fact the course records itself: of its type
         kinds = expected if isinstance(expected, tuple) else (expected,)
         if expected is not None and (not isinstance(value, kinds)
@@ -567,7 +571,7 @@ def _one_line(error: BaseException) -> str:
 def _not_removed(path: Path, error: OSError, what: str, failed=None) -> BackupError:
     failed = failed or (os.fsdecode(error.filename) if error.filename else path)
     return BackupError(
-        f"Could not remove {shown(failed)}: {error.strerror or error}, so {what} in "
+        f"Could not remove {shown(failed)}: {reason(error)}, so {what} in "
         f"{shown(path.parent.name)}/ was not discarded (perhaps it belongs to another user, or "
         "is marked immutable). Remove it yourself, or choose another output folder.")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, Iterator
 
 from cnn_lesson.errors import BackupError, shown
-from cnn_lesson.files import advice
+from cnn_lesson.files import advice, reason
 
 try:
     import fcntl
@@ -72,7 +72,7 @@ def _open_lock_file(path: Path) -> IO:
                 "there. The course never makes a link of that name: remove it (the file it "
                 "points to stays), then run again.") from None
         raise BackupError(f"Cannot open the lock file {shown(path)}: "
-                          f"{error.strerror or error}. " + advice(error, path)) from error
+                          f"{reason(error)}. " + advice(error, path)) from error
     info = os.fstat(descriptor)
     if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1:  # a hard link, a pipe, a device
         os.close(descriptor)

@@ -44,6 +44,11 @@ LOGGED_METRICS = ("loss", "accuracy")
 SHOWN_ONLY = ("data source",)
 COMPILED = "optimizer and loss"  # a hash, shown as "other settings" (see `differences`)
 FORMAT, RUN_FORMAT = "format", 2  # 2: since the trainable flags, the compile settings, ...
+# Fingerprints of the images (`data_facts`'s, `cli.COMMAND_DATA`): shown as words, not hashes.
+DATA_FINGERPRINTS = ("data", "command's data")
+# The facts `describe_run` records itself: a `run` given to `resumable_training` or `train`
+# may not name them (they would no longer be compared, or mark the backup as another format).
+OWN_FACTS = (FORMAT, "model", "precision", "epochs", COMPILED, "batches per epoch")
 # The types `describe_run` (and `data_facts`, and `train`'s batch size) writes for the facts
 # the course sets itself; any other fact is text, True/False, a number or None (`_facts`).
 FACT_TYPES = {FORMAT: int, "model": str, "precision": str, "epochs": int, COMPILED: str,
@@ -192,11 +197,11 @@ def differences(saved: Mapping[str, Any], current: Mapping[str, Any]) -> list[st
     keys = [key for key in [*saved, *(key for key in current if key not in saved)]
             if key not in SHOWN_ONLY and saved.get(key) != current.get(key)]
     found = [f"{key}: {_shown(saved.get(key))} (backup), {_shown(current.get(key))} (this run)"
-             for key in keys if key not in ("data", COMPILED)]
+             for key in keys if key not in (*DATA_FINGERPRINTS, COMPILED)]
     if COMPILED in keys:
         found.append(f"{COMPILED}: other settings than the backup's (e.g. the learning rate or "
                      "label smoothing)")
-    if "data" in keys:
+    if any(key in keys for key in DATA_FINGERPRINTS):  # hashes: said in words
         before, after = saved.get("data source"), current.get("data source")
         if before != after:
             found.append(f"data: {_shown(before)} (backup), {_shown(after)} (this run)")
@@ -277,6 +282,7 @@ def read_saved_run(output_dir: Path) -> SavedRun | None:
     log: Any = None
     if backup_dir.is_symlink() and not os.path.exists(backup_dir):  # ELOOP reads as missing
         raise _dangling(backup_dir)
+    _refuse_unreadable(output_dir)
     if backup_dir.exists() and not backup_dir.is_dir():
         raise _damaged(backup_dir, f"{BACKUP_FOLDER} is a file, not Keras' backup folder")
     has_backup = holds_a_backup(backup_dir)
@@ -322,6 +328,26 @@ def read_saved_run(output_dir: Path) -> SavedRun | None:
                                    "fingerprints")
     return SavedRun(log["run"], {key: values[:done] for key, values in history.items()}, done,
                     epoch_weights=epoch_weights[:done])
+
+
+def _refuse_unreadable(output_dir: Path) -> None:
+    """A BackupError when the backup's files cannot be read for their permissions (another
+    user's, in a shared folder): they are not damaged, and --fresh would discard them."""
+    backup_dir = output_dir / BACKUP_FOLDER
+    for path in (output_dir / EPOCH_LOG_FILE, backup_dir, backup_dir / METADATA_FILE,
+                 backup_dir / WEIGHTS_FILE):
+        try:
+            if path.is_dir():
+                os.scandir(path).close()
+            elif is_regular_file(path):  # never a pipe: opening it would wait
+                open(path, "rb").close()
+        except PermissionError:
+            raise BackupError(
+                f"The training backup in {shown(output_dir.name)}/ cannot be read: "
+                f"{shown(path.relative_to(output_dir))} is not readable (permission denied). "
+                "Nothing was changed: make it readable (e.g. `chmod -R u+rwX` on "
+                f"{BACKUP_FOLDER} and {EPOCH_LOG_FILE}), or choose another output folder "
+                "(--output DIR, or another output_dir).") from None
 
 
 def backup_epoch(backup_dir: Path) -> int | None:

@@ -1,0 +1,84 @@
+"""The ninth hostile pass (issue 17, /tmp/pass9/B.md 7, 10b, 10d; A.md 4 for lesson 5) on
+the training backup: a backup that cannot be read for its permissions called damaged (with
+--fresh as the advice), fingerprints shown as hashes, facts of the course's own overridden
+by `run=`, and a rate callback beside lesson 5's schedule."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import keras
+import pytest
+
+from cnn_lesson.backup import BACKUP_FOLDER, EPOCH_LOG_FILE, resumable_training
+from cnn_lesson.backup.saved import differences
+from cnn_lesson.config import PROJECT_ROOT
+from cnn_lesson.errors import SettingsError
+from tests.test_backup_bad_input import _run
+from tests.helpers import interrupted_folder, random_images
+
+WITHOUT_PRIVILEGES = (["setpriv", "--bounding-set=-all", "--inh-caps=-all"]
+                      if os.geteuid() == 0 else [])
+needs_file_modes = pytest.mark.skipif(
+    os.geteuid() == 0 and shutil.which("setpriv") is None,
+    reason="root ignores file modes, and setpriv is not there to drop its capabilities")
+
+
+@pytest.fixture(scope="module")
+def interrupted(tmp_path_factory):
+    return interrupted_folder(tmp_path_factory.mktemp("interrupted"), _run, 1)
+
+
+@needs_file_modes
+@pytest.mark.parametrize("unreadable", [EPOCH_LOG_FILE, BACKUP_FOLDER,
+                                        f"{BACKUP_FOLDER}/training_metadata.json"])
+def test_a_backup_that_cannot_be_read_is_not_called_damaged(interrupted, tmp_path, unreadable):
+    """Finding 7: "damaged ... start over with --fresh", which would discard intact epochs."""
+    folder = shutil.copytree(interrupted, tmp_path / "run")
+    (folder / unreadable).chmod(0)
+    try:
+        code = ("import sys; from pathlib import Path; "
+                "from cnn_lesson.backup.saved import read_saved_run; "
+                "read_saved_run(Path(sys.argv[1]))")
+        process = subprocess.run([*WITHOUT_PRIVILEGES, sys.executable, "-c", code, str(folder)],
+                                 cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+                                 env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    finally:
+        (folder / unreadable).chmod(0o755)
+    error = process.stderr.strip().splitlines()[-1]
+    assert error.startswith("cnn_lesson.errors.BackupError: The training backup in run/ cannot "
+                            f"be read: {unreadable} is not readable (permission denied)"), error
+    assert "damaged" not in error and "--fresh" not in error and "chmod" in error
+    model, history = _run(folder)  # readable again: it resumes, nothing was lost
+    assert len(history.history["loss"]) == 2 and model.optimizer.iterations.numpy() == 6
+
+
+def test_fingerprints_of_the_images_are_said_in_words():
+    """Finding 10b: "command's data: 44225f3d... (backup), 0eacad95... (this run)"."""
+    said = differences({"command's data": "44225f3dfd1e", "data source": "synthetic"},
+                       {"command's data": "0eacad9525d8", "data source": "image folders"})
+    assert said == ["data: synthetic (backup), image folders (this run)"]
+    said = differences({"command's data": "44225f3dfd1e"}, {"command's data": "0eacad9525d8"})
+    assert said == ["data: other images than the backup's"]
+
+
+@pytest.mark.parametrize("name", ["format", "epochs", "precision", "model"])
+def test_a_run_may_not_name_a_fact_the_course_reads_itself(tmp_path, name):
+    """Finding 10d: `run={"format": 1}` was accepted, then read back as a backup of an
+    earlier version; `{"epochs": 5}` replaced the epochs compared."""
+    with pytest.raises(SettingsError, match=f"run names '{name}', which the course reads"):
+        resumable_training(tmp_path, run={name: 1 if name in ("format", "epochs") else "x"})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_lesson_5s_training_refuses_a_rate_callback(tmp_path):
+    """A.md item 4 for `train_further`: its rate follows a one-cycle schedule too."""
+    from cnn_lesson.further import train_further
+
+    images, labels = random_images(64, seed=2)
+    callback = keras.callbacks.LearningRateScheduler(lambda epoch, rate: rate)
+    with pytest.raises(SettingsError, match="sets the learning rate"):
+        train_further((images[:48], labels[:48]), (images[48:], labels[48:]), epochs=1,
+                      verbose=0, callbacks=[callback], output_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
