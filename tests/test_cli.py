@@ -185,7 +185,8 @@ def test_a_run_stopped_between_training_and_saving_is_restored_not_trained_again
     with monkeypatch.context() as patch:
         patch.setattr(cnn_lesson, "evaluate", stopped)  # Ctrl-C while it measures the test set
         assert main(args) == 130
-    assert "Run the same command again to continue" in capsys.readouterr().err
+    said = capsys.readouterr().err  # the ninth pass: what the next run does, at this stage
+    assert "Run the same command again: it restores the trained weights" in said, said
     assert not (tmp_path / "model.keras").exists()
     trained = json.loads((tmp_path / "training_backup_history.json").read_text())["weights"]
 

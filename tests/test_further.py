@@ -192,6 +192,7 @@ def test_benchmark_help_and_bad_arguments():
     assert "unknown recipe" in bad.stderr
 
 
+@pytest.mark.slow  # the benchmark is no learner's path: 15 s of the default run
 def test_benchmark_smoke_run_on_synthetic_data(tmp_path):
     json_path = tmp_path / "speed.json"
     done = subprocess.run(

@@ -51,18 +51,27 @@ def killed_between_the_renames(folder: Path, kill_at: int) -> int:
     return int(partials[0].name.split("-")[1].split(".")[0])
 
 
+class KilledRuns(dict):
+    """Folders left by a run killed between the renames of its save of epoch N, made when
+    first asked for (each is a process that trains)."""
+
+    def __init__(self, factory):
+        super().__init__()
+        self.factory = factory
+
+    def __missing__(self, epoch: int) -> Path:
+        folder = self.factory.mktemp(f"killed_at_{epoch}")
+        killed_between_the_renames(folder, epoch)
+        self[epoch] = folder
+        return folder
+
+
 @pytest.fixture(scope="module")
 def killed_runs(tmp_path_factory):
-    """Folders left by a run killed between the renames of its first and its second save."""
-    folders = {}
-    for epoch in (1, 2):
-        folder = tmp_path_factory.mktemp(f"killed_at_{epoch}")
-        killed_between_the_renames(folder, epoch)
-        folders[epoch] = folder
-    return folders
+    return KilledRuns(tmp_path_factory)
 
 
-@pytest.mark.parametrize("epoch", [1, 2])
+@pytest.mark.parametrize("epoch", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_the_next_run_finishes_the_rename_and_resumes(killed_runs, tmp_path, epoch):
     folder = shutil.copytree(killed_runs[epoch], tmp_path / "run")
     metadata = folder / METADATA
@@ -82,6 +91,7 @@ def test_the_next_run_finishes_the_rename_and_resumes(killed_runs, tmp_path, epo
 COMMAND = ["train", "--quick", "--data", "synthetic", "--epochs", "2"]
 
 
+@pytest.mark.slow  # a command killed, then run again: 20 s
 def test_the_command_line_finishes_it_too(tmp_path, capsys):
     """`check_replacing` reads the backup before training: it finishes the rename first."""
     from cnn_lesson.cli import main
@@ -104,9 +114,10 @@ def test_a_partial_naming_an_earlier_epoch_is_removed_not_renamed(killed_runs, t
     """A stale partial (an epoch number not ahead of the backup's) is no save to finish."""
     from cnn_lesson.backup import finish_killed_saves
 
-    folder = shutil.copytree(killed_runs[2], tmp_path / "run")
+    folder = shutil.copytree(killed_runs[1], tmp_path / "run")
     (partial,) = (folder / BACKUP_FOLDER).glob(".partial-*.json")
+    (folder / METADATA).write_text(json.dumps({"epoch": 1, "batch": 0}))  # the backup's
     partial.write_text(json.dumps({"epoch": 1, "batch": 0}))
     finish_killed_saves(folder / BACKUP_FOLDER)
     assert not partial.exists()
-    assert json.loads((folder / METADATA).read_text())["epoch"] == 1  # still the damage it was
+    assert json.loads((folder / METADATA).read_text()) == {"epoch": 1, "batch": 0}

@@ -31,8 +31,9 @@ def interrupted(tmp_path_factory):
 
 
 @needs_file_modes
-@pytest.mark.parametrize("unreadable", [EPOCH_LOG_FILE, BACKUP_FOLDER,
-                                        f"{BACKUP_FOLDER}/training_metadata.json"])
+@pytest.mark.parametrize("unreadable", [  # a process each: two of them with the slow tests
+    EPOCH_LOG_FILE, pytest.param(BACKUP_FOLDER, marks=pytest.mark.slow),
+    pytest.param(f"{BACKUP_FOLDER}/training_metadata.json", marks=pytest.mark.slow)])
 def test_a_backup_that_cannot_be_read_is_not_called_damaged(interrupted, tmp_path, unreadable):
     """Finding 7: "damaged ... start over with --fresh", which would discard intact epochs."""
     folder = shutil.copytree(interrupted, tmp_path / "run")

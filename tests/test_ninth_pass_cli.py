@@ -106,6 +106,7 @@ def test_an_output_folder_inside_a_linked_train_folder_is_refused(tmp_path):
     _refuse_output_in_data(tmp_path / "store" / "out", tmp_path / "data")  # beside: fine
 
 
+@pytest.mark.slow  # two quick runs of the command: 22 s
 def test_ctrl_c_advice_fits_fresh_and_the_stage_reached(tmp_path, capsys, monkeypatch):
     """Finding 6: with --fresh, "run the same command again to continue" started over;
     finding 9: after model.keras was saved, the rerun trains again, which it did not say."""
