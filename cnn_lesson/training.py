@@ -459,7 +459,7 @@ def train(
         check_savable(model, "train with an output_dir")
     callbacks = checked_callbacks(callbacks, scheduled=has_scheduled_rate(model))
     progress = resumable_training(
-        output_dir, fresh, verbose, run={"batch size": batch_size, **(run or {})},
+        output_dir, fresh, verbose, run={**(run or {}), "batch size": batch_size},
         data=((train_images, train_labels), (validation_images, validation_labels)), seed=seed,
         keep_unsaved=keep_unsaved)
     if progress.resumed_epochs:  # plots start with the earlier epochs

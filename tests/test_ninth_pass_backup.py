@@ -83,3 +83,29 @@ def test_lesson_5s_training_refuses_a_rate_callback(tmp_path):
         train_further((images[:48], labels[:48]), (images[48:], labels[48:]), epochs=1,
                       verbose=0, callbacks=[callback], output_dir=tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_courses_own_facts_win_over_a_run_naming_them(tmp_path):
+    """The tenth pass (A.md 2): `run={"data": ..., "seed": ...}` replaced the facts the
+    course records of the data and the seed, so a backup made on other images, with another
+    seed or batch size, was continued without a word."""
+    import json
+
+    from cnn_lesson.model import create_model
+    from cnn_lesson.training import compile_model, train
+
+    images, labels = random_images(64, seed=1)
+    data = ((images[:48], labels[:48]), (images[48:], labels[48:]))
+    progress = resumable_training(tmp_path / "a", data=data, seed=3,
+                                  run={"seed": 4, "data": "x", "training images": 5})
+    try:
+        facts = next(callback.facts for callback in progress.callbacks
+                     if hasattr(callback, "facts"))
+    finally:
+        progress.release()
+    assert facts["seed"] == 3 and facts["training images"] == 48 and facts["data"] != "x"
+    model = compile_model(create_model(filters=(4, 4, 4), dense_units=8))
+    train(model, *data, epochs=1, batch_size=16, verbose=0, output_dir=tmp_path / "b",
+          run={"batch size": 999})
+    run = json.loads((tmp_path / "b" / EPOCH_LOG_FILE).read_text())["run"]
+    assert run["batch size"] == 16

@@ -508,7 +508,9 @@ def resumable_training(
     """
     if seed is not None:  # written to the backup as JSON: numpy's integers are not
         seed = whole_number("seed", seed, minimum=0, maximum=MAX_SEED)
-    facts = {**data_facts(data, seed), **_facts(run)}
+    # The course's facts of the data and the seed win over a `run` naming them otherwise: a
+    # backup made on other images or another seed would be continued without a word.
+    facts = {**_facts(run), **data_facts(data, seed)}
     if output_dir is None:
         epoch_log = _EpochLog(None, {})
         return ResumableTraining(epoch_log, [epoch_log], 0)
