@@ -18,6 +18,7 @@ import pytest
 
 from cnn_lesson.backup import BACKUP_FOLDER, EPOCH_LOG_FILE
 from cnn_lesson.config import PROJECT_ROOT
+from cnn_lesson.errors import OutputError
 from tests.test_backup_bad_input import _run
 
 METADATA = f"{BACKUP_FOLDER}/training_metadata.json"
@@ -121,3 +122,33 @@ def test_a_partial_naming_an_earlier_epoch_is_removed_not_renamed(killed_runs, t
     finish_killed_saves(folder / BACKUP_FOLDER)
     assert not partial.exists()
     assert json.loads((folder / METADATA).read_text()) == {"epoch": 1, "batch": 0}
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, OSError(28, "No space left on device")],
+                         ids=["Ctrl-C", "disk full"])
+def test_a_save_stopped_between_its_renames_is_not_lost(tmp_path, monkeypatch, stop):
+    """The tenth pass (B.md 1): Ctrl-C (or an error) between the two renames left the
+    weights of epoch N under epoch N-1's number, and the cleanup deleted the epoch number
+    the next run could have finished the save from: "damaged", and --fresh as the advice."""
+    import cnn_lesson.backup as backup_module
+
+    real_replace, stopped = os.replace, []
+
+    def replace(source, target, *args, **kwargs):
+        if Path(target).name == "training_metadata.json" and not stopped \
+                and '"epoch": 2,' in Path(source).read_text():
+            stopped.append(target)
+            raise stop
+        return real_replace(source, target, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(backup_module.os, "replace", replace)
+        with pytest.raises((KeyboardInterrupt, OutputError)) as raised:
+            _run(tmp_path)
+    if raised.type is OutputError:  # the epoch number kept for the next run, which says so
+        assert "its epoch number waits in .partial-" in str(raised.value)
+        assert list((tmp_path / BACKUP_FOLDER).glob(".partial-*.json"))
+    assert stopped
+    model, history = _run(tmp_path)  # finishes the save (or it was), and goes on
+    assert len(history.history["loss"]) == 2 and model.optimizer.iterations.numpy() == 6
+    assert not list((tmp_path / BACKUP_FOLDER).glob(".partial-*"))

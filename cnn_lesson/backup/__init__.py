@@ -247,7 +247,15 @@ class _Backup(keras.callbacks.BackupAndRestore):
             for variable in self.model.variables))
         where = backup_dir if backup_dir.is_dir() else self.output_dir
 
+        temporaries = [backup_dir / f".partial-{os.getpid()}.weights.h5",  # Keras' suffix
+                       backup_dir / f".partial-{os.getpid()}.json"]
+        half_saved = False  # the weights renamed, not the epoch number: it follows, or is kept
+
         def done(then: str = "free some space, then ") -> str:
+            if half_saved:  # its epoch number kept (below) for `finish_killed_saves`
+                return (f"The backup's weights are this epoch's, and its epoch number waits in "
+                        f"{temporaries[1].name}: {then}run the same training again, which "
+                        "finishes the save and continues from it.")
             return (f"The backup of the last epoch saved ({shown(backup_dir)}) is intact: "
                     f"{then}run the same training again to continue from it." if existed else
                     f"No epoch had been backed up yet: {then}run it again.")
@@ -255,8 +263,6 @@ class _Backup(keras.callbacks.BackupAndRestore):
         if shutil.disk_usage(where).free < needed + BACKUP_MARGIN_BYTES:
             raise OutputError(f"The disk of {shown(self.output_dir)} is full, so the training "
                               f"backup cannot be saved and training stopped here. {done()}")
-        temporaries = [backup_dir / f".partial-{os.getpid()}.weights.h5",  # Keras' suffix
-                       backup_dir / f".partial-{os.getpid()}.json"]
         try:
             backup_dir.mkdir(parents=True, exist_ok=True)
             self.model.save_weights(temporaries[0], overwrite=True)
@@ -268,7 +274,9 @@ class _Backup(keras.callbacks.BackupAndRestore):
             for temporary in temporaries:
                 flush_to_disk(temporary)
             os.replace(temporaries[0], weights)
+            half_saved = True
             os.replace(temporaries[1], metadata)
+            half_saved = False  # and the epoch number too: the save is whole
             flush_folder(backup_dir)
         except OSError as error:
             full = error.errno in (errno.ENOSPC, errno.EDQUOT)
@@ -282,9 +290,15 @@ class _Backup(keras.callbacks.BackupAndRestore):
                                   errno.EEXIST, errno.ELOOP) else
                                   "Check that folder, or choose another output folder.")
                               ) from error
-        finally:
-            for temporary in temporaries:
+        except BaseException:  # Ctrl-C between the renames: the save is finished first
+            if half_saved:
                 with contextlib.suppress(OSError):
+                    os.replace(temporaries[1], metadata)
+                    half_saved = False
+            raise
+        finally:
+            for temporary in temporaries[:1] if half_saved else temporaries:
+                with contextlib.suppress(OSError):  # a kept epoch number: `finish_killed_saves`
                     temporary.unlink(missing_ok=True)
             if not existed:  # an empty folder beside an epoch log would read as damaged
                 with contextlib.suppress(OSError):
@@ -656,8 +670,7 @@ def finish_killed_saves(backup_dir: Path) -> None:
                     continue
             dead.setdefault(pid, {})[match.group(2)] = path
         for pid, partials in dead.items():
-            if set(partials) == {"json"} and pid != os.getpid() \
-                    and _finish_killed_save(backup_dir, partials["json"]):
+            if set(partials) == {"json"} and _finish_killed_save(backup_dir, partials["json"]):
                 continue
             for path in partials.values():
                 path.unlink()
