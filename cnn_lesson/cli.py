@@ -197,7 +197,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         said = INTERRUPTED.get(getattr(arguments, "action", arguments.command), "Interrupted.")
         if arguments.command == "train":
-            said = INTERRUPTED_TRAINING[getattr(arguments, "stage", "training")]
+            stage = getattr(arguments, "stage", "training")
+            if stage == "trained" and file_digest(arguments.model_file) != arguments.model_before:
+                stage = "saving"  # model.keras was written (Ctrl-C came during model.h5)
+            said = INTERRUPTED_TRAINING[stage]
             if arguments.fresh:  # the same command, --fresh and all, would start over
                 said = said.replace("Run the same command again", "Run it again without "
                                     "--fresh").replace(" (or add --fresh to start over)", "")
@@ -418,18 +421,19 @@ def _run_of_log(saved) -> dict | None:
 def _this_runs_backup(saved, output_dir: Path, run: dict, unrecorded: bool) -> bool:
     """Whether the folder's backup (`saved`, read by `read_saved_run`) is this very
     command's, with these settings (data, quick mode, seed, precision, epochs), so that its
-    models are this run's to replace: an
-    unfinished run (replacing the folder's models was agreed when it started, with
-    `--fresh` or as the same run), or, when no `metrics.json` describes the models
-    (`unrecorded`), a finished run stopped after it saved `model.keras` (its weights are
-    those the run ended with) but before `metrics.json`."""
+    models are this run's to replace: an unfinished run, or a finished one whose model was
+    never saved, while `metrics.json` still describes the models it replaces (replacing
+    them was agreed when it started, with `--fresh` or as the same run); or, when no
+    `metrics.json` describes the models (`unrecorded`), a finished run stopped after it saved
+    `model.keras` (its weights are those the run ended with) but before `metrics.json`."""
     if saved is None or _run_of_log(saved) != _compared(run):
         return False
     if not saved.finished:
         return True
-    if not unrecorded or saved.weights is None:
+    if saved.weights is None:
         return False
-    return _holds_weights(output_dir / "model.keras", saved.weights)
+    saved_since = _holds_weights(output_dir / "model.keras", saved.weights)
+    return saved_since if unrecorded else not saved_since
 
 
 def _holds_weights(path: Path, weights: str) -> bool:
@@ -604,6 +608,8 @@ def _train_and_report(arguments: argparse.Namespace, quick: bool, epochs: int, s
         keep_unsaved=True,  # it saves every run it finishes: one stopped first is kept
     )
     arguments.stage = "trained"  # what Ctrl-C from here on left (`INTERRUPTED_TRAINING`)
+    arguments.model_file = output_dir / "model.keras"
+    arguments.model_before = file_digest(arguments.model_file)
     lesson.save_figure(samples, output_dir / "sample_images.png")
     test_loss, test_accuracy = lesson.evaluate(model, test_images, test_labels)
     print(f"Test accuracy: {test_accuracy:.4f}")

@@ -140,3 +140,45 @@ def test_a_full_standard_output_is_one_error_line():
     assert "Traceback" not in process.stderr
     assert process.stderr.strip().splitlines()[-1].startswith(
         "error: Could not print the command's output (No space left on device)")
+
+
+def test_ctrl_c_while_model_h5_is_written_says_the_run_trains_again(tmp_path, capsys,
+                                                                    monkeypatch):
+    """The tenth pass (B.md 6): model.keras was written, yet the message said the rerun
+    restores the weights "without training again"."""
+    import keras
+
+    real_save = keras.Model.save
+
+    def save(self, path, *args, **kwargs):
+        if str(path).endswith(".h5"):
+            raise KeyboardInterrupt
+        return real_save(self, path, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(keras.Model, "save", save)
+        assert main([*QUICK, "--output", str(tmp_path)]) == 130
+    said = capsys.readouterr().err
+    assert "model.keras was written, metrics.json not" in said and "without training" not in said
+
+
+@pytest.mark.slow  # three quick runs of the command: 30 s
+def test_a_fresh_run_stopped_after_training_resumes_without_fresh(tmp_path, capsys,
+                                                                  monkeypatch):
+    """The tenth pass (B.md 4): a --fresh run over another run's saved models, stopped after
+    its training, was refused when run again without --fresh (as the message advised), since
+    metrics.json still described the older run: --fresh trained everything again."""
+    assert main([*QUICK, "--output", str(tmp_path)]) == 0
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    other = [*QUICK[:-1], "2", "--output", str(tmp_path)]  # two epochs: another run
+    with monkeypatch.context() as patch:
+        patch.setattr(cnn_lesson, "evaluate", stopped)
+        assert main([*other, "--fresh"]) == 130
+    assert "Run it again without --fresh" in capsys.readouterr().err
+    assert main(other) == 0
+    out = capsys.readouterr().out
+    assert "had already finished its 2 epoch(s)" in out, out
+    assert json.loads((tmp_path / "metrics.json").read_text())["epochs"] == 2
