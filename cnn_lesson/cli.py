@@ -242,7 +242,7 @@ def run_training(arguments: argparse.Namespace) -> dict:
     epochs = arguments.epochs or (config.QUICK_EPOCHS if quick else config.LESSON_EPOCHS)
     seed = settings.seed if arguments.seed is None else arguments.seed
     source = arguments.data or settings.data_source
-    _refuse_output_in_data(arguments.output or settings.output_dir, source)
+    refuse_output_in_data(arguments.output or settings.output_dir, source)
     output_dir = lesson.prepare_output_dir(arguments.output or settings.output_dir)
     # One command per folder at a time, from its first file to its last: a second one
     # refuses at once, before it loads data or writes anything.
@@ -250,11 +250,11 @@ def run_training(arguments: argparse.Namespace) -> dict:
         return _train_and_report(arguments, quick, epochs, seed, source, output_dir)
 
 
-def _refuse_output_in_data(output, source) -> None:
+def refuse_output_in_data(output, source) -> None:
     """An OutputError, before anything is written, when the output folder is inside the data
     folder's `train/` or `test/`: its files would be among the images (`metrics.json` in a
     class's folder) and every later load would fail. Beside them, in the data folder itself,
-    they do no harm."""
+    they do no harm. Used by `train` and by `notebooks refresh`."""
     from cnn_lesson.errors import OutputError
 
     if source is None or str(source).strip().lower() == "synthetic":

@@ -334,7 +334,14 @@ def main(action: str, names: Sequence[str]) -> int:
                 "CNN_LESSON_QUICK and point CNN_LESSON_DATA at the real data (or unset it to "
                 "download), then refresh again."
             )
+        # A notebook given through a symbolic link: the file it leads to is refreshed (the
+        # new file would otherwise replace the link)
+        paths = [path.resolve() for path in paths]
         check_writable(paths)
+        from cnn_lesson.cli import refuse_output_in_data
+
+        # the lessons' files would be among the images, and every later load would fail
+        refuse_output_in_data(settings.output_dir, settings.data_source)
         environment = kernel_environment(settings)
         check_kernel()
         # The lessons would fail in their first cell on a file, a pipe or a full disk there.

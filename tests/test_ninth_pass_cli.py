@@ -85,10 +85,10 @@ def test_a_pipe_named_model_keras_is_refused_not_waited_on(killed):
 def test_a_data_path_that_cannot_be_looked_at_is_left_to_the_loaders_message(tmp_path, capsys):
     """Finding 3: a name too long (or a folder that cannot be entered) raised OSError from
     the check that the output folder is not among the images."""
-    from cnn_lesson.cli import _refuse_output_in_data
+    from cnn_lesson.cli import refuse_output_in_data
 
     too_long = tmp_path / ("a" * 300) / "data"
-    _refuse_output_in_data(tmp_path / "out", too_long)  # no OSError: the loader says it
+    refuse_output_in_data(tmp_path / "out", too_long)  # no OSError: the loader says it
     assert main([*QUICK[:2], "--data", str(too_long), "--output", str(tmp_path / "out")]) == 1
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith("error: ") and "Traceback" not in error
@@ -96,14 +96,14 @@ def test_a_data_path_that_cannot_be_looked_at_is_left_to_the_loaders_message(tmp
 
 def test_an_output_folder_inside_a_linked_train_folder_is_refused(tmp_path):
     """Finding 10a: the splits were compared unresolved, the output folder resolved."""
-    from cnn_lesson.cli import _refuse_output_in_data
+    from cnn_lesson.cli import refuse_output_in_data
 
     (tmp_path / "store" / "train_images").mkdir(parents=True)
     (tmp_path / "data" / "test").mkdir(parents=True)
     (tmp_path / "data" / "train").symlink_to(tmp_path / "store" / "train_images")
     with pytest.raises(OutputError, match="inside the data folder"):
-        _refuse_output_in_data(tmp_path / "store" / "train_images" / "out", tmp_path / "data")
-    _refuse_output_in_data(tmp_path / "store" / "out", tmp_path / "data")  # beside: fine
+        refuse_output_in_data(tmp_path / "store" / "train_images" / "out", tmp_path / "data")
+    refuse_output_in_data(tmp_path / "store" / "out", tmp_path / "data")  # beside: fine
 
 
 @pytest.mark.slow  # two quick runs of the command: 22 s

@@ -204,3 +204,30 @@ def test_an_output_folder_that_is_not_one_is_refused_before_any_lesson_runs(
     assert lesson.read_bytes() == before
     if kind == "file":
         assert output.read_text() == "my notes"
+
+
+# The tenth pass (B.md 5, 7): an output folder among the data's images, and a notebook
+# given through a symbolic link.
+
+def test_an_output_folder_among_the_datas_images_is_refused_before_any_lesson_runs(
+        refresh_env, monkeypatch, capsys):
+    data = refresh_env / "data"
+    for split in ("train", "test"):
+        (data / split / "cat").mkdir(parents=True)
+    monkeypatch.setenv("CNN_LESSON_DATA", str(data))
+    monkeypatch.setenv("CNN_LESSON_OUTPUT", str(data / "train" / "out"))
+    lesson = write_notebook(refresh_env / "nbs" / "a_lesson.ipynb", "print('ran')")
+    before = lesson.read_bytes()
+    assert refresh(lesson) == 1
+    out, err = capsys.readouterr()
+    assert "inside the data folder" in err and "Traceback" not in err
+    assert lesson.read_bytes() == before and not (data / "train" / "out").exists()
+
+
+def test_a_notebook_given_through_a_link_is_refreshed_where_it_lies(refresh_env):
+    lesson = write_notebook(refresh_env / "nbs" / "a_lesson.ipynb", "print('ran here')")
+    link = refresh_env / "link.ipynb"
+    link.symlink_to(lesson)
+    assert refresh(link) == 0
+    assert link.is_symlink() and link.resolve() == lesson
+    assert "ran here" in stored_text(lesson)
