@@ -92,15 +92,23 @@ def _loss_config(model) -> dict:
     return config if isinstance(config, dict) else {}
 
 
+# Layers that move, crop, resize or jitter the pixels but keep their range: a Rescaling after
+# them (TensorFlow's tutorial puts the augmentation first) still sees 0..1 pixels.
+_KEEPING_THE_RANGE = tuple(getattr(keras.layers, name) for name in (
+    "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomCrop",
+    "RandomContrast", "RandomBrightness", "Resizing", "CenterCrop") if hasattr(keras.layers, name))
+
+
 def _check_not_rescaled(model: keras.Model) -> None:
-    """A SettingsError when the model's first layer divides the pixels by about 255 (the
-    TensorFlow tutorials' `Rescaling(1./255)`): the lessons' data reaches the model scaled
+    """A SettingsError when the model's first layer (after augmentation and resizing layers)
+    divides the pixels by about 255 (the TensorFlow tutorials' `Rescaling(1./255)`): the
+    lessons' data reaches the model scaled
     to 0..1 already (`make_dataset`, `predict`), so it would see pixels of at most 1/255 and
     learn nothing, without a word."""
     from cnn_lesson.model import nested_layers
 
     first = next((layer for layer, _ in nested_layers(model)
-                  if not isinstance(layer, keras.layers.InputLayer)), None)
+                  if not isinstance(layer, (keras.layers.InputLayer, *_KEEPING_THE_RANGE))), None)
     if not isinstance(first, keras.layers.Rescaling):
         return
     try:

@@ -122,7 +122,8 @@ def float32_copy(model: keras.Model) -> keras.Model:
 
     def in_float32(layer: keras.layers.Layer) -> keras.layers.Layer:
         config = layer.get_config()
-        config["dtype"] = FLOAT32
+        if isinstance(layer, keras.layers.Layer):  # not an operation such as `x + y`'s Add,
+            config["dtype"] = FLOAT32  # which computes in its inputs' type and takes none
         return layer.__class__.from_config(config)
 
     copy = keras.models.clone_model(model, clone_function=in_float32, recursive=True)

@@ -221,3 +221,38 @@ def test_the_lessons_accuracy_in_another_form_is_accepted(data, metrics):
     model = keras.Model(inputs, layers.Dense(10, activation="softmax", name="out")(pooled))
     model.compile("adam", "sparse_categorical_crossentropy", metrics=metrics)
     assert 0 <= evaluate(model, *data[1])[1] <= 1
+
+
+# The tenth pass (A.md 1 and 3).
+
+def test_a_mixed_precision_model_with_an_operation_in_its_graph_is_saved(data, tmp_path):
+    """`x + inputs` is a Keras operation, not a layer: the float32 copy gave it a dtype,
+    and saving (also the best model after the first epoch) failed with a raw TypeError."""
+    from cnn_lesson.saving import load_model
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        inputs = keras.Input((32, 32, 3))
+        x = layers.Conv2D(3, 3, padding="same")(inputs) + inputs  # a residual connection
+        pooled = layers.GlobalAveragePooling2D()(x)
+        outputs = layers.Activation("softmax", dtype="float32")(layers.Dense(10)(pooled))
+        model = compile_model(keras.Model(inputs, outputs))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    train(model, *data, epochs=1, verbose=0, output_dir=tmp_path)
+    save_model(model, tmp_path)
+    loaded = load_model(tmp_path / "model.keras")
+    assert loaded.layers[1].dtype_policy.name == "float32"
+    np.testing.assert_allclose(loaded.predict(data[1][0][:4] / 255, verbose=0),
+                               model.predict(data[1][0][:4] / 255, verbose=0), atol=0.02)
+
+
+def test_a_division_by_255_after_the_augmentation_is_refused_too():
+    """The TensorFlow tutorial's model: augmentation first, then Rescaling(1./255)."""
+    augmentation = keras.Sequential([layers.RandomFlip("horizontal"),
+                                     layers.RandomRotation(0.1)])
+    for first in ([augmentation, layers.Rescaling(1 / 255)],
+                  [layers.Resizing(40, 40), layers.Rescaling(1 / 255)]):
+        with pytest.raises(SettingsError, match="divides the pixels by about 255"):
+            compile_model(_softmax_net(first=first))
+    compile_model(_softmax_net(first=[augmentation]))  # augmentation alone is fine
