@@ -86,6 +86,10 @@ PASSING_ON = (keras.layers.Flatten, keras.layers.Reshape, keras.layers.Dropout,
 def _loss_config(model) -> dict:
     """The compiled loss object's settings (`from_logits`, ...); {} for none or a name."""
     loss = getattr(model, "loss", None)
+    if isinstance(loss, (list, tuple)) and len(loss) == 1:  # one output's, as a list
+        loss = loss[0]
+    elif isinstance(loss, dict) and len(loss) == 1:  # or by its output's name
+        loss = next(iter(loss.values()))
     if isinstance(loss, type) or not callable(getattr(loss, "get_config", None)):
         return {}  # a name, a function, or a loss class given without ()
     config = loss.get_config()

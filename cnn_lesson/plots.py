@@ -460,7 +460,7 @@ def plot_accuracy_against_time(
         try:
             label, seconds, accuracy = run
             seconds, accuracy = (np.asarray(seconds, np.float64), np.asarray(accuracy, np.float64))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: 10**400, say
             raise SettingsError(f"Each run must be (label, seconds, accuracies), as "
                                 f"runs_to_compare gives them, not {run!r:.60}.") from None
         if seconds.ndim != 1 or accuracy.ndim != 1:

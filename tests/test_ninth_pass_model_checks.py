@@ -256,3 +256,27 @@ def test_a_division_by_255_after_the_augmentation_is_refused_too():
         with pytest.raises(SettingsError, match="divides the pixels by about 255"):
             compile_model(_softmax_net(first=first))
     compile_model(_softmax_net(first=[augmentation]))  # augmentation alone is fine
+
+
+@pytest.mark.parametrize("wrap", [lambda loss: [loss], lambda loss: {"out": loss}],
+                         ids=["list", "dict"])
+def test_from_logits_on_a_softmax_model_is_refused_in_a_list_or_dict_too(data, wrap):
+    """The tenth pass (A.md 7): only a single loss object was judged for from_logits."""
+    inputs = keras.Input((32, 32, 3))
+    pooled = layers.GlobalAveragePooling2D()(layers.Conv2D(4, 3)(inputs))
+    model = keras.Model(inputs, layers.Dense(10, activation="softmax", name="out")(pooled))
+    model.compile("adam", wrap(keras.losses.SparseCategoricalCrossentropy(from_logits=True)),
+                  metrics=["accuracy"])
+    with pytest.raises(SettingsError, match="from_logits=True"):
+        train(model, *data, epochs=1, verbose=0)
+
+
+def test_a_number_too_large_in_runs_to_plot_is_refused():
+    """The tenth pass (A.md 10): a raw OverflowError in plot_accuracy_against_time."""
+    import matplotlib.pyplot as plt
+
+    from cnn_lesson.plots import plot_accuracy_against_time
+
+    with pytest.raises(SettingsError, match="Each run must be"):
+        plot_accuracy_against_time([("a", [1.0, 10**400], [0.1, 0.2])])
+    plt.close("all")
