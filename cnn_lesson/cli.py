@@ -607,9 +607,9 @@ def _train_and_report(arguments: argparse.Namespace, quick: bool, epochs: int, s
         run={"data source": label, COMMAND_DATA: data, "quick": quick},
         keep_unsaved=True,  # it saves every run it finishes: one stopped first is kept
     )
-    arguments.stage = "trained"  # what Ctrl-C from here on left (`INTERRUPTED_TRAINING`)
-    arguments.model_file = output_dir / "model.keras"
+    arguments.model_file = output_dir / "model.keras"  # before the stage: Ctrl-C reads both
     arguments.model_before = file_digest(arguments.model_file)
+    arguments.stage = "trained"  # what Ctrl-C from here on left (`INTERRUPTED_TRAINING`)
     lesson.save_figure(samples, output_dir / "sample_images.png")
     test_loss, test_accuracy = lesson.evaluate(model, test_images, test_labels)
     print(f"Test accuracy: {test_accuracy:.4f}")
