@@ -83,13 +83,18 @@ PASSING_ON = (keras.layers.Flatten, keras.layers.Reshape, keras.layers.Dropout,
               keras.layers.GlobalMaxPooling1D, keras.layers.GlobalMaxPooling2D)
 
 
+def _the_only_loss(loss):
+    """The loss of a one-output model given in a one-entry list or dict, or `loss` itself."""
+    if isinstance(loss, (list, tuple)) and len(loss) == 1:  # one output's, as a list
+        return loss[0]
+    if isinstance(loss, dict) and len(loss) == 1:  # or by its output's name
+        return next(iter(loss.values()))
+    return loss
+
+
 def _loss_config(model) -> dict:
     """The compiled loss object's settings (`from_logits`, ...); {} for none or a name."""
-    loss = getattr(model, "loss", None)
-    if isinstance(loss, (list, tuple)) and len(loss) == 1:  # one output's, as a list
-        loss = loss[0]
-    elif isinstance(loss, dict) and len(loss) == 1:  # or by its output's name
-        loss = next(iter(loss.values()))
+    loss = _the_only_loss(getattr(model, "loss", None))
     if isinstance(loss, type) or not callable(getattr(loss, "get_config", None)):
         return {}  # a name, a function, or a loss class given without ()
     config = loss.get_config()
@@ -225,10 +230,7 @@ def _keras_loss_name(loss) -> str | None:
     ("categorical_crossentropy" for "CategoricalCrossentropy" too); None for no loss given
     as one of these (a loss of the learner's own, or lesson 5's smoothed one). "missing"
     when there is none."""
-    if isinstance(loss, (list, tuple)) and len(loss) == 1:  # one output's, as a list
-        loss = loss[0]
-    elif isinstance(loss, dict) and len(loss) == 1:  # or by its output's name
-        loss = next(iter(loss.values()))
+    loss = _the_only_loss(loss)
     if loss is None:
         return "missing"
     try:

@@ -1,6 +1,8 @@
 """Small things the package tests share."""
 
+import os
 import re
+import shutil
 import warnings
 from pathlib import Path
 
@@ -11,6 +13,24 @@ import pytest
 
 from cnn_lesson.data import UnofficialDataWarning, load_cifar10
 from cnn_lesson.errors import DataError
+
+
+# Root reads and writes every file: without its capabilities, the file modes apply to it too.
+WITHOUT_PRIVILEGES = (["setpriv", "--bounding-set=-all", "--inh-caps=-all"]
+                      if os.geteuid() == 0 else [])
+needs_file_modes = pytest.mark.skipif(
+    os.geteuid() == 0 and shutil.which("setpriv") is None,
+    reason="root ignores file modes, and setpriv is not there to drop its capabilities")
+
+
+def write_notebook(path: Path, *sources: str) -> Path:
+    """A notebook of a markdown cell, then one code cell per source."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_markdown_cell("A tiny notebook.")]
+    notebook.cells += [nbformat.v4.new_code_cell(source) for source in sources]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, path)
+    return path
 
 
 def random_images(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -16,13 +16,10 @@ from cnn_lesson.backup.saved import differences
 from cnn_lesson.config import PROJECT_ROOT
 from cnn_lesson.errors import SettingsError
 from tests.test_backup_bad_input import _run
-from tests.helpers import interrupted_folder, random_images
+from tests.helpers import (
+    WITHOUT_PRIVILEGES, interrupted_folder, needs_file_modes, random_images,
+)
 
-WITHOUT_PRIVILEGES = (["setpriv", "--bounding-set=-all", "--inh-caps=-all"]
-                      if os.geteuid() == 0 else [])
-needs_file_modes = pytest.mark.skipif(
-    os.geteuid() == 0 and shutil.which("setpriv") is None,
-    reason="root ignores file modes, and setpriv is not there to drop its capabilities")
 
 
 @pytest.fixture(scope="module")

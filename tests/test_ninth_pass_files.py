@@ -9,13 +9,10 @@ file modes apply as they do to any user; as another user, the subprocess runs as
 
 import errno
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
-import nbformat
 import pytest
 
 import cifar_writer as writer
@@ -23,13 +20,8 @@ from cnn_lesson import config, doctor
 from cnn_lesson.data import cache, load_cifar10
 from cnn_lesson.errors import OutputError
 from cnn_lesson.files import atomic_path, prepare_output_dir
+from tests.helpers import WITHOUT_PRIVILEGES, needs_file_modes, write_notebook
 
-# Root reads and writes every file: without its capabilities, the file modes apply to it too.
-WITHOUT_PRIVILEGES = (["setpriv", "--bounding-set=-all", "--inh-caps=-all"]
-                      if os.geteuid() == 0 else [])
-needs_file_modes = pytest.mark.skipif(
-    os.geteuid() == 0 and shutil.which("setpriv") is None,
-    reason="root ignores file modes, and setpriv is not there to drop its capabilities")
 LONG_NAME = "a" * 300  # longer than a file system allows for one name (255)
 
 
@@ -146,15 +138,6 @@ def test_a_real_h5py_write_failure_is_one_line(tmp_path):
 
 
 # Findings 10e-g: the instructors' notebooks commands.
-
-def write_notebook(path: Path, *sources: str) -> Path:
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_markdown_cell("A tiny notebook.")]
-    notebook.cells += [nbformat.v4.new_code_cell(source) for source in sources]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(notebook, path)
-    return path
-
 
 def refresh_settings(tmp_path) -> dict[str, str]:
     """Settings `refresh` accepts: full mode, a local data file, folders in tmp_path."""

@@ -12,16 +12,7 @@ import nbformat
 import pytest
 
 from cnn_lesson.backup.saved import BACKUP_FOLDER, EPOCH_LOG_FILE
-
-
-def write_notebook(path: Path, *sources: str) -> Path:
-    """A notebook of a markdown cell, then one code cell per source."""
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_markdown_cell("A tiny notebook.")]
-    notebook.cells += [nbformat.v4.new_code_cell(source) for source in sources]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(notebook, path)
-    return path
+from tests.helpers import write_notebook
 
 
 def finished_run(folder: Path) -> Path:
