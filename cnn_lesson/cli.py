@@ -332,7 +332,7 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
     if fresh:
         return
     from cnn_lesson.backup import finish_killed_saves
-    from cnn_lesson.backup.saved import BACKUP_FOLDER, read_saved_run
+    from cnn_lesson.backup.saved import BACKUP_FOLDER, holds_weights, read_saved_run
 
     finish_killed_saves(output_dir / BACKUP_FOLDER)  # a kill between a save's two renames
     saved = read_saved_run(output_dir)  # damaged: its own message, not "another run's model"
@@ -363,7 +363,7 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
     # finished epoch log says which run the model is (its weights are the log's last ones).
     logged = recorded is None and saved is not None and saved.finished \
         and saved.weights is not None and _run_of_log(saved) is not None \
-        and _holds_weights(output_dir / "model.keras", saved.weights)
+        and holds_weights(output_dir / "model.keras", saved.weights)
     if logged:
         recorded = {key: saved.run.get(name) for key, name in LOGGED_AS.items()}
     smoke = run["quick"] or run["data_source"] == SYNTHETIC_LABEL
@@ -432,25 +432,10 @@ def _this_runs_backup(saved, output_dir: Path, run: dict, unrecorded: bool) -> b
         return True
     if saved.weights is None:
         return False
-    saved_since = _holds_weights(output_dir / "model.keras", saved.weights)
+    from cnn_lesson.backup.saved import holds_weights
+
+    saved_since = holds_weights(output_dir / "model.keras", saved.weights)
     return saved_since if unrecorded else not saved_since
-
-
-def _holds_weights(path: Path, weights: str) -> bool:
-    """Whether the model file at `path` holds the weights of that fingerprint (a file that
-    is not a regular file, such as a pipe that would never end, or does not load: no)."""
-    import keras
-
-    from cnn_lesson.backup.saved import weights_fingerprint
-    from cnn_lesson.files import is_regular_file
-
-    if not is_regular_file(path):
-        return False
-    try:
-        model = keras.saving.load_model(path, compile=False, safe_mode=True)
-    except Exception:  # noqa: BLE001 - a file that does not load is not this run's model
-        return False
-    return weights_fingerprint(model) == weights
 
 
 def is_course_model(path: Path) -> bool:

@@ -46,6 +46,7 @@ from cnn_lesson.backup.saved import (
     check_restored_weights,
     data_facts,
     describe_run,
+    holds_weights,
     differences,
     read_saved_run,
     weights_fingerprint,
@@ -326,14 +327,8 @@ class _Backup(keras.callbacks.BackupAndRestore):
         then its result is saved, and a new model given to the same `fit` trains again from
         the start. Otherwise the run's result was never saved (a kernel restarted, or the
         command stopped, between the end of training and the saving), and it is restored."""
-        path = self.output_dir / MODEL_FILES[0]
-        if saved.weights is None or not path.is_file():
-            return False
-        try:
-            model = keras.saving.load_model(path, compile=False, safe_mode=True)
-        except Exception:  # noqa: BLE001 - a file that does not load is not the run's model
-            return False
-        return weights_fingerprint(model) == saved.weights
+        return saved.weights is not None and holds_weights(self.output_dir / MODEL_FILES[0],
+                                                           saved.weights)
 
     def _restore_finished_run(self, saved: SavedRun) -> None:
         """The finished run's weights and optimizer state back into the model, from the

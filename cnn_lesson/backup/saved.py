@@ -105,6 +105,19 @@ def _as_saved(weight) -> np.ndarray:
     return values
 
 
+def holds_weights(path: Path, fingerprint: str) -> bool:
+    """Whether the model file at `path` holds the weights of that `weights_fingerprint` (a
+    file that is not a regular file, such as a pipe that would never end, or that does not
+    load: no). Used by the backup and the command line to tell a run's saved result."""
+    if not is_regular_file(path):
+        return False
+    try:
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception:  # noqa: BLE001 - a file that does not load is not the run's model
+        return False
+    return weights_fingerprint(model) == fingerprint
+
+
 def data_fingerprint(images: np.ndarray, labels: np.ndarray) -> str:
     """A short hash of an image set, from its labels and a sample of about 1,000 images.
 
