@@ -365,7 +365,7 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
         and saved.weights is not None and _run_of_log(saved) is not None \
         and holds_weights(output_dir / "model.keras", saved.weights)
     if logged:
-        recorded = {key: saved.run.get(name) for key, name in LOGGED_AS.items()}
+        recorded = {key: saved.run.get(name) for key, name in _logged_as().items()}
     smoke = run["quick"] or run["data_source"] == SYNTHETIC_LABEL
     # Without a record, a full run replaces only the course's own network (lesson 3's, the
     # reference script's), never a model of the user's own that has one of these names.
@@ -396,11 +396,12 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
     )
 
 
-# The command's fingerprint of its data (training and test images), among a run's facts.
-COMMAND_DATA = "command's data"
-# The names `check_replacing` gives a run's facts (metrics.json's) in the epoch log.
-LOGGED_AS = {"data_source": "data source", "data": COMMAND_DATA, "quick": "quick",
-             "seed": "seed", "precision": "precision", "epochs": "epochs"}
+def _logged_as() -> dict[str, str]:
+    """The names `check_replacing` gives a run's facts (metrics.json's) in the epoch log."""
+    from cnn_lesson.backup.saved import COMMAND_DATA  # keras: imported when a run is judged
+
+    return {"data_source": "data source", "data": COMMAND_DATA, "quick": "quick",
+            "seed": "seed", "precision": "precision", "epochs": "epochs"}
 
 
 def _compared(run: dict) -> dict:
@@ -413,9 +414,11 @@ def _compared(run: dict) -> dict:
 def _run_of_log(saved) -> dict | None:
     """The command's run facts of a saved run (`read_saved_run`), named as in metrics.json;
     None for a run the command did not make (lesson 3's, a Python `train`)."""
+    from cnn_lesson.backup.saved import COMMAND_DATA
+
     if COMMAND_DATA not in saved.run:
         return None
-    return _compared({key: saved.run.get(name) for key, name in LOGGED_AS.items()})
+    return _compared({key: saved.run.get(name) for key, name in _logged_as().items()})
 
 
 def _this_runs_backup(saved, output_dir: Path, run: dict, unrecorded: bool) -> bool:
@@ -556,7 +559,7 @@ def _train_and_report(arguments: argparse.Namespace, quick: bool, epochs: int, s
           "images")
     precision = lesson.fast_precision() if arguments.precision == "auto" else arguments.precision
     # Before the first file is written: a refused run leaves the folder as it found it.
-    from cnn_lesson.backup.saved import data_fingerprint
+    from cnn_lesson.backup.saved import COMMAND_DATA, data_fingerprint
 
     data = data_fingerprint(train_images, train_labels) + data_fingerprint(test_images,
                                                                            test_labels)

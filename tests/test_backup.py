@@ -474,9 +474,9 @@ def test_forget_finished_runs_leaves_unfinished_backups(interrupted, tmp_path):
     """`notebooks refresh` stores new runs: it forgets finished runs' weights, only those."""
     from cnn_lesson.backup import forget_finished_runs
 
-    finished = tmp_path / "further"
+    finished = tmp_path / "going_further"
     _run(finished, epochs=1)
-    unfinished = shutil.copytree(interrupted, tmp_path / "interrupted")
+    unfinished = shutil.copytree(interrupted, tmp_path / "exercises" / "interrupted")
     assert forget_finished_runs(tmp_path) == [finished / BACKUP_FOLDER]
     assert not (finished / BACKUP_FOLDER).exists() and (finished / EPOCH_LOG_FILE).exists()
     assert (unfinished / BACKUP_FOLDER).is_dir()

@@ -532,6 +532,7 @@ def resumable_training(
         remove_stale_partials(output_dir, (*RUN_FILES, "sample_images.png"))
         epoch_log, callbacks, saved = resume_callbacks(output_dir, fresh, verbose, facts,
                                                        keep_unsaved)
+        _check_writable(output_dir / BACKUP_FOLDER)  # not after an epoch of training
     except BaseException:
         if locked:
             unlock_folder(output_dir, owner)
@@ -540,36 +541,85 @@ def resumable_training(
     return ResumableTraining(epoch_log, callbacks, resumed, (output_dir, owner) if locked else None)
 
 
-FORGET_DEPTH = 3  # levels of subfolders `forget_finished_runs` looks in
+def _check_writable(backup_dir: Path) -> None:
+    """An existing backup folder can take the next save (a read-only `training_backup/`
+    copied from elsewhere, say): a probe file made and removed there.
+
+    Raises:
+        BackupError: it cannot be written (why, and what to do); nothing was trained.
+    """
+    if not backup_dir.is_dir():
+        return  # made by the first save, in the output folder `prepare_output_dir` checked
+    probe = backup_dir / f".write-test-{os.getpid()}"  # as `prepare_output_dir` probes
+    try:
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as error:
+        raise BackupError(
+            f"Cannot write to the training backup {shown(backup_dir)}: {reason(error)}, so no "
+            "epoch could be backed up there. Nothing was trained: make that folder writable "
+            "(or choose another output folder), then run again.") from error
+
+
+# Where the lessons keep runs inside their output folder: lesson 3's own run and its exercises'
+# (`exercises/<name>`), lesson 5's run (`going_further`, `further.FURTHER_FOLDER`), its
+# comparison and exercise runs, and runs a learner keeps in its exercise folder.
+LESSON_RUNS = (".", "exercises/*", "going_further", "going_further/*", "going_further/*/*")
 
 
 def forget_finished_runs(folder: Path) -> list[Path]:
-    """Remove the weights that finished runs in `folder` and its subfolders kept (each
+    """Remove the weights that the lessons' finished runs in `folder` kept (each
     `training_backup/` beside an epoch log marked finished), so that those runs train again
     instead of being restored: `notebooks refresh` stores the outputs of new runs. Unfinished
-    backups, best models and saved models stay. Only `FORGET_DEPTH` levels of subfolders are
-    searched (the lessons' runs lie at most at `going_further/exercises/<run>/`), and links
-    are not followed: an output folder set to a home folder must not lose the kept weights of
-    every run in it. Returns the folders removed."""
-    removed = []
-    logs = []
+    backups, best models and saved models stay.
+
+    Only the lessons' own folders are looked in (`LESSON_RUNS`), and not through links: an
+    output folder set to a home folder must not lose the kept weights of every run in it.
+    A run of `python -m cnn_lesson train` there whose model was never saved (stopped between
+    its training and its saving) is refused, not forgotten: its kept weights are the only copy
+    of that training, and the command restores them. Returns the folders removed.
+
+    Raises:
+        BackupError: such a run of the command (named, with the way out); nothing is removed.
+    """
+    from cnn_lesson.backup.saved import COMMAND_DATA
+
     root = Path(folder)
-    for parent, folders, files in os.walk(root, followlinks=False):
-        depth = len(Path(parent).relative_to(root).parts)
-        if depth >= FORGET_DEPTH:
-            folders.clear()  # no deeper
-        if EPOCH_LOG_FILE in files:
-            logs.append(Path(parent) / EPOCH_LOG_FILE)
-    for log in sorted(logs):
+    finished = []
+    for run_dir in _lesson_run_folders(root):
         try:
-            finished = read_json(log).get("finished") is True
-        except (OSError, ValueError, AttributeError):  # unreadable, not JSON, not a dict
+            log = read_json(run_dir / EPOCH_LOG_FILE)
+        except (OSError, ValueError):  # none, unreadable, not JSON
             continue
-        backup = log.parent / BACKUP_FOLDER
-        if finished and backup.is_dir() and not backup.is_symlink():
-            _remove_backup(backup)
-            removed.append(backup)
-    return removed
+        backup = run_dir / BACKUP_FOLDER
+        if not isinstance(log, dict) or log.get("finished") is not True \
+                or not backup.is_dir() or backup.is_symlink():
+            continue
+        run, weights = log.get("run"), log.get("weights")
+        if isinstance(run, dict) and COMMAND_DATA in run and not (
+                isinstance(weights, str) and holds_weights(run_dir / MODEL_FILES[0], weights)):
+            raise BackupError(
+                f"{shown(run_dir)} holds a finished run of `python -m cnn_lesson train` whose "
+                f"model was never saved: {BACKUP_FOLDER}/ there keeps the only copy of its "
+                "weights, and refreshing the lessons would remove it. Run that command again "
+                "to save its model (it restores them without training), or move that folder "
+                "away, then refresh. Nothing was changed.")
+        finished.append(backup)
+    for backup in finished:
+        _remove_backup(backup)
+    return finished
+
+
+def _lesson_run_folders(root: Path) -> list[Path]:
+    """The folders matching `LESSON_RUNS` in `root`, none reached through a link."""
+    found = []
+    for pattern in LESSON_RUNS:
+        for run_dir in sorted(root.glob(pattern)) if pattern != "." else [root]:
+            parts = run_dir.relative_to(root).parts
+            if run_dir.is_dir() and not any((root.joinpath(*parts[:end])).is_symlink()
+                                            for end in range(1, len(parts) + 1)):
+                found.append(run_dir)
+    return found
 
 
 def _one_line(error: BaseException) -> str:

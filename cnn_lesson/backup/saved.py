@@ -44,8 +44,11 @@ LOGGED_METRICS = ("loss", "accuracy")
 SHOWN_ONLY = ("data source",)
 COMPILED = "optimizer and loss"  # a hash, shown as "other settings" (see `differences`)
 FORMAT, RUN_FORMAT = "format", 2  # 2: since the trainable flags, the compile settings, ...
-# Fingerprints of the images (`data_facts`'s, `cli.COMMAND_DATA`): shown as words, not hashes.
-DATA_FINGERPRINTS = ("data", "command's data")
+# The command line's fingerprint of its data (training and test images), among a run's facts:
+# it also tells a run of `python -m cnn_lesson train` from the lessons' runs.
+COMMAND_DATA = "command's data"
+# Fingerprints of the images (`data_facts`'s, the command's): shown as words, not hashes.
+DATA_FINGERPRINTS = ("data", COMMAND_DATA)
 # The facts `describe_run` records itself: a `run` given to `resumable_training` or `train`
 # may not name them (they would no longer be compared, or mark the backup as another format).
 OWN_FACTS = (FORMAT, "model", "precision", "epochs", COMPILED, "batches per epoch")

@@ -1,0 +1,82 @@
+"""The tenth hostile pass (issue 17, /tmp/pass10/B.md 2 and 8c) on the training backup:
+`notebooks refresh` removed the only copy of a `train` run's weights (it forgets the lessons'
+finished runs, nothing else), and a read-only backup folder was found after an epoch."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from cnn_lesson.backup import LESSON_RUNS, forget_finished_runs
+from cnn_lesson.backup.saved import BACKUP_FOLDER, COMMAND_DATA
+from cnn_lesson.config import PROJECT_ROOT
+from cnn_lesson.errors import BackupError
+from cnn_lesson.further import FURTHER_FOLDER
+from cnn_lesson.saving import save_model
+from tests.helpers import WITHOUT_PRIVILEGES, interrupted_folder, needs_file_modes
+from tests.test_backup import _run
+
+COMMAND_RUN = {COMMAND_DATA: "the command's images"}  # what `python -m cnn_lesson train` logs
+
+
+def test_a_commands_unsaved_run_is_refused_and_nothing_removed(tmp_path):
+    """The command's run in the lessons' output folder, finished and never saved: refused
+    with the way out, and the lessons' finished runs beside it keep their weights too."""
+    _run(tmp_path, epochs=1, run=COMMAND_RUN)
+    lesson_run = tmp_path / FURTHER_FOLDER
+    _run(lesson_run, epochs=1)
+    with pytest.raises(BackupError, match=r"never saved.*Run that command again.*Nothing"):
+        forget_finished_runs(tmp_path)
+    assert (tmp_path / BACKUP_FOLDER).is_dir() and (lesson_run / BACKUP_FOLDER).is_dir()
+
+
+def test_a_commands_saved_run_and_the_lessons_runs_are_forgotten(tmp_path):
+    """Its model saved, the command's run loses nothing: it is forgotten like the lessons'."""
+    model, _ = _run(tmp_path, epochs=1, run=COMMAND_RUN)
+    save_model(model, tmp_path)
+    exercise = tmp_path / "exercises" / "wider"
+    _run(exercise, epochs=1)
+    assert forget_finished_runs(tmp_path) == [tmp_path / BACKUP_FOLDER,
+                                             exercise / BACKUP_FOLDER]
+
+
+def test_runs_outside_the_lessons_folders_are_left_alone(tmp_path):
+    """The pass's case: `train --output out/my_run` with CNN_LESSON_OUTPUT=out, stopped
+    after its training. Runs of one's own there, of the command or not, are not the
+    lessons'; nothing of theirs is removed (and the command's is not refused either)."""
+    mine = tmp_path / "my_run"
+    _run(mine, epochs=1, run=COMMAND_RUN)
+    python_run = tmp_path / "projects" / "seed_3"
+    shutil.copytree(mine, python_run)
+    assert forget_finished_runs(tmp_path) == []
+    assert (mine / BACKUP_FOLDER).is_dir() and (python_run / BACKUP_FOLDER).is_dir()
+
+
+def test_lesson_runs_name_lesson_5s_folder():
+    """A guard: `LESSON_RUNS` spells lesson 5's folder as `further` does."""
+    assert FURTHER_FOLDER in LESSON_RUNS
+
+
+@needs_file_modes
+def test_a_read_only_backup_is_refused_before_training(tmp_path):
+    """Finding 8c: it resumed, trained an epoch (minutes on the real data), then could not
+    save it. Now nothing trains, and the backup is intact once writable again."""
+    folder = interrupted_folder(tmp_path / "run", _run, 1)
+    (folder / BACKUP_FOLDER).chmod(0o555)
+    try:
+        code = ("import sys; from tests.test_backup import _run; "
+                "_run(sys.argv[1], verbose=2)")
+        process = subprocess.run([*WITHOUT_PRIVILEGES, sys.executable, "-c", code, str(folder)],
+                                 cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+                                 env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    finally:
+        (folder / BACKUP_FOLDER).chmod(0o755)
+    error = process.stderr.strip().splitlines()[-1]
+    assert error.startswith("cnn_lesson.errors.BackupError: Cannot write to the training "
+                            "backup"), error
+    assert "Permission denied" in error and "Nothing was trained" in error
+    assert "Epoch 2/3" not in process.stdout + process.stderr
+    _, history = _run(folder)  # writable again: it resumes from epoch 1
+    assert len(history.history["loss"]) == 3
