@@ -14,9 +14,11 @@ real CIFAR-10 in full mode: it refuses the synthetic set and quick mode.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shlex
+import stat
 import subprocess
 import sys
 import time
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Sequence
 
 from cnn_lesson import config
-from cnn_lesson.errors import CnnLessonError, shown
+from cnn_lesson.errors import CnnLessonError, OutputError, shown
 from cnn_lesson.files import atomic_path, prepare_output_dir
 
 NOTEBOOK_DIR = config.PROJECT_ROOT / "notebooks"
@@ -170,6 +172,12 @@ def check_kernel() -> None:
             where = Path(manager.find_kernel_specs()[KERNEL_NAME]) / "kernel.json"
         except Exception:  # noqa: BLE001 the same broken installation: the name is enough
             where = Path("kernel.json")
+        if isinstance(error, PermissionError):  # not damage: the file is only closed to us
+            raise CnnLessonError(
+                f"The Jupyter kernel {KERNEL_NAME} cannot start: its spec {shown(where)} cannot "
+                "be read (permission denied). Make it readable to you (e.g. `chmod a+r` on "
+                "it), or, if JUPYTER_PATH leads there, change JUPYTER_PATH; then refresh again."
+            ) from None
         detail = " ".join(str(error).split("\n", 1)[0].split())[:200]
         raise CnnLessonError(
             f"The Jupyter kernel {KERNEL_NAME} cannot start: its spec {shown(where)} is broken "
@@ -185,10 +193,47 @@ def _no_kernel_message() -> str:
             "--user` (after `pip install -r requirements-dev.txt`), then refresh again.")
 
 
+def _may_replace_anyones_files() -> bool:
+    """Whether this process may replace another user's file in a sticky folder: root with its
+    CAP_FOWNER capability (read from Linux's /proc), or root where there is no /proc."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> 3 & 1)  # bit 3: CAP_FOWNER
+    except (OSError, ValueError, IndexError):
+        pass
+    return os.geteuid() == 0
+
+
+def _owner_keeping(path: Path) -> str | None:
+    """The other user who alone may replace `path`, because its folder is sticky (mode 1777,
+    like /tmp: only a file's owner or the folder's may rename onto it or remove it); None when
+    this process may replace it."""
+    if not hasattr(os, "geteuid"):  # Windows: no sticky folders
+        return None
+    folder_info, file_info = os.stat(path.parent), os.stat(path)
+    if (not folder_info.st_mode & stat.S_ISVTX
+            or os.geteuid() in (folder_info.st_uid, file_info.st_uid)
+            or _may_replace_anyones_files()):
+        return None
+    try:
+        import pwd
+
+        return pwd.getpwuid(file_info.st_uid).pw_name
+    except (ImportError, KeyError):
+        return f"user {file_info.st_uid}"
+
+
+# What keeps a refreshed notebook from being stored in its folder (not the output folder's).
+_NOT_YOURS = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
 def check_writable(paths: Sequence[Path]) -> None:
     """Refuse at once, before any notebook runs, when a refreshed notebook could not be stored:
-    its folder cannot take the new file (written beside it, then renamed onto it), or the file
-    itself is read-only. Otherwise the refresh would run for hours, then fail to save.
+    its folder cannot take the new file (written beside it, then renamed onto it), the file
+    itself is read-only, or it is another user's in a sticky shared folder (which lets no one
+    else rename onto it). Otherwise the refresh would run for hours, then fail to save.
 
     Raises:
         CnnLessonError: a notebook cannot be written; the message names it.
@@ -215,6 +260,17 @@ def check_writable(paths: Sequence[Path]) -> None:
                 "read-only). Nothing was run: make it writable (e.g. `chmod u+w` on it), then "
                 "refresh again."
             ) from None
+        try:
+            owner = _owner_keeping(path)
+        except OSError:  # gone since it was read: the refresh says so when it reads it
+            owner = None
+        if owner is not None:
+            raise CnnLessonError(
+                f"Cannot store the refreshed {path.name} in {shown(folder)}: it belongs to "
+                f"another user ({owner}), and that shared folder (sticky, like /tmp) lets only "
+                "a file's owner replace it. Nothing was run: refresh a copy of the notebook in "
+                "a folder of yours, or ask its owner to refresh it."
+            )
 
 
 def refresh(path: Path, environment: dict[str, str] | None = None) -> float:
@@ -269,8 +325,20 @@ def refresh(path: Path, environment: dict[str, str] | None = None) -> float:
         raise RefreshError(f"{path} was not run: its {KERNEL_NAME} kernel could not start "
                            f"({type(error).__name__}: {_plain(error)}).") from None
     tidy(notebook)
-    with atomic_path(path) as temporary:
-        nbformat.write(notebook, temporary)
+    try:
+        with atomic_path(path) as temporary:
+            nbformat.write(notebook, temporary)
+    except OutputError as error:  # its advice is about the output folder, not this one
+        cause = error.__cause__
+        if not isinstance(cause, OSError) or cause.errno not in _NOT_YOURS:
+            raise
+        from cnn_lesson.files import reason
+
+        raise OutputError(
+            f"Could not store the refreshed {shown(path)}: {reason(cause)}. The notebook is "
+            f"unchanged: make its folder {shown(path.parent)} writable to you, or refresh a "
+            "copy of it in a folder of yours."
+        ) from None
     return time.perf_counter() - started
 
 

@@ -3,6 +3,8 @@
 import os
 import re
 import shutil
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import nbformat
 import numpy as np
 import pytest
 
+from cnn_lesson.config import PROJECT_ROOT
 from cnn_lesson.data import UnofficialDataWarning, load_cifar10
 from cnn_lesson.errors import DataError
 
@@ -21,6 +24,22 @@ WITHOUT_PRIVILEGES = (["setpriv", "--bounding-set=-all", "--inh-caps=-all"]
 needs_file_modes = pytest.mark.skipif(
     os.geteuid() == 0 and shutil.which("setpriv") is None,
     reason="root ignores file modes, and setpriv is not there to drop its capabilities")
+
+
+def one_line(text: str) -> str:
+    """The only line of a message (a failure if there are more, or a traceback)."""
+    lines = text.strip().splitlines()
+    assert len(lines) == 1, text
+    assert "Traceback" not in text
+    return lines[0]
+
+
+def run_without_privileges(*arguments: str, env: dict | None = None, timeout: int = 300):
+    """Run `python ARGUMENTS` in the project's folder where the file modes apply (TF's logs
+    quiet); returns the CompletedProcess."""
+    return subprocess.run([*WITHOUT_PRIVILEGES, sys.executable, *arguments],
+                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})})
 
 
 def write_notebook(path: Path, *sources: str) -> Path:

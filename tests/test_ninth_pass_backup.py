@@ -3,21 +3,17 @@ the training backup: a backup that cannot be read for its permissions called dam
 --fresh as the advice), fingerprints shown as hashes, facts of the course's own overridden
 by `run=`, and a rate callback beside lesson 5's schedule."""
 
-import os
 import shutil
-import subprocess
-import sys
 
 import keras
 import pytest
 
 from cnn_lesson.backup import BACKUP_FOLDER, EPOCH_LOG_FILE, resumable_training
 from cnn_lesson.backup.saved import differences
-from cnn_lesson.config import PROJECT_ROOT
 from cnn_lesson.errors import SettingsError
 from tests.test_backup_bad_input import _run
 from tests.helpers import (
-    WITHOUT_PRIVILEGES, interrupted_folder, needs_file_modes, random_images,
+    interrupted_folder, needs_file_modes, random_images, run_without_privileges,
 )
 
 
@@ -39,9 +35,7 @@ def test_a_backup_that_cannot_be_read_is_not_called_damaged(interrupted, tmp_pat
         code = ("import sys; from pathlib import Path; "
                 "from cnn_lesson.backup.saved import read_saved_run; "
                 "read_saved_run(Path(sys.argv[1]))")
-        process = subprocess.run([*WITHOUT_PRIVILEGES, sys.executable, "-c", code, str(folder)],
-                                 cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
-                                 env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        process = run_without_privileges("-c", code, str(folder))
     finally:
         (folder / unreadable).chmod(0o755)
     error = process.stderr.strip().splitlines()[-1]

@@ -8,7 +8,6 @@ file modes apply as they do to any user; as another user, the subprocess runs as
 """
 
 import errno
-import os
 import subprocess
 import sys
 import textwrap
@@ -16,20 +15,13 @@ import textwrap
 import pytest
 
 import cifar_writer as writer
-from cnn_lesson import config, doctor
+from cnn_lesson import doctor
 from cnn_lesson.data import cache, load_cifar10
 from cnn_lesson.errors import OutputError
 from cnn_lesson.files import atomic_path, prepare_output_dir
-from tests.helpers import WITHOUT_PRIVILEGES, needs_file_modes, write_notebook
+from tests.helpers import needs_file_modes, one_line, run_without_privileges, write_notebook
 
 LONG_NAME = "a" * 300  # longer than a file system allows for one name (255)
-
-
-def run_without_privileges(*arguments: str, env: dict | None = None, timeout: int = 300):
-    """Run `python ARGUMENTS` where the file modes apply; returns the CompletedProcess."""
-    return subprocess.run([*WITHOUT_PRIVILEGES, sys.executable, *arguments],
-                          cwd=config.PROJECT_ROOT, env={**os.environ, **(env or {})},
-                          capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture
@@ -40,13 +32,6 @@ def closed_folder(tmp_path):
     folder.chmod(0)
     yield folder
     folder.chmod(0o755)
-
-
-def one_line(text: str) -> str:
-    lines = text.strip().splitlines()
-    assert len(lines) == 1, text
-    assert "Traceback" not in text
-    return lines[0]
 
 
 # Finding 4: a cache folder that cannot be read (another user's, or a name too long).

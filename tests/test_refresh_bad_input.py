@@ -111,8 +111,8 @@ def test_relative_settings_mean_the_commands_folder_to_the_kernel_too(tmp_path, 
     work, nbs = tmp_path / "work", tmp_path / "nbs"
     work.mkdir()
     (work / "cifar-10-python.tar.gz").write_bytes(b"not read")
-    lessons_run = finished_run(work / "out" / "my_run")  # what "out" means to the user
-    other_run = finished_run(nbs / "out" / "my_run")  # "out" read from the notebook's folder
+    lessons_run = finished_run(work / "out" / "exercises" / "my_run")  # "out" to the user
+    other_run = finished_run(nbs / "out" / "exercises" / "my_run")  # from the notebook's folder
     path = write_notebook(nbs / "show.ipynb", "import os\n"
                           "for name in ('CNN_LESSON_OUTPUT', 'CNN_LESSON_DATA', "
                           "'CNN_LESSON_CACHE'):\n"

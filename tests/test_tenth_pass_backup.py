@@ -2,20 +2,16 @@
 `notebooks refresh` removed the only copy of a `train` run's weights (it forgets the lessons'
 finished runs, nothing else), and a read-only backup folder was found after an epoch."""
 
-import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 
 from cnn_lesson.backup import LESSON_RUNS, forget_finished_runs
 from cnn_lesson.backup.saved import BACKUP_FOLDER, COMMAND_DATA
-from cnn_lesson.config import PROJECT_ROOT
 from cnn_lesson.errors import BackupError
 from cnn_lesson.further import FURTHER_FOLDER
 from cnn_lesson.saving import save_model
-from tests.helpers import WITHOUT_PRIVILEGES, interrupted_folder, needs_file_modes
+from tests.helpers import interrupted_folder, needs_file_modes, run_without_privileges
 from tests.test_backup import _run
 
 COMMAND_RUN = {COMMAND_DATA: "the command's images"}  # what `python -m cnn_lesson train` logs
@@ -68,9 +64,7 @@ def test_a_read_only_backup_is_refused_before_training(tmp_path):
     try:
         code = ("import sys; from tests.test_backup import _run; "
                 "_run(sys.argv[1], verbose=2)")
-        process = subprocess.run([*WITHOUT_PRIVILEGES, sys.executable, "-c", code, str(folder)],
-                                 cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
-                                 env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        process = run_without_privileges("-c", code, str(folder))
     finally:
         (folder / BACKUP_FOLDER).chmod(0o755)
     error = process.stderr.strip().splitlines()[-1]
