@@ -152,3 +152,29 @@ def test_a_save_stopped_between_its_renames_is_not_lost(tmp_path, monkeypatch, s
     model, history = _run(tmp_path)  # finishes the save (or it was), and goes on
     assert len(history.history["loss"]) == 2 and model.optimizer.iterations.numpy() == 6
     assert not list((tmp_path / BACKUP_FOLDER).glob(".partial-*"))
+
+
+def test_ctrl_c_as_the_weights_rename_returns_is_not_lost(tmp_path, monkeypatch):
+    """The eleventh pass (B.md 1): Ctrl-C during the weights' rename is raised once
+    `os.replace` returns, before a flag set on the next line says the weights were renamed:
+    the cleanup then deleted the epoch number, and the next run said "damaged"."""
+    import cnn_lesson.backup as backup_module
+
+    real_replace, stopped = os.replace, []
+
+    def replace(source, target, *args, **kwargs):
+        real_replace(source, target, *args, **kwargs)
+        if Path(target).name == "latest.weights.h5" and not stopped \
+                and backup_module.backup_epoch(Path(target).parent) == 1:  # epoch 2's save
+            stopped.append(target)
+            raise KeyboardInterrupt  # as Python delivers a SIGINT that came in the call
+
+    with monkeypatch.context() as patch:
+        patch.setattr(backup_module.os, "replace", replace)
+        with pytest.raises(KeyboardInterrupt):
+            _run(tmp_path)
+    assert stopped
+    assert backup_module.backup_epoch(tmp_path / BACKUP_FOLDER) == 2  # the save was finished
+    model, history = _run(tmp_path)
+    assert len(history.history["loss"]) == 2 and model.optimizer.iterations.numpy() == 6
+    assert not list((tmp_path / BACKUP_FOLDER).glob(".partial-*"))

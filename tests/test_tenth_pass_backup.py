@@ -71,6 +71,42 @@ def test_a_read_only_backup_is_refused_before_training(tmp_path):
     assert error.startswith("cnn_lesson.errors.BackupError: Cannot write to the training "
                             "backup"), error
     assert "Permission denied" in error and "Nothing was trained" in error
+    assert "make that folder writable" in error and "another output folder" not in error
     assert "Epoch 2/3" not in process.stdout + process.stderr
     _, history = _run(folder)  # writable again: it resumes from epoch 1
     assert len(history.history["loss"]) == 3
+
+
+@needs_file_modes
+def test_a_read_only_backup_of_a_finished_run_is_still_restored(tmp_path):
+    """The eleventh pass (B.md 2a): the probe refused a finished, never-saved run, whose
+    restore only reads its backup (and "another output folder" would train it again)."""
+    folder = tmp_path / "run"
+    _run(folder, epochs=1)  # `train` saves no model.keras: the run is finished, unsaved
+    (folder / BACKUP_FOLDER).chmod(0o555)
+    try:
+        process = run_without_privileges(
+            "-c", "import sys; from tests.test_backup import _run; "
+            "_run(sys.argv[1], epochs=1, verbose=1)", str(folder))
+    finally:
+        (folder / BACKUP_FOLDER).chmod(0o755)
+    assert process.returncode == 0, process.stderr[-2000:]
+    assert "had already finished its 1 epoch(s)" in process.stdout
+
+
+def test_a_failed_probe_is_not_left_in_the_backup(tmp_path, monkeypatch):
+    """The eleventh pass (B.md 2b): on a full disk the probe file was made, its write failed,
+    and it stayed in the backup folder for good; the advice was "make it writable"."""
+    import errno
+    from pathlib import Path
+
+    from cnn_lesson.backup import _check_writable
+
+    def full_disk(self, data):
+        self.touch()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    with pytest.raises(BackupError, match="No space left.*free some disk space there"):
+        _check_writable(tmp_path)
+    assert list(tmp_path.iterdir()) == []

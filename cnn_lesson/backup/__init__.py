@@ -222,6 +222,8 @@ class _Backup(keras.callbacks.BackupAndRestore):
                     f"run ({saved.done} epoch(s) done), so this run does not continue it: "
                     + "; ".join(found) + ". " + WAY_OUT
                 )
+        if saved is not None:  # an unfinished run resumes: the next epoch is backed up
+            _check_writable(Path(self.backup_dir))  # now, not after that epoch's training
         self._restore(logs)
         if saved is not None:
             check_restored_weights(self.model, saved, Path(self.backup_dir))
@@ -250,10 +252,17 @@ class _Backup(keras.callbacks.BackupAndRestore):
 
         temporaries = [backup_dir / f".partial-{os.getpid()}.weights.h5",  # Keras' suffix
                        backup_dir / f".partial-{os.getpid()}.json"]
-        half_saved = False  # the weights renamed, not the epoch number: it follows, or is kept
+        renaming = False  # both written: from here the files say how far the save went
+
+        def half_saved() -> bool:
+            """The weights renamed, not the epoch number: it follows, or is kept. Told by the
+            files, not by a flag set after the rename: Ctrl-C during `os.replace` is raised
+            once it returns, before the next line."""
+            return renaming and not os.path.lexists(temporaries[0]) \
+                and os.path.lexists(temporaries[1])
 
         def done(then: str = "free some space, then ") -> str:
-            if half_saved:  # its epoch number kept (below) for `finish_killed_saves`
+            if half_saved():  # its epoch number kept (below) for `finish_killed_saves`
                 return (f"The backup's weights are this epoch's, and its epoch number waits in "
                         f"{temporaries[1].name}: {then}run the same training again, which "
                         "finishes the save and continues from it.")
@@ -274,10 +283,9 @@ class _Backup(keras.callbacks.BackupAndRestore):
             # finished by the next run: `finish_killed_saves`.)
             for temporary in temporaries:
                 flush_to_disk(temporary)
+            renaming = True
             os.replace(temporaries[0], weights)
-            half_saved = True
             os.replace(temporaries[1], metadata)
-            half_saved = False  # and the epoch number too: the save is whole
             flush_folder(backup_dir)
         except OSError as error:
             full = error.errno in (errno.ENOSPC, errno.EDQUOT)
@@ -292,13 +300,12 @@ class _Backup(keras.callbacks.BackupAndRestore):
                                   "Check that folder, or choose another output folder.")
                               ) from error
         except BaseException:  # Ctrl-C between the renames: the save is finished first
-            if half_saved:
+            if half_saved():
                 with contextlib.suppress(OSError):
                     os.replace(temporaries[1], metadata)
-                    half_saved = False
             raise
         finally:
-            for temporary in temporaries[:1] if half_saved else temporaries:
+            for temporary in temporaries[:1] if half_saved() else temporaries:
                 with contextlib.suppress(OSError):  # a kept epoch number: `finish_killed_saves`
                     temporary.unlink(missing_ok=True)
             if not existed:  # an empty folder beside an epoch log would read as damaged
@@ -532,7 +539,6 @@ def resumable_training(
         remove_stale_partials(output_dir, (*RUN_FILES, "sample_images.png"))
         epoch_log, callbacks, saved = resume_callbacks(output_dir, fresh, verbose, facts,
                                                        keep_unsaved)
-        _check_writable(output_dir / BACKUP_FOLDER)  # not after an epoch of training
     except BaseException:
         if locked:
             unlock_folder(output_dir, owner)
@@ -542,23 +548,29 @@ def resumable_training(
 
 
 def _check_writable(backup_dir: Path) -> None:
-    """An existing backup folder can take the next save (a read-only `training_backup/`
-    copied from elsewhere, say): a probe file made and removed there.
+    """The backup folder of a run about to resume can take its next save (a read-only
+    `training_backup/` copied from elsewhere, say): a probe file made and removed there.
 
     Raises:
         BackupError: it cannot be written (why, and what to do); nothing was trained.
     """
-    if not backup_dir.is_dir():
-        return  # made by the first save, in the output folder `prepare_output_dir` checked
     probe = backup_dir / f".write-test-{os.getpid()}"  # as `prepare_output_dir` probes
     try:
         probe.write_bytes(b"ok")
-        probe.unlink()
     except OSError as error:
+        if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            what = "make that folder writable"
+        elif error.errno in (errno.ENOSPC, errno.EDQUOT):
+            what = "free some disk space there"
+        else:
+            what = "fix that"
         raise BackupError(
             f"Cannot write to the training backup {shown(backup_dir)}: {reason(error)}, so no "
-            "epoch could be backed up there. Nothing was trained: make that folder writable "
-            "(or choose another output folder), then run again.") from error
+            f"epoch could be backed up there. Nothing was trained, and the backup is as it "
+            f"was: {what}, then run the same training again to continue from it.") from error
+    finally:
+        with contextlib.suppress(OSError):  # made, then the write failed: not left behind
+            probe.unlink(missing_ok=True)
 
 
 # Where the lessons keep runs inside their output folder: lesson 3's own run and its exercises'
