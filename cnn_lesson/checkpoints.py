@@ -259,6 +259,10 @@ def check_split(train_data, validation_data, total: int, max_train_images: int |
     if training == 0 or held_out == 0:
         raise CheckpointError(f"The split holds {training:,} training and {held_out:,} "
                               "validation images: both sets need images. " + WHAT_TO_DO)
+    if total < 2:  # 0 gave "expected -1 and 1": split_validation needs 2 images or more
+        raise CheckpointError(f"total={total} images cannot be split into a training and a "
+                              "validation set: pass the number of training images before the "
+                              "split, len(train_images).")
     # split_validation's tenth (at least one image); the rest, or quick mode's share, trains
     expected_held_out = max(1, round(total * 0.1))
     expected = total - expected_held_out

@@ -144,7 +144,7 @@ def _target_folder(out_dir: str | Path, lessons: Sequence[Path]) -> Path:
     """`out_dir` as a Path, refused when empty, when it is (or lies under) a symbolic link to
     nothing, or when it is where the lessons come from (writing there, even with `force`,
     would replace the instructor edition itself)."""
-    from cnn_lesson.files import broken_link
+    from cnn_lesson.files import broken_link, link_message
 
     if not str(out_dir).strip():
         raise CnnLessonError("No folder given: name the folder for the lessons, e.g. my-lessons.")
@@ -152,7 +152,8 @@ def _target_folder(out_dir: str | Path, lessons: Sequence[Path]) -> Path:
         folder = Path(out_dir).expanduser()
         link = broken_link(folder)  # else making the folder says only "File exists"
         if link is not None:
-            raise OutputError(_link_message(folder, link))
+            raise OutputError(link_message(folder, link, "The folder",
+                                           "choose another folder for the lessons"))
         sources = {path.resolve().parent for path in lessons}
         same = folder.resolve() in sources
     except (OSError, RuntimeError) as error:  # a name too long, ~nosuchuser
@@ -164,18 +165,6 @@ def _target_folder(out_dir: str | Path, lessons: Sequence[Path]) -> Path:
             "--force or not. Choose another folder, e.g. my-lessons."
         )
     return folder
-
-
-def _link_message(folder: Path, link: Path) -> str:
-    """The message of `prepare_output_dir` for a link to nothing, with this command's advice."""
-    try:
-        target = f"{shown(link)} points to {shown(os.readlink(link))}"
-    except OSError:
-        target = shown(link)
-    where = "is" if link == folder else "lies under"
-    return (f"The folder {shown(folder)} {where} a symbolic link to nothing (a disk not "
-            f"mounted?) or a loop: {target}. Mount that disk, or fix or remove the link, or "
-            "choose another folder for the lessons.")
 
 
 def _write_all(out_dir: Path, plans: Sequence[tuple[Path, str]], force: bool) -> list[Path]:

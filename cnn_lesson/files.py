@@ -45,6 +45,10 @@ def advice(error: OSError, path: str | os.PathLike, otherwise: str = _GENERIC) -
     (`otherwise` for an errno without its own advice)."""
     if error.errno == errno.EISDIR:
         return f"{shown(path)} is a folder: move it away or choose another output folder."
+    if error.errno in (errno.ELOOP, errno.ENOENT):  # "Free some disk space" for a loop
+        problem = link_problem(path)
+        if problem is not None:
+            return problem
     return _ADVICE.get(error.errno, otherwise)
 
 
@@ -83,15 +87,48 @@ def broken_link(path: str | os.PathLike) -> Path | None:
     return None
 
 
-def _link_message(folder: Path, link: Path) -> str:
+# What to do about a broken link where the lessons write: another folder is given so.
+CHOOSE_OUTPUT = "choose another folder (--output DIR or CNN_LESSON_OUTPUT)"
+
+
+def _link_advice(link: Path, choose: str = CHOOSE_OUTPUT) -> str:
+    """Where the broken `link` points, and what to do about it."""
     try:
         target = f"{shown(link)} points to {shown(os.readlink(link))}"
     except OSError:
         target = shown(link)
+    return f"{target}. Mount that disk, or fix or remove the link, or {choose}."
+
+
+def link_message(folder: Path, link: Path, what: str = "The output folder",
+                 choose: str = CHOOSE_OUTPUT) -> str:
+    """`prepare_output_dir`'s message for a `folder` that is (or lies under) the link to
+    nothing or loop `link` (`broken_link`'s); `what` names the folder, `choose` the way to
+    give another."""
     where = "is" if link == folder else "lies under"
-    return (f"The output folder {shown(folder)} {where} a symbolic link to nothing (a disk not "
-            f"mounted?) or a loop: {target}. Mount that disk, or fix or remove the link, or "
-            "choose another folder (--output DIR or CNN_LESSON_OUTPUT).")
+    return (f"{what} {shown(folder)} {where} a symbolic link to nothing (a disk not mounted?) "
+            f"or a loop: {_link_advice(link, choose)}")
+
+
+def link_problem(path: str | os.PathLike) -> str | None:
+    """What is wrong, and what to do, when `path` is or lies under a symbolic link to nothing
+    or a loop (see `broken_link`): "X is a symbolic link to nothing (a disk not mounted?) or
+    a loop: X points to Y. Mount that disk, ..."; None when there is no such link."""
+    link = broken_link(path)
+    if link is None:
+        return None
+    return (f"{shown(link)} is a symbolic link to nothing (a disk not mounted?) or a loop: "
+            f"{_link_advice(link)}")
+
+
+def refuse_broken_link(folder: str | os.PathLike, error_class: type = OutputError) -> None:
+    """An `error_class` error (OutputError by default) with `prepare_output_dir`'s message
+    when `folder` is, or lies under, a symbolic link to nothing or a loop (see
+    `broken_link`). Used before work whose files would go there: saving a model or a
+    history, training lesson 4's stand-in, reading a history."""
+    link = broken_link(folder)
+    if link is not None:
+        raise error_class(link_message(Path(folder), link))
 
 
 # A full training run writes two models (~2 MB each), two plots and a backup: 50 MB is ample.
@@ -134,7 +171,7 @@ def prepare_output_dir(path: str | os.PathLike, min_free_bytes: int = MIN_FREE_B
     except OSError as error:
         link = broken_link(folder)  # mkdir said "File exists", or "Too many levels"
         if link is not None:
-            raise OutputError(_link_message(folder, link)) from error
+            raise OutputError(link_message(folder, link)) from error
         raise OutputError(
             f"Cannot write to the output folder {shown(folder)}: {reason(error)}. "
             + advice(error, folder, "Choose a folder you can write to (--output DIR or "
@@ -280,6 +317,22 @@ def is_regular_file(path: str | os.PathLike) -> bool:
         return stat.S_ISREG(os.stat(path).st_mode)
     except (OSError, ValueError):  # missing, a link to nothing, a NUL in the name
         return False
+
+
+def closed_to_us(paths: Iterable[Path]) -> Path | None:
+    """The first of `paths` that is there but cannot be read for its permissions (a folder
+    that cannot be listed, a file that cannot be opened: another user's, in a shared folder),
+    or None. Such a file is not damaged, nor missing: messages say so. Pipes are not opened
+    (opening one would wait)."""
+    for path in paths:
+        try:
+            if os.path.isdir(path):
+                os.scandir(path).close()
+            elif is_regular_file(path):
+                open(path, "rb").close()
+        except PermissionError:
+            return Path(path)
+    return None
 
 
 def write_json(path: str | os.PathLike, data: Any) -> Path:

@@ -245,13 +245,33 @@ def create_further_model(
                                whitening is None)
     if whitening is not None:
         first = model.get_layer("stage1_conv")
-        expected = tuple(first.kernel.shape)
-        if np.shape(whitening) != expected:
-            raise SettingsError(f"whitening has shape {np.shape(whitening)}; the first "
-                                f"convolution's kernel is {expected} (whitening_filters(images, "
-                                f"{expected[-1]}) makes one).")
-        first.set_weights([np.asarray(whitening, np.float32)])
+        first.set_weights([_checked_whitening(whitening, tuple(first.kernel.shape))])
     return model
+
+
+def _checked_whitening(whitening, expected: tuple) -> np.ndarray:
+    """`whitening` as the float32 kernel of shape `expected`, or a SettingsError: text was
+    numpy's raw ValueError, and NaN or infinite weights trained to a NaN loss without a
+    word."""
+    how = f"whitening_filters(images, {expected[-1]}) makes one"
+    try:
+        array = np.asarray(whitening)
+    except ValueError:  # a ragged list
+        raise SettingsError(f"whitening is a ragged list; the first convolution's kernel is an "
+                            f"array of shape {expected} ({how}).") from None
+    if array.shape != expected:
+        raise SettingsError(f"whitening has shape {array.shape}; the first "
+                            f"convolution's kernel is {expected} ({how}).")
+    if array.dtype == bool or not (np.issubdtype(array.dtype, np.integer)
+                                   or np.issubdtype(array.dtype, np.floating)):
+        raise SettingsError(f"whitening holds {array.dtype} values, not numbers: pass the "
+                            f"first convolution's weights as finite numbers ({how}).")
+    with np.errstate(over="ignore"):  # beyond float32's range: infinite, refused below
+        kernel = array.astype(np.float32)
+    if not np.all(np.isfinite(kernel)):
+        raise SettingsError("whitening holds NaN or infinite values (or numbers too large for "
+                            f"float32), which train to a NaN loss: pass finite numbers ({how}).")
+    return kernel
 
 
 def _further_model(filters, augment, residual_convs, name, shift, train_first) -> keras.Model:

@@ -480,6 +480,10 @@ def plot_accuracy_against_time(
     return figure
 
 
+# The most filters plot_first_layer_filters draws: 8 rows of 8, twice create_model()'s 32.
+MAX_FILTERS_DRAWN = 64
+
+
 @checked
 def plot_first_layer_filters(model, path: str | os.PathLike | None = None) -> Figure:
     """The first convolution's learned filters as tiny colour pictures, beside lesson 2's
@@ -500,7 +504,9 @@ def plot_first_layer_filters(model, path: str | os.PathLike | None = None) -> Fi
 
     Returns:
         The `Figure`: one axis per learned filter, titled with its number (0, 1, ...), then
-        one per edge filter, titled with its name.
+        one per edge filter, titled with its name. Of a convolution with more than
+        `MAX_FILTERS_DRAWN` (64) filters, the first 64 are drawn, on their own scale, and
+        the title says so ("The first 64 of its 4,096 filters").
 
     Raises:
         ValueError: the model has no Conv2D layer (nested blocks are looked into), its first
@@ -534,19 +540,23 @@ def plot_first_layer_filters(model, path: str | os.PathLike | None = None) -> Fi
                             "convolution reading 3 colour channels has (rows, columns, 3, "
                             "filters).")
     count, size = kernel.shape[-1], f"{kernel.shape[0]} x {kernel.shape[1]}"
+    # One axis per filter: 4,096 of them (create_model's widest) took minutes and gigabytes.
+    kernel = kernel[..., :MAX_FILTERS_DRAWN]
+    drawn = kernel.shape[-1]
     scale = float(np.abs(kernel).max()) or 1.0
-    columns = min(count, 8)
-    rows = -(-count // columns)
+    columns = min(drawn, 8)
+    rows = -(-drawn // columns)
     figure = plt.figure(figsize=(1.1 * columns + 2.8, 1.15 * rows + 1.0), layout="constrained")
     learned, hand_made = figure.subfigures(1, 2, width_ratios=[columns, 2.2], wspace=0.04)
     for index, axis in enumerate(np.ravel(learned.subplots(rows, columns, squeeze=False))):
-        if index < count:
+        if index < drawn:
             axis.imshow(0.5 + 0.5 * kernel[:, :, :, index] / scale, interpolation="nearest")
             axis.set_title(str(index), fontsize=8)
         axis.set_xticks([])
         axis.set_yticks([])
-        axis.set_frame_on(index < count)
-    learned.suptitle(f"Its {count} filters ({size} pixels x 3 colours), on one scale: a weight "
+        axis.set_frame_on(index < drawn)
+    which = f"Its {count}" if drawn == count else f"The first {drawn} of its {count:,}"
+    learned.suptitle(f"{which} filters ({size} pixels x 3 colours), on one scale: a weight "
                      f"of 0 is mid-grey, +{scale:.2g} full colour, -{scale:.2g} no colour",
                      fontsize=10)
     for axis, (name, weights) in zip(np.ravel(hand_made.subplots(len(EDGE_FILTERS), 1)),

@@ -94,7 +94,7 @@ def _all_layers(model: keras.Model):
             yield from _all_layers(layer)
 
 
-def _inner(optimizer):
+def inner_optimizer(optimizer):
     """The optimizer a `LossScaleOptimizer` (mixed float16's) wraps, or `optimizer` itself."""
     return getattr(optimizer, "inner_optimizer", optimizer)
 
@@ -141,14 +141,14 @@ def _copy_optimizer(model: keras.Model, copy: keras.Model) -> None:
     copy.compile(**keras.saving.deserialize_keras_object(model.get_compile_config()))
     # float16 trains through a LossScaleOptimizer, which float32 does not need: the
     # state to copy is its inner optimizer's (the loss scale stays behind)
-    source = _inner(model.optimizer)
+    source = inner_optimizer(model.optimizer)
     if not source.built:  # compiled, never trained: no state to copy
         copy.optimizer.build(copy.trainable_variables)
         return
     tracked = getattr(source, "_trainable_variables", None)  # Keras' record of them
     copy.optimizer.build(copy.trainable_variables if tracked is None
                          else _copied_variables(model, copy, tracked))
-    targets, sources = _inner(copy.optimizer).variables, source.variables
+    targets, sources = inner_optimizer(copy.optimizer).variables, source.variables
     if len(targets) != len(sources):
         raise _not_copied(model)
     for target, source_variable in zip(targets, sources):

@@ -23,7 +23,7 @@ from cnn_lesson.config import MAX_SEED, user_path
 from cnn_lesson.errors import (
     CnnLessonError, DataError, ModelFileError, OutputError, SettingsError, shown,
 )
-from cnn_lesson.files import atomic_path, read_json, reason
+from cnn_lesson.files import atomic_path, link_problem, read_json, reason, refuse_broken_link
 from cnn_lesson.model_checks import check_savable
 from cnn_lesson.precision import float32_copy
 
@@ -104,6 +104,7 @@ def _folder_to_save_in(output_dir, caller: str) -> Path:
         raise SettingsError(f"{caller} takes the folder to save into, such as "
                             f"{shown(folder.parent)}, not a file's path ({shown(folder)}): it "
                             "names the files itself.")
+    refuse_broken_link(folder)  # a loop was "Free some disk space"
     return folder
 
 
@@ -278,9 +279,15 @@ def _read_history(output_dir) -> tuple[dict[str, list[float]], str | None]:
     path = folder / HISTORY_FILE
     try:
         values = read_json(path)
-    except FileNotFoundError:
-        raise ModelFileError(f"No training history at {path}. {HOW_TO_MAKE_A_MODEL}") from None
-    except (OSError, ValueError) as error:
+    except OSError as error:  # not "damaged": a link loop, a file one may not read
+        problem = link_problem(path)  # also for a link to nothing: not "No training history"
+        if problem is None and isinstance(error, FileNotFoundError):
+            raise ModelFileError(f"No training history at {path}. {HOW_TO_MAKE_A_MODEL}") \
+                from None
+        why = problem or (f"{reason(error)}. Make it readable (e.g. `chmod u+r`), or train "
+                          "again: " + HOW_TO_MAKE_A_MODEL[0].lower() + HOW_TO_MAKE_A_MODEL[1:])
+        raise ModelFileError(f"{shown(path)} cannot be read: {why}") from None
+    except ValueError as error:
         raise ModelFileError(f"{path} is damaged ({error}). {HOW_TO_MAKE_A_MODEL}") from error
     if not isinstance(values, dict):
         raise ModelFileError(f"{path} holds no training history. {HOW_TO_MAKE_A_MODEL}")
@@ -485,11 +492,12 @@ def load_trained_model(
         f"{len(train_part[0]):,} images), saved in its {STAND_IN_FOLDER}/ subfolder. Its "
         "results will be poor: run lesson 3 for the real thing."
     )
+    # Before training: a folder behind a link to nothing was refused after the training.
+    stand_in_folder = prepare_output_dir(folder / STAND_IN_FOLDER)
     print(description)
     model = create_model()
     compile_model(model, one_cycle_schedule(steps_per_epoch(len(train_part[0]))))
     history = train(model, train_part, validation_part, epochs=1, seed=seed, verbose=0)
-    stand_in_folder = prepare_output_dir(folder / STAND_IN_FOLDER)
     save_model(model, stand_in_folder)
     save_history(history, stand_in_folder)
     return TrainedModel(model, load_history(stand_in_folder), stand_in_folder, True,

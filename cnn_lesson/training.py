@@ -23,6 +23,7 @@ from cnn_lesson.model_checks import (
     check_classifier, check_compiled_for_labels, check_images_fit, check_labels_fit,
     check_savable,
 )
+from cnn_lesson.precision import inner_optimizer
 
 BATCH_SIZE = 128
 MAX_BATCH_SIZE = 65_536  # far above any lesson's; 2**70 reached TensorFlow as a raw error
@@ -343,9 +344,39 @@ RATE_CALLBACKS = (keras.callbacks.LearningRateScheduler, keras.callbacks.ReduceL
 
 def has_scheduled_rate(model: keras.Model) -> bool:
     """Whether the model's optimizer takes its learning rate from a schedule. (Keras keeps it
-    in a private attribute: the public `learning_rate` gives the current value.)"""
-    rate = getattr(getattr(model, "optimizer", None), "_learning_rate", None)
+    in a private attribute: the public `learning_rate` gives the current value.) The rate of
+    a `LossScaleOptimizer` (mixed_float16's) is its inner optimizer's: its own is a plain
+    variable that a rate callback cannot set either."""
+    optimizer = inner_optimizer(getattr(model, "optimizer", None))
+    rate = getattr(optimizer, "_learning_rate", None)
     return isinstance(rate, keras.optimizers.schedules.LearningRateSchedule) or callable(rate)
+
+
+def check_optimizer_is_the_models(model: keras.Model) -> None:
+    """A `SettingsError` when the model's optimizer was built for other variables than the
+    ones the model trains, and Keras has not prepared its training yet: `fit` would fail on
+    its first step with Keras' "Unknown variable". This is so for a `.h5` file loaded by
+    `keras.models.load_model` with its compile state (Keras 3 builds its optimizer for none of
+    the model's variables), and for a layer unfrozen after loading a model. A layer frozen or
+    unfrozen between two `train` calls on the same model is left to Keras, which trains on
+    as prepared."""
+    optimizer = inner_optimizer(model.optimizer)
+    if not getattr(optimizer, "built", False) \
+            or getattr(model, "train_function", None) is not None:  # fit has run on it
+        return
+    try:
+        known = optimizer._trainable_variables_indices  # Keras' record of what it was built for
+        unknown = [variable for variable in model.trainable_variables
+                   if optimizer._var_key(variable) not in known]
+    except (AttributeError, TypeError):  # another Keras: left to it
+        return
+    if unknown:
+        name = getattr(unknown[0], "path", unknown[0].name)
+        raise SettingsError(
+            f"The model's optimizer was built for other variables than the model's own (such as "
+            f"{name}), as with a .h5 file loaded by keras.models.load_model or a layer unfrozen "
+            "after loading: Keras cannot train it so. Load the file with load_model from "
+            "cnn_lesson, or compile it again first with compile_model(model).")
 
 
 def built_for(model: keras.Model, images, caller: str) -> None:
@@ -442,6 +473,7 @@ def train(
             "The model is not compiled: run the cell with `compile_model(model)` first."
         )
     check_compiled_for_labels(model)
+    check_optimizer_is_the_models(model)
     epochs, batch_size = whole_number("epochs", epochs), whole_number("batch_size", batch_size)
     seed = whole_number("seed", seed, 0)
     if output_dir is not None and not isinstance(output_dir, (str, os.PathLike)):
