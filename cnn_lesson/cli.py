@@ -250,11 +250,12 @@ def run_training(arguments: argparse.Namespace) -> dict:
         return _train_and_report(arguments, quick, epochs, seed, source, output_dir)
 
 
-def refuse_output_in_data(output, source) -> None:
+def refuse_output_in_data(output, source, setting: str = "--output DIR") -> None:
     """An OutputError, before anything is written, when the output folder is inside the data
     folder's `train/` or `test/`: its files would be among the images (`metrics.json` in a
     class's folder) and every later load would fail. Beside them, in the data folder itself,
-    they do no harm. Used by `train` and by `notebooks refresh`."""
+    they do no harm. Used by `train` and by `notebooks refresh` (whose `setting` is
+    CNN_LESSON_OUTPUT)."""
     from cnn_lesson.errors import OutputError
 
     if source is None or str(source).strip().lower() == "synthetic":
@@ -272,7 +273,7 @@ def refuse_output_in_data(output, source) -> None:
     if inside:
         raise OutputError(f"The output folder {shown(folder)} is inside the data folder "
                           f"{shown(data)}, among its images. Choose an output folder outside "
-                          "its train/ and test/ folders (--output DIR).")
+                          f"its train/ and test/ folders ({setting}).")
 
 
 IDENTITY = ("data_source", "data", "quick", "seed", "precision", "epochs")
@@ -348,6 +349,14 @@ def check_replacing(output_dir: Path, run: dict, fresh: bool) -> None:
     present = [name for name in guarded if (output_dir / name).exists()]
     if not present:
         return
+    from cnn_lesson.files import closed_to_us
+
+    closed = closed_to_us([output_dir / name for name in (*present, "metrics.json")])
+    if closed is not None:  # not "a model that no metrics.json describes"
+        raise OutputError(
+            f"{shown(closed)} cannot be read (permission denied), so this command cannot tell "
+            "which run the models there are. Nothing was changed: make it readable (e.g. "
+            "`chmod u+r` on it), then run again.")
     try:
         from cnn_lesson.files import read_json  # a pipe or a folder is a ValueError
 

@@ -409,7 +409,7 @@ def main(action: str, names: Sequence[str]) -> int:
         from cnn_lesson.cli import refuse_output_in_data
 
         # the lessons' files would be among the images, and every later load would fail
-        refuse_output_in_data(settings.output_dir, settings.data_source)
+        refuse_output_in_data(settings.output_dir, settings.data_source, "CNN_LESSON_OUTPUT")
         environment = kernel_environment(settings)
         check_kernel()
         # The lessons would fail in their first cell on a file, a pipe or a full disk there.

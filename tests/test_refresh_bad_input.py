@@ -212,6 +212,7 @@ def test_an_output_folder_among_the_datas_images_is_refused_before_any_lesson_ru
     assert refresh(lesson) == 1
     out, err = capsys.readouterr()
     assert "inside the data folder" in err and "Traceback" not in err
+    assert "(CNN_LESSON_OUTPUT)" in err and "--output" not in err  # the eleventh pass, B.md 5a
     assert lesson.read_bytes() == before and not (data / "train" / "out").exists()
 
 

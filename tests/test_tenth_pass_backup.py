@@ -23,7 +23,8 @@ def test_a_commands_unsaved_run_is_refused_and_nothing_removed(tmp_path):
     _run(tmp_path, epochs=1, run=COMMAND_RUN)
     lesson_run = tmp_path / FURTHER_FOLDER
     _run(lesson_run, epochs=1)
-    with pytest.raises(BackupError, match=r"never saved.*Run that command again.*Nothing"):
+    with pytest.raises(BackupError, match=r"never saved.*--epochs 1` with its data, without "
+                                          r"--fresh: it restores.*Nothing was changed"):
         forget_finished_runs(tmp_path)
     assert (tmp_path / BACKUP_FOLDER).is_dir() and (lesson_run / BACKUP_FOLDER).is_dir()
 
@@ -110,3 +111,33 @@ def test_a_failed_probe_is_not_left_in_the_backup(tmp_path, monkeypatch):
     with pytest.raises(BackupError, match="No space left.*free some disk space there"):
         _check_writable(tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_commands_unfinished_run_is_refused_before_any_lesson(tmp_path):
+    """The eleventh pass (B.md 4): lesson 3 failed on it, after lessons 1 and 2 had run, with
+    a message cut before its way out, which named options refresh does not have."""
+    interrupted_folder(tmp_path, lambda folder, **kwargs: _run(folder, run=COMMAND_RUN,
+                                                               **kwargs), 1)
+    with pytest.raises(BackupError, match=r"an unfinished run.*Finish it with `python -m "
+                                          r"cnn_lesson train --output .* --epochs 3`.*"
+                                          r"CNN_LESSON_OUTPUT"):
+        forget_finished_runs(tmp_path)
+    assert (tmp_path / BACKUP_FOLDER).is_dir()
+
+
+@needs_file_modes
+def test_an_unreadable_saved_model_is_not_called_never_saved(tmp_path):
+    """The eleventh pass (B.md 3): a saved run whose model.keras one may not read was "a
+    finished run ... whose model was never saved"."""
+    model, _ = _run(tmp_path, epochs=1, run=COMMAND_RUN)
+    save_model(model, tmp_path)
+    (tmp_path / "model.keras").chmod(0)
+    try:
+        process = run_without_privileges(
+            "-c", "import sys; from cnn_lesson.backup import forget_finished_runs; "
+            "forget_finished_runs(sys.argv[1])", str(tmp_path))
+    finally:
+        (tmp_path / "model.keras").chmod(0o644)
+    error = process.stderr.strip().splitlines()[-1]
+    assert "model.keras cannot be read (permission denied)" in error, error
+    assert "never saved" not in error and (tmp_path / BACKUP_FOLDER).is_dir()

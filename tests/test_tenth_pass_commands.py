@@ -166,3 +166,24 @@ def test_an_unreadable_kernel_spec_is_a_permission_problem_not_damage(tmp_path):
     assert str(spec) in line and "cannot be read" in line and "permission denied" in line
     assert "chmod" in line and "JUPYTER_PATH" in line
     assert "broken" not in line and "Remove its folder" not in line
+
+
+# The eleventh pass (B.md 3): a saved run whose model.keras one may not read was "a model that
+# no metrics.json of this command describes, such as lesson 3's", and --fresh the advice.
+
+@needs_file_modes
+def test_an_unreadable_model_is_said_so_not_called_another_runs(tmp_path):
+    from cnn_lesson.cli import main
+
+    arguments = ["train", "--quick", "--data", "synthetic", "--epochs", "1",
+                 "--output", str(tmp_path)]
+    assert main(arguments) == 0
+    (tmp_path / "model.keras").chmod(0)
+    try:
+        process = run_without_privileges("-m", "cnn_lesson", *arguments)
+    finally:
+        (tmp_path / "model.keras").chmod(0o644)
+    line = process.stderr.strip().splitlines()[-1]  # after TensorFlow's and the data's notes
+    assert "Traceback" not in process.stderr and line.startswith("error: ")
+    assert "model.keras cannot be read (permission denied)" in line, line
+    assert "another run" not in line and "--fresh" not in line and process.returncode == 1

@@ -587,9 +587,10 @@ def forget_finished_runs(folder: Path) -> list[Path]:
 
     Only the lessons' own folders are looked in (`LESSON_RUNS`), and not through links: an
     output folder set to a home folder must not lose the kept weights of every run in it.
-    A run of `python -m cnn_lesson train` there whose model was never saved (stopped between
-    its training and its saving) is refused, not forgotten: its kept weights are the only copy
-    of that training, and the command restores them. Returns the folders removed.
+    A run of `python -m cnn_lesson train` there that is not over is refused, not forgotten:
+    finished with its model never saved (stopped between its training and its saving), its
+    kept weights are the only copy of that training, and the command restores them;
+    unfinished, lesson 3 would fail on it. Returns the folders removed.
 
     Raises:
         BackupError: such a run of the command (named, with the way out); nothing is removed.
@@ -604,22 +605,47 @@ def forget_finished_runs(folder: Path) -> list[Path]:
         except (OSError, ValueError):  # none, unreadable, not JSON
             continue
         backup = run_dir / BACKUP_FOLDER
-        if not isinstance(log, dict) or log.get("finished") is not True \
-                or not backup.is_dir() or backup.is_symlink():
+        if not isinstance(log, dict) or not backup.is_dir() or backup.is_symlink():
             continue
-        run, weights = log.get("run"), log.get("weights")
-        if isinstance(run, dict) and COMMAND_DATA in run and not (
-                isinstance(weights, str) and holds_weights(run_dir / MODEL_FILES[0], weights)):
-            raise BackupError(
-                f"{shown(run_dir)} holds a finished run of `python -m cnn_lesson train` whose "
-                f"model was never saved: {BACKUP_FOLDER}/ there keeps the only copy of its "
-                "weights, and refreshing the lessons would remove it. Run that command again "
-                "to save its model (it restores them without training), or move that folder "
-                "away, then refresh. Nothing was changed.")
+        run = log.get("run")
+        if isinstance(run, dict) and COMMAND_DATA in run:
+            _refuse_a_commands_run(run_dir, log)
+        if log.get("finished") is not True:
+            continue  # the lessons resume their own unfinished runs
         finished.append(backup)
     for backup in finished:
         _remove_backup(backup)
     return finished
+
+
+def _refuse_a_commands_run(run_dir: Path, log: dict) -> None:
+    """A BackupError for a run of `python -m cnn_lesson train` in a lesson's folder that is
+    not over: unfinished (lesson 3 would meet another run's backup, its message cut short,
+    after the lessons before it ran), or finished with its model never saved (its kept
+    weights are the only copy of that training); nothing for one whose model is saved."""
+    from cnn_lesson.files import closed_to_us
+
+    model_file = run_dir / MODEL_FILES[0]
+    weights, finished = log.get("weights"), log.get("finished") is True
+    if finished and closed_to_us([model_file]) is not None:
+        raise BackupError(
+            f"{shown(model_file)} cannot be read (permission denied), so refreshing cannot tell "
+            "whether the finished run of `python -m cnn_lesson train` there was saved. Nothing "
+            "was changed: make it readable (e.g. `chmod u+r` on it), then refresh again.")
+    if finished and isinstance(weights, str) and holds_weights(model_file, weights):
+        return
+    run = log["run"]
+    command = (f"`python -m cnn_lesson train --output {shown(run_dir)} --epochs "
+               f"{run.get('epochs')}{' --quick' if run.get('quick') else ''}` with its data, "
+               "without --fresh")
+    state = (f"a finished run of `python -m cnn_lesson train` whose model was never saved: "
+             f"{BACKUP_FOLDER}/ there keeps the only copy of its weights, and refreshing the "
+             f"lessons would remove it. Run {command}: it restores them and saves its model "
+             "without training" if finished else
+             f"an unfinished run of `python -m cnn_lesson train`, which the lessons cannot "
+             f"continue. Finish it with {command}")
+    raise BackupError(f"{shown(run_dir)} holds {state}; or move that folder away, or set "
+                      "CNN_LESSON_OUTPUT to another folder; then refresh. Nothing was changed.")
 
 
 def _lesson_run_folders(root: Path) -> list[Path]:

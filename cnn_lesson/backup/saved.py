@@ -24,7 +24,7 @@ import keras
 import numpy as np
 
 from cnn_lesson.errors import BackupError, SettingsError, shown
-from cnn_lesson.files import is_regular_file, read_json
+from cnn_lesson.files import closed_to_us, is_regular_file, read_json
 
 BACKUP_FOLDER = "training_backup"
 BEST_MODEL_FILE = "best_model.keras"
@@ -350,20 +350,15 @@ def _refuse_unreadable(output_dir: Path) -> None:
     """A BackupError when the backup's files cannot be read for their permissions (another
     user's, in a shared folder): they are not damaged, and --fresh would discard them."""
     backup_dir = output_dir / BACKUP_FOLDER
-    for path in (output_dir / EPOCH_LOG_FILE, backup_dir, backup_dir / METADATA_FILE,
-                 backup_dir / WEIGHTS_FILE):
-        try:
-            if path.is_dir():
-                os.scandir(path).close()
-            elif is_regular_file(path):  # never a pipe: opening it would wait
-                open(path, "rb").close()
-        except PermissionError:
-            raise BackupError(
-                f"The training backup in {shown(output_dir.name)}/ cannot be read: "
-                f"{shown(path.relative_to(output_dir))} is not readable (permission denied). "
-                "Nothing was changed: make it readable (e.g. `chmod -R u+rwX` on "
-                f"{BACKUP_FOLDER} and {EPOCH_LOG_FILE}), or choose another output folder "
-                "(--output DIR, or another output_dir).") from None
+    path = closed_to_us((output_dir / EPOCH_LOG_FILE, backup_dir, backup_dir / METADATA_FILE,
+                         backup_dir / WEIGHTS_FILE))
+    if path is not None:
+        raise BackupError(
+            f"The training backup in {shown(output_dir.name)}/ cannot be read: "
+            f"{shown(path.relative_to(output_dir))} is not readable (permission denied). "
+            "Nothing was changed: make it readable (e.g. `chmod -R u+rwX` on "
+            f"{BACKUP_FOLDER} and {EPOCH_LOG_FILE}), or choose another output folder "
+            "(--output DIR, or another output_dir).")
 
 
 def backup_epoch(backup_dir: Path) -> int | None:
