@@ -97,6 +97,29 @@ def _input_shape(model: keras.Model) -> tuple:
                         f"starting with {how}.")
 
 
+def _output_shape(layer) -> tuple | None:
+    """The shape of a layer's output in the model, or None when Keras cannot say."""
+    try:
+        return tuple(layer.output.shape)
+    except (AttributeError, ValueError):
+        return None
+
+
+def _gives_maps(layer) -> bool:
+    """Whether a layer's output is feature maps, (batch, height, width, maps)."""
+    shape = _output_shape(layer)
+    return shape is not None and len(shape) == 4
+
+
+def _pooled_blocks(blocks) -> str:
+    """The end of the message for convolutions inside blocks whose output is not maps."""
+    named = ", ".join(f"{block.name!r} (output shape {_output_shape(block)})"
+                      for block in blocks)
+    return (f"{named}, which pools or flattens them. Pool after the block instead "
+            "(layers.GlobalAveragePooling2D() as a layer of its own; for Keras' applications, "
+            "pooling=None), or name a layer that gives maps.")
+
+
 @checked
 def layer_explorer(
     model: keras.Model, image: np.ndarray, layer_names: Sequence[str] | None = None
@@ -113,7 +136,8 @@ def layer_explorer(
         image: one uint8 image (32, 32, 3), normalised here like in training.
         layer_names: the layers to offer; by default every convolution layer (`Conv2D`,
             `SeparableConv2D`, ...), and for convolutions inside a nested block (a
-            `keras.Sequential` used as a layer) the block, whose output maps are shown.
+            `keras.Sequential` used as a layer) the block, whose output maps are shown (a
+            block whose output is not maps, pooled or flattened, is left out).
 
     Returns:
         A `LayerExplorer` (an `ipywidgets.VBox`) with `.layer_dropdown`, `.slider` (the filter,
@@ -122,7 +146,8 @@ def layer_explorer(
 
     Raises:
         SettingsError: the image is not one image of the model's input shape, the model
-            has no such layer, or no input shape (no `keras.Input`; also a ValueError).
+            has no such layer, no layer that gives feature maps, or no input shape (no
+            `keras.Input`; also a ValueError).
     """
     if not isinstance(model, keras.Model):
         raise SettingsError(f"layer_explorer needs a Keras model, not {type(model).__name__}.")
@@ -133,11 +158,17 @@ def layer_explorer(
     if image.ndim != 3 or (None not in expected and image.shape != expected):
         raise SettingsError(f"Pass one image of shape {expected}, not shape {image.shape}.")
     # A convolution nested in a block (a keras.Sequential inside the model) has no output of
-    # its own in the model's graph: the block's output, its last layer's maps, stands for it.
-    convolutions = list(dict.fromkeys(block.name for layer, block in nested_layers(model)
-                                      if isinstance(layer, CONVOLUTIONS)))
+    # its own in the model's graph: the block's output, its last layer's maps, stands for it,
+    # when it is maps (a block that ends in pooling or Flatten gives none).
+    blocks = list(dict.fromkeys(block for layer, block in nested_layers(model)
+                                if isinstance(layer, CONVOLUTIONS)))
+    explorable = [block.name for block in blocks if _gives_maps(block)]
+    pooled = [block for block in blocks if not _gives_maps(block)]
     if layer_names is None:
-        layer_names = convolutions
+        layer_names = explorable
+    if not layer_names and pooled:
+        raise SettingsError(f"The model gives no feature maps to show: its convolutions are "
+                            f"inside {_pooled_blocks(pooled)}")
     if not layer_names:
         raise SettingsError("The model has no convolution layer to explore (Conv2D, "
                             "SeparableConv2D, DepthwiseConv2D or Conv2DTranspose).")
@@ -145,10 +176,13 @@ def layer_explorer(
     for name in layer_names:
         if name not in names:
             raise SettingsError(f"No layer named {name!r} in this model: its convolutions are "
-                                f"{', '.join(convolutions) or 'none'}.")
-        if len(model.get_layer(name).output.shape) != 4:  # (batch, height, width, maps)
+                                f"{', '.join(explorable) or 'none that give feature maps'}.")
+        layer = model.get_layer(name)
+        if not _gives_maps(layer):  # (batch, height, width, maps)
+            advice = (f"Pick one of the convolutions: {', '.join(explorable)}." if explorable
+                      else f"Its convolutions are inside {_pooled_blocks(pooled)}" if pooled
+                      else "The model has no convolution that gives them.")
             raise SettingsError(
                 f"Layer {name!r} gives no feature maps to show: its output has shape "
-                f"{tuple(model.get_layer(name).output.shape)}, not (batch, height, width, "
-                f"maps). Pick one of the convolutions: {', '.join(convolutions) or 'none'}.")
+                f"{_output_shape(layer)}, not (batch, height, width, maps). {advice}")
     return LayerExplorer(model, image, list(layer_names))

@@ -34,7 +34,9 @@ def check_classifier(model, caller: str) -> None:
     probabilities per image: one output of shape (N, classes), from a softmax rather than
     raw scores (logits). Keras' own errors for the others name neither the model nor what
     to change, and a model without softmax trains and predicts without a word, wrongly.
-    Models whose output is not known yet (no `keras.Input`) are left to Keras.
+    A model whose output is not known yet (no `keras.Input`) is left to a later call, once
+    it is built; a subclassed model, whose layers cannot be read, is judged by its answers
+    for two test images (see `_check_answers`).
 
     Used by `compile_model`, `train`, `evaluate` and `cnn_lesson.evaluation.predict`.
     """
@@ -44,7 +46,8 @@ def check_classifier(model, caller: str) -> None:
                             f"{type(model).__name__} {model!r:.60}{hint}")
     try:
         outputs, shape = model.outputs, model.output_shape
-    except (AttributeError, ValueError, TypeError):  # not built yet: Keras builds it from data
+    except (AttributeError, ValueError, TypeError):  # not built yet, or subclassed
+        _check_answers(model, _built_image_shape(model))
         return
     if isinstance(shape, dict) or isinstance(getattr(model, "output", None), dict) \
             or (outputs is not None and len(outputs) != 1) or len(tuple(shape)) != 2:
@@ -52,23 +55,98 @@ def check_classifier(model, caller: str) -> None:
             f"{caller} needs a model that answers one row of class probabilities per image, "
             f"shape (N, classes); this one answers "
             f"{'a dict of outputs' if isinstance(getattr(model, 'output', None), dict) else shape}"
-            ". End it with layers.Flatten() (or "
-            "GlobalAveragePooling2D()) and one layers.Dense(classes, activation=\"softmax\"), "
-            "as create_model does.")
+            f". {_END_IT}")
     last = _output_layer(model)
-    activation = _activation_name(last)
-    if activation is not None and activation not in SOFTMAX:
-        answers = ("has no softmax, so it answers raw scores (logits), not probabilities"
-                   if activation == "linear" else
-                   f"ends in the activation {activation!r}, so its answers are not "
-                   "probabilities over the classes (they do not add up to 1)")
+    answers = _what_it_answers(last)
+    if answers is not None:
         logits_loss = _loss_config(model).get("from_logits")
+        remedy = ("Give it activation=\"softmax\", as create_model does"
+                  if _activation_name(last) is not None else
+                  "Put layers.Activation(\"softmax\") after it, or end the model with "
+                  "layers.Dense(classes, activation=\"softmax\"), as create_model does")
         raise SettingsError(
             f"The model's last layer, {last.name!r}, {answers}; the lessons read them as "
-            "probabilities (compile_model's loss, predict, the confusion matrix, the "
-            "explorers). Give it activation=\"softmax\", as create_model does"
+            f"probabilities ({_READ_AS_PROBABILITIES}). {remedy}"
             + (", and drop from_logits=True from the loss." if logits_loss else "."))
     _check_not_rescaled(model)
+
+
+_END_IT = ("End it with layers.Flatten() (or GlobalAveragePooling2D()) and one "
+           "layers.Dense(classes, activation=\"softmax\"), as create_model does.")
+_READ_AS_PROBABILITIES = ("compile_model's loss, predict, the confusion matrix, the "
+                          "explorers")
+
+
+def _what_it_answers(last) -> str | None:
+    """What the layer that computes a model's output answers, when that is not
+    probabilities (logits, another activation, values a normalisation shifted and
+    scaled); None for a softmax, or a layer that is not judged."""
+    activation = _activation_name(last)
+    if activation is not None:
+        if activation in SOFTMAX:
+            return None
+        return ("has no softmax, so it answers raw scores (logits), not probabilities"
+                if activation == "linear" else
+                f"ends in the activation {activation!r}, so its answers are not "
+                "probabilities over the classes (they do not add up to 1)")
+    if isinstance(last, NORMALISING):
+        return (f"is a {type(last).__name__}, which shifts and scales the values, so its "
+                "answers are not probabilities over the classes (they do not add up to 1)")
+    return None
+
+
+def _built_image_shape(model) -> tuple | None:
+    """The shape of one image a built subclassed model was built for (Keras keeps the
+    shape of the first call), or None: not built, or built on something else."""
+    if not model.built or isinstance(model, keras.Sequential):
+        return None
+    shapes = getattr(model, "_build_shapes_dict", None)
+    if not isinstance(shapes, dict) or len(shapes) != 1:
+        return None
+    shape = next(iter(shapes.values()))
+    if not isinstance(shape, (tuple, list)) or len(shape) < 2 \
+            or not all(isinstance(size, int) and size > 0 for size in shape[1:]):
+        return None
+    return tuple(shape[1:])
+
+
+def _check_answers(model: keras.Model, image_shape: tuple | None) -> None:
+    """A SettingsError unless a model whose layers cannot be read (a subclassed
+    keras.Model) answers one row of probabilities for each of two test images, a blank
+    one and a ramp of grey levels: no negative values, and rows that add up to 1 (within
+    what bfloat16 rounds). Nothing is judged without the image shape, or when the model
+    cannot be called on such images (Keras says why in fit)."""
+    if image_shape is None:
+        return
+    ramp = np.linspace(0.0, 1.0, int(np.prod(image_shape)), dtype=np.float32)
+    probe = np.stack([np.zeros(image_shape, np.float32), ramp.reshape(image_shape)])
+    try:
+        answers = model(probe)
+        if isinstance(answers, (dict, list, tuple)):
+            what = f"{len(answers)} outputs"
+        else:
+            answers = np.asarray(keras.ops.convert_to_numpy(answers), dtype=np.float64)
+            what = f"shape {(None, *answers.shape[1:])}"
+    except Exception:  # noqa: BLE001 - the learner's own call(): fit says what fails
+        return
+    if not isinstance(answers, np.ndarray) or answers.ndim != 2:
+        raise SettingsError("The model answers " + what + ", but the lessons need one row "
+                            "of class probabilities per image, shape (N, classes). " + _END_IT)
+    if not np.all(np.isfinite(answers)):
+        return  # not a number: Keras' loss says so
+    sums = answers.sum(axis=1)
+    if answers.min() < -1e-6:
+        seen = f"negative values (down to {answers.min():.2f}), as raw scores (logits) are"
+    elif np.abs(sums - 1).max() > 0.05:
+        seen = f"a row that adds up to {sums[np.argmax(np.abs(sums - 1))]:.2f}, not 1"
+    else:
+        return
+    logits_loss = _loss_config(model).get("from_logits")
+    raise SettingsError(
+        f"The model's answers are not probabilities over the classes: for a test image it "
+        f"gives {seen}; the lessons read them as probabilities ({_READ_AS_PROBABILITIES}). "
+        "Give its last layer activation=\"softmax\", as create_model does"
+        + (", and drop from_logits=True from the loss." if logits_loss else "."))
 
 
 # The names of the softmax activation: Keras' own, and TensorFlow's tf.nn.softmax.
@@ -80,7 +158,21 @@ PASSING_ON = (keras.layers.Flatten, keras.layers.Reshape, keras.layers.Dropout,
               keras.layers.GaussianDropout, keras.layers.AlphaDropout,
               keras.layers.GaussianNoise, keras.layers.Identity,
               keras.layers.GlobalAveragePooling1D, keras.layers.GlobalAveragePooling2D,
-              keras.layers.GlobalMaxPooling1D, keras.layers.GlobalMaxPooling2D)
+              keras.layers.GlobalMaxPooling1D, keras.layers.GlobalMaxPooling2D,
+              keras.layers.AveragePooling1D, keras.layers.AveragePooling2D,
+              keras.layers.AveragePooling3D, keras.layers.MaxPooling1D,
+              keras.layers.MaxPooling2D, keras.layers.MaxPooling3D,
+              keras.layers.ActivityRegularization)
+# Layers with an activation that can end a classifier: Dense, Activation and every kind of
+# convolution (SeparableConv2D and DepthwiseConv2D are not subclasses of Conv2D in Keras 3).
+ENDING_KINDS = tuple(getattr(keras.layers, name) for name in (
+    "Dense", "EinsumDense", "Activation", "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose",
+    "Conv2DTranspose", "Conv3DTranspose", "SeparableConv1D", "SeparableConv2D",
+    "DepthwiseConv1D", "DepthwiseConv2D") if hasattr(keras.layers, name))
+# Layers that shift and scale the values they are given: last, they answer no probabilities.
+NORMALISING = tuple(getattr(keras.layers, name) for name in (
+    "BatchNormalization", "LayerNormalization", "GroupNormalization", "RMSNormalization",
+    "UnitNormalization", "Normalization") if hasattr(keras.layers, name))
 
 
 def _the_only_loss(loss):
@@ -109,33 +201,105 @@ _KEEPING_THE_RANGE = tuple(getattr(keras.layers, name) for name in (
 
 
 def _check_not_rescaled(model: keras.Model) -> None:
-    """A SettingsError when the model's first layer (after augmentation and resizing layers)
-    divides the pixels by about 255 (the TensorFlow tutorials' `Rescaling(1./255)`): the
-    lessons' data reaches the model scaled
-    to 0..1 already (`make_dataset`, `predict`), so it would see pixels of at most 1/255 and
-    learn nothing, without a word."""
+    """A SettingsError when the model's first computing layer (after augmentation and
+    resizing layers, also inside a nested block) expects pixels from 0 to 255: a
+    `Rescaling` that divides them by about 255 (the TensorFlow tutorials'
+    `Rescaling(1./255)`, MobileNetV3's `Rescaling(1/127.5, offset=-1)`), or a
+    `Normalization` adapted on such pixels (a mean above 2). The lessons' data reaches the
+    model scaled to 0..1 already (`make_dataset`, `predict`), so the network would see
+    nearly constant values and learn nothing, without a word."""
     from cnn_lesson.model import nested_layers
 
-    first = next((layer for layer, _ in nested_layers(model)
-                  if not isinstance(layer, (keras.layers.InputLayer, *_KEEPING_THE_RANGE))), None)
-    if not isinstance(first, keras.layers.Rescaling):
+    first, block = next(((layer, block) for layer, block in nested_layers(model)
+                         if not isinstance(layer, (keras.layers.InputLayer,
+                                                   *_KEEPING_THE_RANGE))), (None, None))
+    nested = block is not first
+    if isinstance(first, keras.layers.Rescaling):
+        problem = _rescaling_problem(first)
+    elif isinstance(first, keras.layers.Normalization):
+        problem = _normalization_problem(first, nested)
+    else:
         return
+    if problem is None:
+        return
+    does, sees, remedy = problem
+    if not nested:
+        where = f"The model's first layer, {first.name!r}, {does}"
+    else:
+        where = (f"The layer {first.name!r} inside {block.name!r} {does}: {block.name!r} "
+                 "expects pixels from 0 to 255")
+        remedy = _application_remedy(block.name) or remedy.replace(
+            "Rescaling layer.", f"Rescaling layer from {block.name!r}.")
+    raise SettingsError(
+        f"{where}, but the lessons give the model pixels scaled to 0..1 already (make_dataset "
+        f"and predict do it): the network would see {sees} and learn nothing. {remedy}")
+
+
+def _rescaling_problem(layer) -> tuple[str, str, str] | None:
+    """What a Rescaling that divides by about 255 does, what the network then sees and
+    what to do (see `_check_not_rescaled`); None for other scales."""
     try:
-        scale = np.abs(np.asarray(first.scale, dtype=np.float64))
+        scale = np.abs(np.asarray(layer.scale, dtype=np.float64))
+        offset = np.asarray(layer.offset, dtype=np.float64)
     except (TypeError, ValueError):
-        return
-    if scale.size and np.all((scale > 1 / 300) & (scale < 1 / 100)):
-        raise SettingsError(
-            f"The model's first layer, {first.name!r}, divides the pixels by about 255, but "
-            "the lessons give the model pixels scaled to 0..1 already (make_dataset and "
-            "predict do it): the network would see values of at most 1/255 and learn nothing. "
-            "Remove the Rescaling layer.")
+        return None
+    if not scale.size or not np.all((scale > 1 / 300) & (scale < 1 / 100)):
+        return None
+    factor, shift = float(scale.mean()), float(offset.mean()) if offset.size else 0.0
+    if abs(shift) < 1e-6:
+        does = f"divides the pixels by about {1 / factor:.4g}"
+        sees = f"values of at most {factor:.2g}"
+    else:  # MobileNetV3's Rescaling(1/127.5, offset=-1): 0..255 to -1..1
+        does = (f"turns pixels from 0 to 255 into values from {shift:.3g} to "
+                f"{255 * factor + shift:.3g} (it divides the pixels by about 255, then "
+                "stretches and shifts them)")
+        sees = f"values only from {shift:.3g} to {factor + shift:.3g}"
+    return does, sees, "Remove the Rescaling layer."
+
+
+def _normalization_problem(layer, nested: bool) -> tuple[str, str, str] | None:
+    """The same for a Normalization adapted on pixels from 0 to 255 (its mean above 2,
+    which pixels from 0 to 1 cannot have); None for others."""
+    if getattr(layer, "invert", False):
+        return None
+    try:
+        mean = np.asarray(keras.ops.convert_to_numpy(layer.mean), dtype=np.float64)
+    except (AttributeError, TypeError, ValueError):  # not adapted, nor given a mean
+        return None
+    if not mean.size or not np.all(np.isfinite(mean)) or np.abs(mean).max() <= 2:
+        return None
+    does = (f"subtracts a mean of about {mean.mean():.0f}" if nested else
+            f"was adapted on pixels from 0 to 255 (its mean is about {mean.mean():.0f})")
+    return (does,
+            "nearly the same values in every image",
+            "Adapt it on the images as the model gets them: "
+            f"{layer.name}.adapt(normalize_images(train_images)).")
+
+
+# Keras' applications (by the name they give their model) that rescale the pixels
+# themselves unless they are created with include_preprocessing=False, and those that
+# always do (EfficientNetB0 to B7).
+_OPTIONAL_PREPROCESSING = ("mobilenetv3", "efficientnetv2", "convnext")
+_ALWAYS_PREPROCESSING = ("efficientnetb",)
+
+
+def _application_remedy(name: str) -> str | None:
+    """What to do about the preprocessing inside one of Keras' applications, by its name;
+    None for a block of one's own."""
+    if name.lower().startswith(_OPTIONAL_PREPROCESSING):
+        return ("Create it with include_preprocessing=False, so that it takes the lessons' "
+                "pixels as they are.")
+    if name.lower().startswith(_ALWAYS_PREPROCESSING):
+        return ("Keras' EfficientNetB0 to B7 always do this, so they do not fit the lessons' "
+                "data: use one that can leave it out, such as EfficientNetV2B0 with "
+                "include_preprocessing=False.")
+    return None
 
 
 def _output_layer(model_or_layer):
     """The layer that computes the model's output, inside nested models and before a linear
     Activation (which only casts, as the mixed-precision guide's float32 output layer does)
-    or a layer that passes its input on (`PASSING_ON`: Flatten, Dropout, global pooling);
+    or a layer that passes its input on (`PASSING_ON`: Flatten, Dropout, pooling);
     None when unknown."""
     layer = model_or_layer
     if isinstance(layer, keras.Model):
@@ -156,9 +320,7 @@ def _output_layer(model_or_layer):
 def _activation_name(layer) -> str | None:
     """The activation of a layer of the kinds that end classifiers (Dense, a convolution, an
     Activation), by name; None for other layers, which are not judged."""
-    kinds = (keras.layers.Dense, keras.layers.Activation, keras.layers.Conv1D,
-             keras.layers.Conv2D, keras.layers.EinsumDense)
-    if not isinstance(layer, kinds):
+    if not isinstance(layer, ENDING_KINDS):
         return None
     return getattr(getattr(layer, "activation", None), "__name__", None)
 
@@ -177,9 +339,14 @@ def check_compiled_for_labels(model: keras.Model) -> None:
         raise SettingsError(f"The model was compiled with the loss {loss!r}, where the labels "
                             f"are class numbers (0 to 9), one per image: {_COMPILE_IT}")
     if _loss_config(model).get("from_logits"):
-        raise SettingsError("The loss was given from_logits=True, but the model ends in a "
-                            "softmax and answers probabilities (which the lessons need): drop "
-                            f"from_logits=True, or {_COMPILE_IT}")
+        if _ends_in_softmax(model):
+            raise SettingsError("The loss was given from_logits=True, but the model ends in a "
+                                "softmax and answers probabilities (which the lessons need): "
+                                f"drop from_logits=True, or {_COMPILE_IT}")
+        raise SettingsError("The loss was given from_logits=True, which reads the model's "
+                            "answers as raw scores (logits), but the lessons read them as "
+                            "probabilities: give the model's last layer activation=\"softmax\" "
+                            f"and drop from_logits=True, or {_COMPILE_IT}")
     try:
         config = model.get_compile_config() or {}
     except Exception:  # noqa: BLE001 - a setting Keras cannot describe: not judged
@@ -203,6 +370,16 @@ def check_compiled_for_labels(model: keras.Model) -> None:
         raise SettingsError("The model was compiled without metrics=[\"accuracy\"] (the "
                             "lessons read the accuracy from the history under that name), so "
                             f"its history and its evaluation would have none: {_COMPILE_IT}")
+
+
+def _ends_in_softmax(model) -> bool:
+    """Whether the layer that computes the model's output is seen to be a softmax (not for
+    a subclassed model, nor one whose output is not known yet)."""
+    try:
+        model.outputs[0]
+    except (AttributeError, ValueError, TypeError, IndexError):
+        return False
+    return _activation_name(_output_layer(model)) in SOFTMAX
 
 
 # The metric classes that measure what the string "accuracy" does for class-number labels.
@@ -267,10 +444,15 @@ def check_labels_fit(model: keras.Model, **labels_by_name) -> None:
 
 def check_images_fit(model: keras.Model, **images_by_name) -> None:
     """A DataError unless each set of images has the shape the model takes (before Keras'
-    own error, which names neither)."""
+    own error, which names neither). A subclassed model never called yet is built for the
+    images' shape here and its answers judged (a SettingsError, see
+    `_check_subclassed_answers`)."""
     try:  # a model without an Input layer has no shape yet: fit builds it from the data
         expected = tuple(model.input_shape[1:])
     except (AttributeError, ValueError):
+        expected = None
+    if expected is None:
+        _check_subclassed_answers(model, images_by_name)
         return
     for name, images in images_by_name.items():
         given = tuple(np.shape(images)[1:])
@@ -279,6 +461,20 @@ def check_images_fit(model: keras.Model, **images_by_name) -> None:
             raise DataError(f"The {name} images have shape {np.shape(images)}, but the model "
                             f"takes images of shape {expected}: give it the images the model "
                             "was built for (CIFAR-10: 32 x 32 pixels, 3 colours).")
+
+
+def _check_subclassed_answers(model, images_by_name: dict) -> None:
+    """Build a subclassed model that was never called on the images' shape, as `fit` would
+    on its first batch, and judge its answers (`_check_answers`): `check_classifier` sees
+    no layers in it, and it would otherwise train on logits without a word. (`train` and
+    `evaluate` call `check_images_fit` before fitting; a `keras.Sequential` without
+    `keras.Input` is built by `cnn_lesson.training.built_for`.)"""
+    if not isinstance(model, keras.Model) or isinstance(model, keras.Sequential) \
+            or model.built or not images_by_name:
+        return
+    shape = tuple(np.shape(next(iter(images_by_name.values())))[1:])
+    if shape and all(isinstance(size, int) and size > 0 for size in shape):
+        _check_answers(model, shape)
 
 
 def check_savable(model: keras.Model, caller: str) -> None:
@@ -303,8 +499,7 @@ def check_savable(model: keras.Model, caller: str) -> None:
     else:
         lambdas = [layer.name for layer in model._flatten_layers(include_self=False)
                    if isinstance(layer, keras.layers.Lambda)]
-        unknown = [layer for layer in model._flatten_layers(include_self=False)
-                   if _unregistered(type(layer))]
+        unknown = [layer for layer in _configured_layers(model) if _unregistered(type(layer))]
         if lambdas:
             what = (f"its layer {lambdas[0]!r} is a Lambda layer, Python code that Keras does "
                     "not load back safely (load_model refuses it): use Keras' own layers, such "
@@ -316,9 +511,60 @@ def check_savable(model: keras.Model, caller: str) -> None:
                     "its class statement (and give it a get_config if its __init__ takes "
                     "arguments), or use Keras' own layers")
         else:
-            what = _not_rebuildable(model)
+            what = _compiled_unsavably(model) or _not_rebuildable(model)
     if what:
         raise SettingsError(f"{caller} cannot save this model: {what}.")
+
+
+def _configured_layers(layer):
+    """The layers whose classes a saved model names in its configuration, so that loading
+    it must find them: the layers of the model and of the models nested in it, and inside
+    Keras' own layers. A layer of one's own makes its sublayers itself (in its __init__):
+    those are not named, and the round trip of `_not_rebuildable` judges the rest."""
+    for inner in layer._flatten_layers(include_self=False, recursive=False):
+        yield inner
+        if type(inner).__module__.startswith("keras."):
+            yield from _configured_layers(inner)
+
+
+def _compiled_unsavably(model: keras.Model) -> str | None:
+    """Why Keras cannot save the model's compiled loss or metrics, in the course's words, or
+    None: a loss or metric given as its class without () (Keras makes one to train with,
+    but saves the class and fails), or a metric of one's own that is not registered."""
+    settings = getattr(getattr(model, "_compile_config", None), "config", None)
+    if not isinstance(settings, dict):
+        return None
+    loss = _the_only_loss(settings.get("loss"))
+    metrics = []
+    for key in ("metrics", "weighted_metrics"):
+        metrics += _flattened(settings.get(key) or [])
+    for kind, given in [("loss", loss), *(("metric", metric) for metric in metrics)]:
+        if isinstance(given, type):
+            module = "keras.losses." if kind == "loss" else "keras.metrics."
+            name = (module if given.__module__.startswith("keras.") else "") + given.__name__
+            return (f"it was compiled with the {kind} as the class {given.__name__} itself, "
+                    f"without (): add () ({name}()), or {_COMPILE_IT.rstrip('.')}")
+    for metric in metrics:
+        if isinstance(metric, (str, dict)) or metric is None:
+            continue
+        kind = type(metric) if isinstance(metric, keras.metrics.Metric) else metric
+        module = getattr(kind, "__module__", None)
+        if not isinstance(module, str) or module.startswith("keras.") \
+                or not isinstance(getattr(kind, "__name__", None), str):
+            continue  # Keras' own, or a callable Keras names otherwise: the round trip judges
+        name = getattr(metric, "name", None) or kind.__name__
+        if name == "<lambda>":
+            return ("one of its metrics is a lambda, which Keras does not load back: write it "
+                    "as a function with @keras.saving.register_keras_serializable() on the "
+                    "line above its def statement, or use Keras' own metrics")
+        if _unregistered(kind):
+            what = (f"a {kind.__name__}, a class of your own," if isinstance(kind, type)
+                    else "a function of your own,")
+            return (f"its metric {name!r} is {what} which Keras cannot find when it loads the "
+                    "file: put @keras.saving.register_keras_serializable() on the line above "
+                    f"its {'class' if isinstance(kind, type) else 'def'} statement, or use "
+                    "Keras' own metrics")
+    return None
 
 
 def _not_rebuildable(model: keras.Model) -> str | None:
@@ -343,8 +589,9 @@ def _not_rebuildable(model: keras.Model) -> str | None:
 
 
 def _unregistered(kind: type) -> bool:
-    """Whether a layer class is neither Keras' own nor registered with
-    `keras.saving.register_keras_serializable`: loading a saved model cannot find it."""
+    """Whether a layer or metric class (or a metric function) is neither Keras' own nor
+    registered with `keras.saving.register_keras_serializable`: loading a saved model
+    cannot find it."""
     if kind.__module__.startswith("keras."):
         return False
     return keras.saving.get_registered_object(keras.saving.get_registered_name(kind)) is None
