@@ -15,21 +15,13 @@ from cnn_lesson.feature_maps import layer_explorer
 from cnn_lesson.saving import load_model, save_model
 from cnn_lesson.training import compile_model, evaluate, normalize_images, train
 from tests.helpers import random_images
+from tests.test_ninth_pass_model_checks import _softmax_net
 
 
 @pytest.fixture(scope="module")
 def data():
     images, labels = random_images(64, seed=10)
     return (images[:48], labels[:48]), (images[48:], labels[48:])
-
-
-def _net(*last, first=()):
-    return keras.Sequential([keras.Input((32, 32, 3)), *first, layers.Conv2D(4, 3),
-                             layers.GlobalAveragePooling2D(), *last])
-
-
-def _softmax_net(**kwargs):
-    return _net(layers.Dense(10, activation="softmax"), **kwargs)
 
 
 # Item 4: a Normalization layer adapted on the images as load_cifar10 gives them (0..255).
