@@ -57,7 +57,7 @@ def check_classifier(model, caller: str) -> None:
             f"{'a dict of outputs' if isinstance(getattr(model, 'output', None), dict) else shape}"
             f". {_END_IT}")
     last = _output_layer(model)
-    answers = _what_it_answers(last)
+    answers = _what_it_answers(last, shape[-1])
     if answers is not None:
         logits_loss = _loss_config(model).get("from_logits")
         remedy = ("Give it activation=\"softmax\", as create_model does"
@@ -77,22 +77,48 @@ _READ_AS_PROBABILITIES = ("compile_model's loss, predict, the confusion matrix, 
                           "explorers")
 
 
-def _what_it_answers(last) -> str | None:
+def _what_it_answers(last, classes=None) -> str | None:
     """What the layer that computes a model's output answers, when that is not
     probabilities (logits, another activation, values a normalisation shifted and
-    scaled); None for a softmax, or a layer that is not judged."""
+    scaled); None for a softmax, or a layer that is not judged. An activation not known by
+    name (a function of one's own, a lambda) is judged by what it does (`_activation_gives`)."""
     activation = _activation_name(last)
     if activation is not None:
         if activation in SOFTMAX:
             return None
-        return ("has no softmax, so it answers raw scores (logits), not probabilities"
-                if activation == "linear" else
-                f"ends in the activation {activation!r}, so its answers are not "
-                "probabilities over the classes (they do not add up to 1)")
+        if activation == "linear":
+            return "has no softmax, so it answers raw scores (logits), not probabilities"
+        seen = _activation_gives(last.activation, classes)
+        if not seen:
+            return None
+        return (f"ends in the activation {activation!r}, so its answers are not "
+                f"probabilities over the classes ({seen})")
     if isinstance(last, NORMALISING):
         return (f"is a {type(last).__name__}, which shifts and scales the values, so its "
                 "answers are not probabilities over the classes (they do not add up to 1)")
     return None
+
+
+def _activation_gives(activation, classes=None) -> str | None:
+    """What an activation gives for three test rows of scores, when that is not
+    probabilities: "it gives negative values" or "they do not add up to 1"; "" for rows of
+    probabilities (a softmax, under whatever name), None when it cannot be tried on them
+    (it is then not judged: Keras says in fit what fails)."""
+    size = classes if isinstance(classes, int) and classes > 0 else 10
+    rows = np.stack([np.linspace(-4.0, 4.0, size), np.zeros(size),
+                     np.linspace(3.0, -5.0, size)]).astype(np.float32)
+    try:
+        given = np.asarray(keras.ops.convert_to_numpy(
+            activation(keras.ops.convert_to_tensor(rows))), dtype=np.float64)
+    except Exception:  # noqa: BLE001 - the learner's own function
+        return None
+    if given.shape != rows.shape or not np.all(np.isfinite(given)):
+        return None
+    if given.min() < -1e-6:
+        return "it gives negative values"
+    if np.abs(given.sum(axis=1) - 1).max() > 1e-3:
+        return "they do not add up to 1"
+    return ""
 
 
 def _built_image_shape(model) -> tuple | None:
@@ -115,13 +141,20 @@ def _check_answers(model: keras.Model, image_shape: tuple | None) -> None:
     keras.Model) answers one row of probabilities for each of two test images, a blank
     one and a ramp of grey levels: no negative values, and rows that add up to 1 (within
     what bfloat16 rounds). Nothing is judged without the image shape, or when the model
-    cannot be called on such images (Keras says why in fit)."""
+    cannot be called on such images (Keras says why in fit).
+
+    The model is called with training=False, as Keras' predict does, and any variable the
+    call changes all the same (a counter kept in a variable) is set back, so that checking
+    leaves the model as it was. What its call does in Python (self.count += 1) cannot be
+    undone, nor the variables a first call creates (the model is built by it)."""
     if image_shape is None:
         return
     ramp = np.linspace(0.0, 1.0, int(np.prod(image_shape)), dtype=np.float32)
     probe = np.stack([np.zeros(image_shape, np.float32), ramp.reshape(image_shape)])
+    saved = [(variable, keras.ops.convert_to_numpy(variable)) for variable in model.variables] \
+        if model.built else []
     try:
-        answers = model(probe)
+        answers = model(probe, training=False)
         if isinstance(answers, (dict, list, tuple)):
             what = f"{len(answers)} outputs"
         else:
@@ -129,6 +162,8 @@ def _check_answers(model: keras.Model, image_shape: tuple | None) -> None:
             what = f"shape {(None, *answers.shape[1:])}"
     except Exception:  # noqa: BLE001 - the learner's own call(): fit says what fails
         return
+    finally:
+        _set_back(saved)
     if not isinstance(answers, np.ndarray) or answers.ndim != 2:
         raise SettingsError("The model answers " + what + ", but the lessons need one row "
                             "of class probabilities per image, shape (N, classes). " + _END_IT)
@@ -147,6 +182,16 @@ def _check_answers(model: keras.Model, image_shape: tuple | None) -> None:
         f"gives {seen}; the lessons read them as probabilities ({_READ_AS_PROBABILITIES}). "
         "Give its last layer activation=\"softmax\", as create_model does"
         + (", and drop from_logits=True from the loss." if logits_loss else "."))
+
+
+def _set_back(saved: list) -> None:
+    """Give each variable back the value saved, where it changed."""
+    for variable, value in saved:
+        try:
+            if not np.array_equal(keras.ops.convert_to_numpy(variable), value):
+                variable.assign(value)
+        except Exception:  # noqa: BLE001 - a variable that cannot be read or set: left
+            continue
 
 
 # The names of the softmax activation: Keras' own, and TensorFlow's tf.nn.softmax.
@@ -194,30 +239,44 @@ def _loss_config(model) -> dict:
 
 
 # Layers that move, crop, resize or jitter the pixels but keep their range: a Rescaling after
-# them (TensorFlow's tutorial puts the augmentation first) still sees 0..1 pixels.
+# them (TensorFlow's tutorial puts the augmentation first) still sees 0..1 pixels. Keras'
+# layers that take a value_range (RandomBrightness, RandomContrast, RandomColorJitter,
+# Solarization, RandAugment, ...) keep it too once it is 0..1 (see `_value_range_problem`).
 _KEEPING_THE_RANGE = tuple(getattr(keras.layers, name) for name in (
     "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomCrop",
-    "RandomContrast", "RandomBrightness", "Resizing", "CenterCrop") if hasattr(keras.layers, name))
+    "RandomShear", "RandomPerspective", "RandomGrayscale", "Resizing", "CenterCrop")
+    if hasattr(keras.layers, name))
 
 
 def _check_not_rescaled(model: keras.Model) -> None:
-    """A SettingsError when the model's first computing layer (after augmentation and
-    resizing layers, also inside a nested block) expects pixels from 0 to 255: a
-    `Rescaling` that divides them by about 255 (the TensorFlow tutorials'
-    `Rescaling(1./255)`, MobileNetV3's `Rescaling(1/127.5, offset=-1)`), or a
-    `Normalization` adapted on such pixels (a mean above 2). The lessons' data reaches the
-    model scaled to 0..1 already (`make_dataset`, `predict`), so the network would see
-    nearly constant values and learn nothing, without a word."""
+    """A SettingsError when the model's first layers (also inside a nested block) expect
+    pixels from 0 to 255: an augmentation layer of Keras' given a value_range such as its
+    default (0, 255) (see `_value_range_problem`), or, as the first computing layer after
+    the augmentation and resizing layers, a `Rescaling` that divides them by about 255 (the
+    TensorFlow tutorials' `Rescaling(1./255)`, MobileNetV3's `Rescaling(1/127.5,
+    offset=-1)`), or a `Normalization` adapted on such pixels (a mean above 2). The lessons'
+    data reaches the model scaled to 0..1 already (`make_dataset`, `predict`), so the
+    network would see nearly constant values, or images changed on a scale 255 times too
+    large, and learn nothing, without a word. For one of Keras' applications, nested or the
+    whole model, the advice is about its own preprocessing (`_application_remedy`)."""
     from cnn_lesson.model import nested_layers
 
-    first, block = next(((layer, block) for layer, block in nested_layers(model)
-                         if not isinstance(layer, (keras.layers.InputLayer,
-                                                   *_KEEPING_THE_RANGE))), (None, None))
+    first, block = None, None
+    for layer, top in nested_layers(model):
+        if isinstance(layer, (keras.layers.InputLayer, *_KEEPING_THE_RANGE)):
+            continue
+        problem = _value_range_problem(layer, top)
+        if problem:
+            raise SettingsError(problem)
+        if _value_range(layer) is None:  # the first layer that computes
+            first, block = layer, top
+            break
     nested = block is not first
+    application = _application_remedy(block.name if nested else model.name)
     if isinstance(first, keras.layers.Rescaling):
         problem = _rescaling_problem(first)
     elif isinstance(first, keras.layers.Normalization):
-        problem = _normalization_problem(first, nested)
+        problem = _normalization_problem(first, nested or application is not None)
     else:
         return
     if problem is None:
@@ -225,14 +284,43 @@ def _check_not_rescaled(model: keras.Model) -> None:
     does, sees, remedy = problem
     if not nested:
         where = f"The model's first layer, {first.name!r}, {does}"
+        if application:
+            where += f": {model.name!r} expects pixels from 0 to 255"
     else:
         where = (f"The layer {first.name!r} inside {block.name!r} {does}: {block.name!r} "
                  "expects pixels from 0 to 255")
-        remedy = _application_remedy(block.name) or remedy.replace(
-            "Rescaling layer.", f"Rescaling layer from {block.name!r}.")
+        remedy = remedy.replace("Rescaling layer.", f"Rescaling layer from {block.name!r}.")
     raise SettingsError(
         f"{where}, but the lessons give the model pixels scaled to 0..1 already (make_dataset "
-        f"and predict do it): the network would see {sees} and learn nothing. {remedy}")
+        f"and predict do it): the network would see {sees} and learn nothing. "
+        f"{application or remedy}")
+
+
+def _value_range(layer) -> tuple[float, float] | None:
+    """The value_range of one of Keras' image layers that take one (the pixels' range it
+    works on: its brightness steps, contrast clipping, inversion, ...), or None."""
+    if not type(layer).__module__.startswith("keras."):
+        return None
+    try:
+        low, high = (float(value) for value in getattr(layer, "value_range", None))
+    except (TypeError, ValueError):
+        return None
+    return low, high
+
+
+def _value_range_problem(layer, block) -> str | None:
+    """The message for a layer whose value_range is not the lessons' pixels' 0..1 (Keras'
+    default is (0, 255): RandomBrightness(0.2) then adds up to 51 to pixels of at most 1);
+    None for others."""
+    found = _value_range(layer)
+    if found is None or max(abs(found[0]), abs(found[1])) <= 2:
+        return None
+    inside = f" inside {block.name!r}" if block is not layer else ""
+    default = ", Keras' default" if found == (0, 255) else ""
+    return (f"The layer {layer.name!r}{inside} works on pixels from {found[0]:g} to "
+            f"{found[1]:g} (its value_range{default}), but the lessons give the model pixels "
+            "scaled to 0..1 already (make_dataset and predict do it): what it does would be "
+            f"sized for pixels up to {found[1]:g}, not 1. Create it with value_range=(0, 1).")
 
 
 def _rescaling_problem(layer) -> tuple[str, str, str] | None:
@@ -379,7 +467,10 @@ def _ends_in_softmax(model) -> bool:
         model.outputs[0]
     except (AttributeError, ValueError, TypeError, IndexError):
         return False
-    return _activation_name(_output_layer(model)) in SOFTMAX
+    last = _output_layer(model)
+    activation = _activation_name(last)
+    return activation in SOFTMAX or (activation not in (None, "linear")
+                                     and _activation_gives(last.activation) == "")
 
 
 # The metric classes that measure what the string "accuracy" does for class-number labels.
