@@ -236,6 +236,14 @@ def check_normalized(normalized: np.ndarray, original: np.ndarray) -> None:
     print(line)
 
 
+MAX_SPLIT_TOTAL = 10**9  # images before the split: CIFAR-10 has 50,000
+
+
+def _not_a_count(value) -> bool:
+    """Whether `value` is not a whole number (True, 2.5, "20"; numpy's integers are)."""
+    return isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral)
+
+
 @checked
 @reads_its_input
 def check_split(train_data, validation_data, total: int, max_train_images: int | None) -> None:
@@ -248,21 +256,30 @@ def check_split(train_data, validation_data, total: int, max_train_images: int |
         max_train_images: the quick-mode limit (`lesson.max_train_images`), or None.
 
     Raises:
-        CheckpointError: the sizes do not add up.
+        CheckpointError: the sizes do not add up, or `total` or `max_train_images` is not a
+            count of images.
     """
     held_out = len(validation_data[0])
     training = len(train_data[0])
-    if max_train_images is not None and (isinstance(max_train_images, bool)
+    # Whole numbers: 2.5 was printed as "expected 2.5 and 6" (see config.whole_number).
+    if max_train_images is not None and (_not_a_count(max_train_images)
                                          or not 1 <= max_train_images):
-        raise CheckpointError(f"max_train_images={max_train_images!r}: pass "
-                              "lesson.max_train_images (None, or a count of at least 1).")
+        raise CheckpointError(f"max_train_images={max_train_images!r:.40}: pass "
+                              "lesson.max_train_images (None, or a whole number of at least 1).")
     if training == 0 or held_out == 0:
         raise CheckpointError(f"The split holds {training:,} training and {held_out:,} "
                               "validation images: both sets need images. " + WHAT_TO_DO)
-    if total < 2:  # 0 gave "expected -1 and 1": split_validation needs 2 images or more
+    # 0 gave "expected -1 and 1" (split_validation needs 2 images or more); 10**400 a raw
+    # OverflowError (its tenth is computed in floats, as split_validation's is).
+    how = "pass the number of training images before the split, len(train_images)."
+    if _not_a_count(total):
+        raise CheckpointError(f"total={total!r:.40}: total takes a whole number of images; {how}")
+    if total < 2:
         raise CheckpointError(f"total={total} images cannot be split into a training and a "
-                              "validation set: pass the number of training images before the "
-                              "split, len(train_images).")
+                              f"validation set: {how}")
+    if total > MAX_SPLIT_TOTAL:  # not printed: 10**5000 has too many digits for str()
+        raise CheckpointError(f"total is over {MAX_SPLIT_TOTAL:,} images, more than any "
+                              f"training set of the lessons: {how}")
     # split_validation's tenth (at least one image); the rest, or quick mode's share, trains
     expected_held_out = max(1, round(total * 0.1))
     expected = total - expected_held_out

@@ -375,7 +375,8 @@ def most_confident_mistakes(
     Args:
         true_labels: the correct labels.
         predicted_labels: the model's labels.
-        probabilities: the model's (N, classes) probabilities; optional.
+        probabilities: the model's (N, classes) probabilities, those `predicted_labels`
+            came from (`probabilities.argmax(axis=1)`); optional.
         count: how many to return at most.
 
     Returns:
@@ -383,7 +384,9 @@ def most_confident_mistakes(
 
     Raises:
         SettingsError: the probabilities are not one row of probabilities per image
-            (`checked_probabilities`: logits, NaN, rows not adding up to 1).
+            (`checked_probabilities`: logits, NaN, rows not adding up to 1), or not the
+            ones the predicted labels came from (for more than 1% of the images, and more
+            than 2, a label is not its row's most probable class).
     """
     count = whole_number("count", count, minimum=0)
     true, predicted = flat_labels(true_labels), flat_labels(predicted_labels)
@@ -402,6 +405,10 @@ def most_confident_mistakes(
 # each of the ten probabilities is rounded by up to 0.2%. Logits and halved or doubled rows
 # are far outside this.
 SUM_TOLERANCE = 1e-2
+# The share of images whose predicted label may be another class than the most probable one
+# (beyond 2 images): near ties rounded the other way when the labels came from another
+# predict of the same model. Another model's probabilities disagree on far more.
+MISMATCHES_ALLOWED = 0.01
 
 
 def checked_probabilities(probabilities, count: int, classes: int = 1, exact: bool = False,
@@ -457,10 +464,25 @@ def checked_probabilities(probabilities, count: int, classes: int = 1, exact: bo
 
 
 def _confidence(probabilities, predicted: np.ndarray) -> np.ndarray:
-    """Each image's probability of its predicted class (see `checked_probabilities`)."""
+    """Each image's probability of its predicted class (see `checked_probabilities`), or a
+    SettingsError when the predicted labels are not these probabilities' answers.
+
+    Probabilities from another model or another run ranked and titled the mistakes of these
+    labels, silently. A tie may be broken either way, and a few near ties may round the other
+    way in another predict (a bfloat16 softmax's logits are rounded by up to 0.8%), so only
+    more than `MISMATCHES_ALLOWED` of the images is a disagreement.
+    """
     probabilities = checked_probabilities(probabilities, len(predicted),
                                           int(predicted.max()) + 1 if predicted.size else 1)
-    return probabilities[np.arange(len(predicted)), predicted]
+    confidence = probabilities[np.arange(len(predicted)), predicted]
+    behind = np.flatnonzero(probabilities.max(axis=1, initial=0) - confidence > 1e-6)
+    if len(behind) > max(2, len(predicted) * MISMATCHES_ALLOWED):
+        raise SettingsError(
+            f"The probabilities do not go with the predicted labels: for {len(behind):,} of "
+            f"the {len(predicted):,} images (image {behind[0]}, for one) the label is not the "
+            "most probable class. Compute both from one predict: probabilities = "
+            "predict(model, images), then predicted_labels = probabilities.argmax(axis=1).")
+    return confidence
 
 
 @checked
@@ -479,7 +501,8 @@ def answers_among_mistakes(
     Args:
         true_labels: the correct labels.
         predicted_labels: the model's labels.
-        probabilities: the model's (N, classes) probabilities.
+        probabilities: the model's (N, classes) probabilities, those `predicted_labels`
+            came from.
         count: how many mistakes, as in `plot_mistakes`.
         class_names: the class names.
 
@@ -523,7 +546,8 @@ def plot_mistakes(
         images: uint8 images (N, 32, 32, 3), colours last (or (N, height, width, 1) grey).
         true_labels: the correct labels.
         predicted_labels: the model's labels.
-        probabilities: the model's (N, 10) probabilities, for the confidence; optional.
+        probabilities: the model's (N, 10) probabilities, those `predicted_labels` came
+            from, for the confidence; optional.
         class_names: the class names.
         count: how many mistakes to show at most, from 1 to `MAX_MISTAKES_SHOWN` (100: a
             figure of a few seconds to draw).
@@ -538,7 +562,8 @@ def plot_mistakes(
         DataError: the images are not pictures with their colours last, or not one per label;
             the labels or class names are not what they must be.
         SettingsError: `count` or `columns` out of range; the probabilities are not one row
-            of probabilities per image (see `most_confident_mistakes`).
+            of probabilities per image, or not those the predicted labels came from (see
+            `most_confident_mistakes`).
     """
     classes = len(checked_class_names(class_names))
     # 0 said "No mistakes" of wrong answers; thousands took minutes and a giant figure.

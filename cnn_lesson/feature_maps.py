@@ -134,10 +134,11 @@ def layer_explorer(
     Args:
         model: a built model (e.g. `create_model()`, trained or not).
         image: one uint8 image (32, 32, 3), normalised here like in training.
-        layer_names: the layers to offer; by default every convolution layer (`Conv2D`,
-            `SeparableConv2D`, ...), and for convolutions inside a nested block (a
-            `keras.Sequential` used as a layer) the block, whose output maps are shown (a
-            block whose output is not maps, pooled or flattened, is left out).
+        layer_names: the layers to offer (a list of names, or one name); by default every
+            convolution layer (`Conv2D`, `SeparableConv2D`, ...), and for convolutions inside
+            a nested block (a `keras.Sequential` used as a layer) the block, whose output
+            maps are shown (a block whose output is not maps, pooled or flattened, is left
+            out).
 
     Returns:
         A `LayerExplorer` (an `ipywidgets.VBox`) with `.layer_dropdown`, `.slider` (the filter,
@@ -145,9 +146,9 @@ def layer_explorer(
         filter and the map's shape) and `.feature_maps(layer_name)`.
 
     Raises:
-        SettingsError: the image is not one image of the model's input shape, the model
-            has no such layer, no layer that gives feature maps, or no input shape (no
-            `keras.Input`; also a ValueError).
+        SettingsError: the image is not one image of the model's input shape, `layer_names`
+            is empty, the model has no such layer, no layer that gives feature maps, or no
+            input shape (no `keras.Input`; also a ValueError).
     """
     if not isinstance(model, keras.Model):
         raise SettingsError(f"layer_explorer needs a Keras model, not {type(model).__name__}.")
@@ -164,6 +165,14 @@ def layer_explorer(
                                 if isinstance(layer, CONVOLUTIONS)))
     explorable = [block.name for block in blocks if _gives_maps(block)]
     pooled = [block for block in blocks if not _gives_maps(block)]
+    if isinstance(layer_names, str):  # one name: "conv1" was read letter by letter, "c"...
+        layer_names = [layer_names]
+    elif layer_names is not None:
+        layer_names = list(layer_names)  # once: a generator was used up by the checks below
+        if not layer_names:  # it said "The model has no convolution layer" of create_model()
+            raise SettingsError("layer_names is empty: name the layers to offer, such as "
+                                f"{explorable[:1] or ['conv1']}, or leave it out to offer "
+                                "every convolution.")
     if layer_names is None:
         layer_names = explorable
     if not layer_names and pooled:

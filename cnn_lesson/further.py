@@ -439,8 +439,9 @@ def train_further(
         callbacks: more Keras callbacks.
         verbose: 2 prints one line per epoch, 0 nothing.
         whiten: the first convolution whitens the patches of the training images and is not
-            trained (`whitening_filters`); False trains it like the others. A `whitening` of
-            one's own (a model option) wins over both: it is used as given, not trained.
+            trained (`whitening_filters`: an even number of filters up to 54); False trains
+            it like the others, of any width. A `whitening` of one's own (a model option)
+            wins over both: it is used as given, not trained.
         **model_options: passed to `build_further_model` (e.g. `label_smoothing`,
             `peak_learning_rate`) and from there to `create_further_model` (e.g. `augment`).
 
@@ -450,8 +451,9 @@ def train_further(
         the total.
 
     Raises:
-        SettingsError: an argument or a model option is out of range, or `train_data` or
-            `validation_data` is not an (images, labels) pair.
+        SettingsError: an argument or a model option is out of range, `train_data` or
+            `validation_data` is not an (images, labels) pair, or the whitening (`whiten`)
+            cannot fill the first convolution (an odd width, or more than 54).
         DataError: the images or labels are not CIFAR-10's (32 x 32 x 3 pixels, 0 to 9).
         LessonOrderError, BackupError: as `cnn_lesson.training.train` raises them.
     """
@@ -469,7 +471,17 @@ def train_further(
                             f"{type(output_dir).__name__} {output_dir!r}.")
     # a generator is read once: here; the rate follows a one-cycle schedule
     callbacks = checked_callbacks(callbacks, scheduled=True)
-    first_filters = _checked_filters(model_options.get("filters", DEFAULT_FILTERS))[0]
+    filters = _checked_filters(model_options.get("filters", DEFAULT_FILTERS))
+    first_filters = filters[0]
+    whiten = whiten and model_options.get("whitening") is None  # the learner's own wins
+    # whitening_filters' limits for 3 x 3 patches; its own message named `filters=64`, an
+    # argument the learner never gave, and not the way out.
+    most = 2 * 3 * 3 * 3
+    if whiten and (first_filters % 2 or first_filters > most):
+        raise SettingsError(
+            f"filters={filters}: the whitened first convolution (whiten=True, the default) "
+            f"takes an even number of filters from 2 to {most}, not {first_filters}. Pass "
+            "whiten=False to train a first convolution of any width.")
     checked_images_and_labels(*train_data, IMAGE_SHAPE)
     checked_images_and_labels(*validation_data, IMAGE_SHAPE)
     steps = steps_per_epoch(len(train_data[0]), batch_size)
@@ -479,7 +491,6 @@ def train_further(
                             f"{MAX_TOTAL_STEPS:,} steps the learning rate schedule counts; use "
                             "fewer epochs.")
     keras.utils.set_random_seed(seed)
-    whiten = whiten and model_options.get("whitening") is None  # the learner's own wins
     if whiten:  # the whitening's place, filled below: the model options are checked first
         model_options["whitening"] = np.zeros((3, 3, 3, first_filters), np.float32)
     model = build_further_model(epochs * steps, strategy=strategy, **model_options)
