@@ -8,13 +8,16 @@ import pytest
 
 from cnn_lesson.backup import LESSON_RUNS, forget_finished_runs
 from cnn_lesson.backup.saved import BACKUP_FOLDER, COMMAND_DATA
+from cnn_lesson.data.synthetic import SYNTHETIC_LABEL
 from cnn_lesson.errors import BackupError
 from cnn_lesson.further import FURTHER_FOLDER
 from cnn_lesson.saving import save_model
 from tests.helpers import interrupted_folder, needs_file_modes, run_without_privileges
 from tests.test_backup import _run
 
-COMMAND_RUN = {COMMAND_DATA: "the command's images"}  # what `python -m cnn_lesson train` logs
+# What `python -m cnn_lesson train --quick --data synthetic` logs beside the course's facts
+COMMAND_RUN = {COMMAND_DATA: "the command's images", "data source": SYNTHETIC_LABEL,
+               "quick": True}
 
 
 def test_a_commands_unsaved_run_is_refused_and_nothing_removed(tmp_path):
@@ -23,8 +26,11 @@ def test_a_commands_unsaved_run_is_refused_and_nothing_removed(tmp_path):
     _run(tmp_path, epochs=1, run=COMMAND_RUN)
     lesson_run = tmp_path / FURTHER_FOLDER
     _run(lesson_run, epochs=1)
-    with pytest.raises(BackupError, match=r"never saved.*--epochs 1` with its data, without "
-                                          r"--fresh: it restores.*Nothing was changed"):
+    # every setting the backup compares, or that command is another run (the twelfth pass)
+    with pytest.raises(BackupError, match=r"never saved.*Run `python -m cnn_lesson train --data "
+                                          r"synthetic --output .* --epochs 1 --seed 5 "
+                                          r"--precision float32 --quick` \(without --fresh\): "
+                                          r"it restores.*Nothing was changed"):
         forget_finished_runs(tmp_path)
     assert (tmp_path / BACKUP_FOLDER).is_dir() and (lesson_run / BACKUP_FOLDER).is_dir()
 
@@ -119,8 +125,9 @@ def test_a_commands_unfinished_run_is_refused_before_any_lesson(tmp_path):
     interrupted_folder(tmp_path, lambda folder, **kwargs: _run(folder, run=COMMAND_RUN,
                                                                **kwargs), 1)
     with pytest.raises(BackupError, match=r"an unfinished run.*Finish it with `python -m "
-                                          r"cnn_lesson train --output .* --epochs 3`.*"
-                                          r"CNN_LESSON_OUTPUT"):
+                                          r"cnn_lesson train --data synthetic --output .* "
+                                          r"--epochs 3 --seed 5 --precision float32 --quick`"
+                                          r".*CNN_LESSON_OUTPUT"):
         forget_finished_runs(tmp_path)
     assert (tmp_path / BACKUP_FOLDER).is_dir()
 
@@ -141,3 +148,48 @@ def test_an_unreadable_saved_model_is_not_called_never_saved(tmp_path):
     error = process.stderr.strip().splitlines()[-1]
     assert "model.keras cannot be read (permission denied)" in error, error
     assert "never saved" not in error and (tmp_path / BACKUP_FOLDER).is_dir()
+
+
+def test_a_resuming_run_without_room_for_its_next_save_is_refused_before_training(
+        tmp_path, monkeypatch):
+    """The twelfth pass (B.md 2): two bytes could be written, so a resuming run trained a
+    whole epoch, then stopped for want of room to save it."""
+    import shutil as shutil_module
+
+    import cnn_lesson.backup as backup_module
+
+    folder = interrupted_folder(tmp_path / "run", _run, 1)
+    real_usage = shutil_module.disk_usage
+
+    def full(path):
+        usage = real_usage(path)
+        return usage._replace(free=1_000_000) if BACKUP_FOLDER in str(path) else usage
+
+    monkeypatch.setattr(backup_module.shutil, "disk_usage", full)
+    with pytest.raises(BackupError, match=r"No space left.*Nothing was trained.*free some disk "
+                                          r"space there"):
+        _run(folder)
+    assert not list((folder / BACKUP_FOLDER).glob(".write-test-*"))
+
+
+def test_a_commands_run_training_now_is_said_so(tmp_path):
+    """The twelfth pass (B.md 3a): refresh said "Finish it with `python -m cnn_lesson train
+    ...`" of a run still training there, a command the folder's lock then refused."""
+    import subprocess
+    import sys
+
+    interrupted_folder(tmp_path, lambda folder, **kwargs: _run(folder, run=COMMAND_RUN,
+                                                               **kwargs), 1)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; "
+         "from cnn_lesson.backup.lock import lock_folder; "
+         "lock_folder(Path(sys.argv[1]), object()); print('locked', flush=True); "
+         "time.sleep(60)", str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(BackupError, match=r"Another training run \(process \d+\) is using"):
+            forget_finished_runs(tmp_path)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (tmp_path / BACKUP_FOLDER).is_dir()

@@ -556,6 +556,11 @@ def _check_writable(backup_dir: Path) -> None:
     """
     probe = backup_dir / f".write-test-{os.getpid()}"  # as `prepare_output_dir` probes
     try:
+        weights = backup_dir / WEIGHTS_FILE
+        # as `_Backup._save_model` needs it: both versions of the weights for a moment
+        if weights.is_file() and shutil.disk_usage(backup_dir).free \
+                < 2 * weights.stat().st_size + BACKUP_MARGIN_BYTES:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         probe.write_bytes(b"ok")
     except OSError as error:
         if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
@@ -609,7 +614,8 @@ def forget_finished_runs(folder: Path) -> list[Path]:
             continue
         run = log.get("run")
         if isinstance(run, dict) and COMMAND_DATA in run:
-            _refuse_a_commands_run(run_dir, log)
+            with holding_folder(run_dir):  # a run training there now: "Another ... is using"
+                _refuse_a_commands_run(run_dir, log)
         if log.get("finished") is not True:
             continue  # the lessons resume their own unfinished runs
         finished.append(backup)
@@ -635,9 +641,7 @@ def _refuse_a_commands_run(run_dir: Path, log: dict) -> None:
     if finished and isinstance(weights, str) and holds_weights(model_file, weights):
         return
     run = log["run"]
-    command = (f"`python -m cnn_lesson train --output {shown(run_dir)} --epochs "
-               f"{run.get('epochs')}{' --quick' if run.get('quick') else ''}` with its data, "
-               "without --fresh")
+    command = f"`{_the_command(run_dir, run)}` (without --fresh)"
     state = (f"a finished run of `python -m cnn_lesson train` whose model was never saved: "
              f"{BACKUP_FOLDER}/ there keeps the only copy of its weights, and refreshing the "
              f"lessons would remove it. Run {command}: it restores them and saves its model "
@@ -646,6 +650,20 @@ def _refuse_a_commands_run(run_dir: Path, log: dict) -> None:
              f"continue. Finish it with {command}")
     raise BackupError(f"{shown(run_dir)} holds {state}; or move that folder away, or set "
                       "CNN_LESSON_OUTPUT to another folder; then refresh. Nothing was changed.")
+
+
+def _the_command(run_dir: Path, run: dict) -> str:
+    """The `train` command line of a run of the command, from its facts: every setting the
+    backup compares (a command without its --seed would be another run, refused)."""
+    from cnn_lesson.data.synthetic import SYNTHETIC_LABEL
+
+    source = run.get("data source")
+    data = "synthetic" if source == SYNTHETIC_LABEL else f"<its data: {source}>" if source \
+        else "<its data>"
+    words = ["python -m cnn_lesson train", f"--data {data}", f"--output {shown(run_dir)}",
+             f"--epochs {run.get('epochs')}", f"--seed {run.get('seed')}",
+             f"--precision {run.get('precision')}"]
+    return " ".join(words + (["--quick"] if run.get("quick") else []))
 
 
 def _lesson_run_folders(root: Path) -> list[Path]:
