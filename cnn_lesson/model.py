@@ -152,8 +152,14 @@ def _sequential(filters, dense_units, dropout, name, momentum) -> keras.Sequenti
     )
 
 
+# Layers that hold layers: nested models, and Keras' `Pipeline` of preprocessing layers
+# (none in Keras before 3.6).
+_NESTING = (keras.Model, *filter(None, [getattr(keras.layers, "Pipeline", None)]))
+
+
 def nested_layers(model: keras.Model):
-    """Every layer of the model in order, looking inside the models nested in it.
+    """Every layer of the model in order, looking inside the models nested in it (and in
+    Keras' `Pipeline`s, whose augmentation the model checks judge).
 
     `model.layers` lists a nested `keras.Sequential` block as one layer; the plots and
     explorers that look for convolutions look inside it too (lessons 2 and 4).
@@ -163,7 +169,7 @@ def nested_layers(model: keras.Model):
         it is not nested).
     """
     def inside(layer):
-        if isinstance(layer, keras.Model):
+        if isinstance(layer, _NESTING):
             for inner in layer.layers:
                 yield from inside(inner)
         else:

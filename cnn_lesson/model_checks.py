@@ -49,6 +49,12 @@ def check_classifier(model, caller: str) -> None:
     except (AttributeError, ValueError, TypeError):  # not built yet, or subclassed
         _check_answers(model, _built_image_shape(model))
         return
+    inputs = getattr(model, "inputs", None)
+    if isinstance(inputs, (list, tuple)) and len(inputs) != 1:  # "takes images of shape ((4,),)"
+        raise SettingsError(
+            f"{caller} needs a model that takes one input, the images; this one takes "
+            f"{len(inputs)} inputs. Start it with one keras.Input((32, 32, 3)), as create_model "
+            "does.")
     if isinstance(shape, dict) or isinstance(getattr(model, "output", None), dict) \
             or (outputs is not None and len(outputs) != 1) or len(tuple(shape)) != 2:
         raise SettingsError(
@@ -242,9 +248,13 @@ def _loss_config(model) -> dict:
 # them (TensorFlow's tutorial puts the augmentation first) still sees 0..1 pixels. Keras'
 # layers that take a value_range (RandomBrightness, RandomContrast, RandomColorJitter,
 # Solarization, RandAugment, ...) keep it too once it is 0..1 (see `_value_range_problem`).
+# RandomContrast, RandomGaussianBlur and RandomElasticTransform use their value_range only to
+# clip what they give: on 0..1 pixels Keras' default (0, 255) clips nothing, and nothing is
+# sized for 255 (the twelfth pass: they were refused).
 _KEEPING_THE_RANGE = tuple(getattr(keras.layers, name) for name in (
     "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomCrop",
-    "RandomShear", "RandomPerspective", "RandomGrayscale", "Resizing", "CenterCrop")
+    "RandomShear", "RandomPerspective", "RandomGrayscale", "Resizing", "CenterCrop",
+    "RandomContrast", "RandomGaussianBlur", "RandomElasticTransform")
     if hasattr(keras.layers, name))
 
 
