@@ -36,8 +36,9 @@ def feature_map_image(feature_map: np.ndarray, colormap: str = "viridis") -> np.
 class LayerExplorer(widgets.VBox):
     """The widget `layer_explorer` returns; see there."""
 
-    def __init__(self, model, image, layer_names):
+    def __init__(self, model, image, layer_names, probes=None):
         self.model, self.input_image = model, image
+        self.probes: dict = dict(probes or {})  # layer name -> sub-model giving its maps
         self.activations: dict[str, np.ndarray] = {}  # layer name -> (H, W, filters), cached
         self.layer_dropdown = widgets.Dropdown(options=layer_names, description="Layer")
         self.slider = widgets.IntSlider(value=0, min=0, max=0, description="Filter",
@@ -58,8 +59,10 @@ class LayerExplorer(widgets.VBox):
     def feature_maps(self, layer_name: str) -> np.ndarray:
         """All of a layer's feature maps for the image, (H, W, filters); computed once."""
         if layer_name not in self.activations:
-            layer = self.model.get_layer(layer_name)
-            probe = keras.Model(inputs=self.model.inputs, outputs=layer.output)
+            probe = self.probes.get(layer_name) or _probe(self.model, layer_name)
+            if probe is None:
+                raise SettingsError(_unreachable(self.model, layer_name))
+            self.probes[layer_name] = probe
             batch = normalize_images(self.input_image)[np.newaxis]
             self.activations[layer_name] = np.asarray(probe.predict(batch, verbose=0))[0]
         return self.activations[layer_name]
@@ -105,6 +108,53 @@ def _output_shape(layer) -> tuple | None:
         return None
 
 
+def _probe(model: keras.Model, name: str):
+    """A sub-model from the model's inputs to the output of its layer `name` *in the model*,
+    or None when Keras cannot make one.
+
+    `layer.output` is the output of the layer's first call. For a nested functional block
+    (one made with `keras.Model(i, o)`, or Keras' applications such as MobileNetV2) that is
+    the block's own inner output, not connected to the outer model's inputs; the block's
+    call inside the model is one of its inbound nodes, so each is tried in turn.
+    """
+    try:
+        layer = model.get_layer(name)
+    except ValueError:
+        return None
+    candidates = [node.output_tensors for node in getattr(layer, "_inbound_nodes", None) or []]
+    try:
+        candidates.append([layer.output])
+    except (AttributeError, ValueError):
+        pass
+    for outputs in candidates:
+        if len(outputs) != 1:
+            continue
+        try:
+            return keras.Model(inputs=model.inputs, outputs=outputs[0])
+        except Exception:  # not connected to the model's inputs: Keras' ValueError, or other
+            continue
+    return None
+
+
+def _probe_shape(probe) -> tuple | None:
+    """The shape of a sub-model's output, or None."""
+    try:
+        return tuple(probe.output.shape)
+    except (AttributeError, ValueError):
+        return None
+
+
+def _unreachable(model: keras.Model, name: str, shown: Sequence[str] | None = None) -> str:
+    """The message for a layer whose maps cannot be computed from the model's input."""
+    if shown is None:
+        shown = [layer.name for layer in model.layers
+                 if (probe := _probe(model, layer.name)) is not None
+                 and len(_probe_shape(probe) or ()) == 4]
+    return (f"Layer {name!r} cannot be shown: Keras cannot compute its output in this model "
+            f"from the model's input (its output is not connected to the model's input). "
+            f"Layers that can be shown: {', '.join(shown) or 'none'}.")
+
+
 def _gives_maps(layer) -> bool:
     """Whether a layer's output is feature maps, (batch, height, width, maps)."""
     shape = _output_shape(layer)
@@ -127,7 +177,8 @@ def layer_explorer(
     """Pick a convolution layer and one of its filters; see what that filter finds in an image.
 
     Bright parts of the feature map are where the filter responds strongly. Each layer's
-    maps are computed once, with a sub-model `keras.Model(model.inputs, layer.output)`.
+    maps are computed once, with a sub-model from `model.inputs` to the layer's output in
+    the model (for a nested block, its call in the model, not its own inner output).
 
     Used by lesson 2 (`02_the_model.ipynb`): `layer_explorer(model, train_images[0])`.
 
@@ -136,8 +187,9 @@ def layer_explorer(
         image: one uint8 image (32, 32, 3), normalised here like in training.
         layer_names: the layers to offer (a list of names, or one name); by default every
             convolution layer (`Conv2D`, `SeparableConv2D`, ...), and for convolutions inside
-            a nested block (a `keras.Sequential` used as a layer) the block, whose output
-            maps are shown (a block whose output is not maps, pooled or flattened, is left
+            a nested block (a `keras.Sequential` or a functional `keras.Model` used as a
+            layer, such as Keras' MobileNetV2) the block, whose output maps in the model
+            are shown (a block whose output is not maps, pooled or flattened, is left
             out).
 
     Returns:
@@ -147,8 +199,8 @@ def layer_explorer(
 
     Raises:
         SettingsError: the image is not one image of the model's input shape, `layer_names`
-            is empty, the model has no such layer, no layer that gives feature maps, or no
-            input shape (no `keras.Input`; also a ValueError).
+            is empty, the model has no such layer, no layer that gives feature maps, a layer
+            whose output Keras cannot compute from the model's input, or no input shape (no `keras.Input`; also a ValueError).
     """
     if not isinstance(model, keras.Model):
         raise SettingsError(f"layer_explorer needs a Keras model, not {type(model).__name__}.")
@@ -158,13 +210,24 @@ def layer_explorer(
         image = image[0]
     if image.ndim != 3 or (None not in expected and image.shape != expected):
         raise SettingsError(f"Pass one image of shape {expected}, not shape {image.shape}.")
-    # A convolution nested in a block (a keras.Sequential inside the model) has no output of
+    # A convolution nested in a block (a keras.Sequential or keras.Model inside) has no output of
     # its own in the model's graph: the block's output, its last layer's maps, stands for it,
     # when it is maps (a block that ends in pooling or Flatten gives none).
+    # The maps are computed by a sub-model from the model's input to the block's output in
+    # the model (`_probe`); a block whose output Keras cannot reach is not offered.
     blocks = list(dict.fromkeys(block for layer, block in nested_layers(model)
                                 if isinstance(layer, CONVOLUTIONS)))
-    explorable = [block.name for block in blocks if _gives_maps(block)]
-    pooled = [block for block in blocks if not _gives_maps(block)]
+    probes = {}
+    for block in blocks:
+        probe = _probe(model, block.name)
+        if probe is not None:
+            probes[block.name] = probe
+    explorable = [block.name for block in blocks if block.name in probes
+                  and len(_probe_shape(probes[block.name]) or ()) == 4]
+    unreachable = [block.name for block in blocks
+                   if block.name not in probes and _gives_maps(block)]
+    pooled = [block for block in blocks
+              if block.name not in explorable and block.name not in unreachable]
     if isinstance(layer_names, str):  # one name: "conv1" was read letter by letter, "c"...
         layer_names = [layer_names]
     elif layer_names is not None:
@@ -175,6 +238,8 @@ def layer_explorer(
                                 "every convolution.")
     if layer_names is None:
         layer_names = explorable
+    if not layer_names and unreachable:
+        raise SettingsError(_unreachable(model, unreachable[0], explorable))
     if not layer_names and pooled:
         raise SettingsError(f"The model gives no feature maps to show: its convolutions are "
                             f"inside {_pooled_blocks(pooled)}")
@@ -187,11 +252,17 @@ def layer_explorer(
             raise SettingsError(f"No layer named {name!r} in this model: its convolutions are "
                                 f"{', '.join(explorable) or 'none that give feature maps'}.")
         layer = model.get_layer(name)
-        if not _gives_maps(layer):  # (batch, height, width, maps)
+        if name not in probes:
+            probe = _probe(model, name)
+            if probe is None:
+                raise SettingsError(_unreachable(model, name, explorable))
+            probes[name] = probe
+        shape = _probe_shape(probes[name])
+        if shape is None or len(shape) != 4:  # (batch, height, width, maps)
             advice = (f"Pick one of the convolutions: {', '.join(explorable)}." if explorable
                       else f"Its convolutions are inside {_pooled_blocks(pooled)}" if pooled
                       else "The model has no convolution that gives them.")
             raise SettingsError(
                 f"Layer {name!r} gives no feature maps to show: its output has shape "
-                f"{_output_shape(layer)}, not (batch, height, width, maps). {advice}")
-    return LayerExplorer(model, image, list(layer_names))
+                f"{shape or _output_shape(layer)}, not (batch, height, width, maps). {advice}")
+    return LayerExplorer(model, image, list(layer_names), probes)
