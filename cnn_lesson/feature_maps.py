@@ -7,6 +7,7 @@ ipywidgets explorer like those in `cnn_lesson.widgets`.
 from __future__ import annotations
 
 import html
+import re
 from typing import Sequence
 
 import ipywidgets as widgets
@@ -64,7 +65,14 @@ class LayerExplorer(widgets.VBox):
                 raise SettingsError(_unreachable(self.model, layer_name))
             self.probes[layer_name] = probe
             batch = normalize_images(self.input_image)[np.newaxis]
-            self.activations[layer_name] = np.asarray(probe.predict(batch, verbose=0))[0]
+            try:
+                maps = probe.predict(batch, verbose=0)
+            except Exception as error:  # noqa: BLE001 - Keras on this model and image
+                raise SettingsError(
+                    f"Layer {layer_name!r} cannot be computed for this image of shape "
+                    f"{self.input_image.shape}: {_keras_reason(error)}. Pass an image of the "
+                    "size and colours the model was made for.") from None
+            self.activations[layer_name] = np.asarray(maps)[0]
         return self.activations[layer_name]
 
     def _choose_layer(self) -> None:
@@ -98,6 +106,16 @@ def _input_shape(model: keras.Model) -> tuple:
                         f"{type(model).__name__} is a subclassed keras.Model, which has none. "
                         f"Build the network with keras.Sequential or the functional API, "
                         f"starting with {how}.")
+
+
+def _keras_reason(error: Exception) -> str:
+    """The line of Keras' message that says why (not "Exception encountered when calling
+    ..."), without its terminal colours, short."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip() and not line.startswith("Exception encountered")]
+    reason = lines[0] if lines else type(error).__name__
+    return reason if len(reason) <= 200 else reason[:197] + "..."
 
 
 def _output_shape(layer) -> tuple | None:
@@ -208,7 +226,10 @@ def layer_explorer(
     image = np.asarray(image)
     if image.ndim == 4 and len(image) == 1:
         image = image[0]
-    if image.ndim != 3 or (None not in expected and image.shape != expected):
+    # Each size the model fixes must match (a None size takes any), the colours too: a
+    # (None, None, 3) model given 4 channels failed in Keras' call (the thirteenth pass).
+    if image.ndim != 3 or len(expected) != 3 or any(
+            size is not None and size != given for size, given in zip(expected, image.shape)):
         raise SettingsError(f"Pass one image of shape {expected}, not shape {image.shape}.")
     # A convolution nested in a block (a keras.Sequential or keras.Model inside) has no output of
     # its own in the model's graph: the block's output, its last layer's maps, stands for it,

@@ -102,7 +102,32 @@ def _what_it_answers(last, classes=None) -> str | None:
     if isinstance(last, NORMALISING):
         return (f"is a {type(last).__name__}, which shifts and scales the values, so its "
                 "answers are not probabilities over the classes (they do not add up to 1)")
+    kind = type(last).__name__
+    article = "an" if kind[:1] in "AEIOU" else "a"
+    if isinstance(last, keras.layers.Rescaling) and not _is_identity(last):
+        return (f"is {article} {kind} layer, which scales the values, so its answers are not "
+                "probabilities over the classes (they do not add up to 1)")
+    if isinstance(last, ACTING_LAYERS):  # a ReLU layer after Dense(10), a Softmax(axis=0)
+        seen = _activation_gives(last, classes)
+        if seen:
+            return (f"is {article} {kind} layer, so its answers are not probabilities over the "
+                    f"classes ({seen})")
     return None
+
+
+def _is_identity(rescaling) -> bool:
+    try:
+        return float(rescaling.scale) == 1 and float(rescaling.offset) == 0
+    except (TypeError, ValueError):  # a scale per channel: not the identity
+        return False
+
+
+# Keras' layers that act on the values as an activation does: judged by what they give for
+# test rows, as an activation of one's own is (the thirteenth pass: a ReLU() or
+# Softmax(axis=0) after the last Dense was accepted, as was a Rescaling after the softmax).
+ACTING_LAYERS = tuple(getattr(keras.layers, name) for name in (
+    "ReLU", "LeakyReLU", "ELU", "PReLU", "Softmax")
+    if hasattr(keras.layers, name))
 
 
 def _activation_gives(activation, classes=None) -> str | None:
@@ -248,13 +273,15 @@ def _loss_config(model) -> dict:
 # them (TensorFlow's tutorial puts the augmentation first) still sees 0..1 pixels. Keras'
 # layers that take a value_range (RandomBrightness, RandomContrast, RandomColorJitter,
 # Solarization, RandAugment, ...) keep it too once it is 0..1 (see `_value_range_problem`).
-# RandomContrast, RandomGaussianBlur and RandomElasticTransform use their value_range only to
-# clip what they give: on 0..1 pixels Keras' default (0, 255) clips nothing, and nothing is
-# sized for 255 (the twelfth pass: they were refused).
+# RandomContrast, RandomGaussianBlur, RandomElasticTransform, RandomSaturation, RandomHue,
+# RandomSharpness and RandomColorDegeneration use their value_range only to clip what they
+# give: on 0..1 pixels Keras' default (0, 255) clips nothing, and nothing is sized for 255
+# (the twelfth and thirteenth passes: they were refused).
 _KEEPING_THE_RANGE = tuple(getattr(keras.layers, name) for name in (
     "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomCrop",
     "RandomShear", "RandomPerspective", "RandomGrayscale", "Resizing", "CenterCrop",
-    "RandomContrast", "RandomGaussianBlur", "RandomElasticTransform")
+    "RandomContrast", "RandomGaussianBlur", "RandomElasticTransform", "RandomSaturation",
+    "RandomHue", "RandomSharpness", "RandomColorDegeneration")
     if hasattr(keras.layers, name))
 
 
@@ -479,6 +506,8 @@ def _ends_in_softmax(model) -> bool:
         return False
     last = _output_layer(model)
     activation = _activation_name(last)
+    if isinstance(last, ACTING_LAYERS):  # a Softmax layer
+        return _activation_gives(last) == ""
     return activation in SOFTMAX or (activation not in (None, "linear")
                                      and _activation_gives(last.activation) == "")
 

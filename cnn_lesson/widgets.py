@@ -32,12 +32,16 @@ SHOWN_SIZE = 128  # pixels: a 32x32 image is shown 4 times larger, each pixel a 
 
 
 def png_bytes(image: np.ndarray, size: int = SHOWN_SIZE) -> bytes:
-    """Encode a uint8 image (H, W, 3) or (H, W) as PNG, enlarged to `size` pixels wide.
+    """Encode a uint8 image (H, W, 3), (H, W, 1) or (H, W) as PNG, enlarged to `size` pixels
+    wide.
 
     NEAREST resampling keeps each pixel a sharp square, so learners see how little a 32x32
     image holds. Used by every explorer in this module.
     """
-    picture = Image.fromarray(np.asarray(image, dtype=np.uint8))
+    pixels = np.asarray(image, dtype=np.uint8)
+    if pixels.ndim == 3 and pixels.shape[-1] == 1:  # grey, one channel: PIL takes (H, W)
+        pixels = pixels[..., 0]
+    picture = Image.fromarray(pixels)
     height = max(1, round(size * picture.height / picture.width))
     buffer = io.BytesIO()
     picture.resize((size, height), Image.Resampling.NEAREST).save(buffer, format="PNG")
