@@ -160,6 +160,11 @@ def write_edition(action: str, names: Sequence[str], force: bool) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `python -m cnn_lesson`. Returns the exit status."""
+    # Run with its output closed (`>&-`, some schedulers): Python's sys.stdout is None, and
+    # Keras' progress lines write to it directly (a raw AttributeError after the first epoch).
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115
     try:
         arguments = build_parser().parse_args(argv)
     except KeyboardInterrupt:  # Ctrl-C before anything ran

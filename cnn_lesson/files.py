@@ -326,12 +326,15 @@ def closed_to_us(paths: Iterable[Path]) -> Path | None:
     (opening one would wait)."""
     for path in paths:
         try:
+            os.stat(path)  # in a folder that can be listed but not entered (mode 444): closed
             if os.path.isdir(path):
                 os.scandir(path).close()
             elif is_regular_file(path):
                 open(path, "rb").close()
         except PermissionError:
             return Path(path)
+        except (OSError, ValueError):  # missing, a link to nothing: not closed, absent
+            continue
     return None
 
 

@@ -614,7 +614,10 @@ def forget_finished_runs(folder: Path) -> list[Path]:
             continue
         run = log.get("run")
         if isinstance(run, dict) and COMMAND_DATA in run:
-            with holding_folder(run_dir):  # a run training there now: "Another ... is using"
+            if os.access(run_dir, os.W_OK | os.X_OK):
+                with holding_folder(run_dir):  # a run training there: "Another ... is using"
+                    _refuse_a_commands_run(run_dir, log)
+            else:  # no run can be training in a folder it cannot write, nor lock it
                 _refuse_a_commands_run(run_dir, log)
         if log.get("finished") is not True:
             continue  # the lessons resume their own unfinished runs
@@ -667,14 +670,32 @@ def _the_command(run_dir: Path, run: dict) -> str:
 
 
 def _lesson_run_folders(root: Path) -> list[Path]:
-    """The folders matching `LESSON_RUNS` in `root`, none reached through a link."""
+    """The folders matching `LESSON_RUNS` in `root`, none reached through a link.
+
+    Raises:
+        BackupError: a folder among them can be listed but not entered (named).
+    """
     found = []
-    for pattern in LESSON_RUNS:
-        for run_dir in sorted(root.glob(pattern)) if pattern != "." else [root]:
-            parts = run_dir.relative_to(root).parts
-            if run_dir.is_dir() and not any((root.joinpath(*parts[:end])).is_symlink()
-                                            for end in range(1, len(parts) + 1)):
-                found.append(run_dir)
+    try:
+        for pattern in LESSON_RUNS:
+            found += _matching(root, pattern)
+    except PermissionError as error:  # a folder that can be listed, not entered (mode 444)
+        closed = os.fsdecode(error.filename) if error.filename else root
+        raise BackupError(
+            f"Cannot look into {shown(closed)} (permission denied), where the lessons keep "
+            "their runs. Nothing was changed: make it readable (e.g. `chmod -R u+rX` on it), "
+            "or set CNN_LESSON_OUTPUT to another folder, then refresh.") from None
+    return found
+
+
+def _matching(root: Path, pattern: str) -> list[Path]:
+    """The folders matching one of `LESSON_RUNS` in `root`, none reached through a link."""
+    found = []
+    for run_dir in sorted(root.glob(pattern)) if pattern != "." else [root]:
+        parts = run_dir.relative_to(root).parts
+        if run_dir.is_dir() and not any((root.joinpath(*parts[:end])).is_symlink()
+                                        for end in range(1, len(parts) + 1)):
+            found.append(run_dir)
     return found
 
 

@@ -239,5 +239,12 @@ def load_cifar10(
     if chosen is None:
         path = download_archive(url, cache_root, check_hash=not allow_unofficial_archive)
         return _load_archive(path.resolve(), cache_root, allow_unofficial_archive)
-    return _load_local(user_path(chosen, "The data source", DataError), cache_root,
-                       allow_unofficial_archive)
+    try:
+        return _load_local(user_path(chosen, "The data source", DataError), cache_root,
+                           allow_unofficial_archive)
+    except PermissionError as error:  # a folder inside it that can be listed, not entered
+        closed = os.fsdecode(error.filename) if error.filename else chosen
+        raise DataError(
+            f"{shown(closed)} (in the data source) cannot be read: permission denied. Make it "
+            "readable (e.g. `chmod -R u+rX` on the data) or copy the data to a folder of "
+            "yours.") from None
