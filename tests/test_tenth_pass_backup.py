@@ -62,6 +62,7 @@ def test_lesson_runs_name_lesson_5s_folder():
     assert FURTHER_FOLDER in LESSON_RUNS
 
 
+@pytest.mark.slow  # a process without root's capabilities: CI runs it
 @needs_file_modes
 def test_a_read_only_backup_is_refused_before_training(tmp_path):
     """Finding 8c: it resumed, trained an epoch (minutes on the real data), then could not
@@ -84,6 +85,7 @@ def test_a_read_only_backup_is_refused_before_training(tmp_path):
     assert len(history.history["loss"]) == 3
 
 
+@pytest.mark.slow  # a process without root's capabilities: CI runs it
 @needs_file_modes
 def test_a_read_only_backup_of_a_finished_run_is_still_restored(tmp_path):
     """The eleventh pass (B.md 2a): the probe refused a finished, never-saved run, whose
@@ -132,6 +134,7 @@ def test_a_commands_unfinished_run_is_refused_before_any_lesson(tmp_path):
     assert (tmp_path / BACKUP_FOLDER).is_dir()
 
 
+@pytest.mark.slow  # a process without root's capabilities: CI runs it
 @needs_file_modes
 def test_an_unreadable_saved_model_is_not_called_never_saved(tmp_path):
     """The eleventh pass (B.md 3): a saved run whose model.keras one may not read was "a

@@ -171,6 +171,7 @@ def test_an_unreadable_kernel_spec_is_a_permission_problem_not_damage(tmp_path):
 # The eleventh pass (B.md 3): a saved run whose model.keras one may not read was "a model that
 # no metrics.json of this command describes, such as lesson 3's", and --fresh the advice.
 
+@pytest.mark.slow  # a process without root's capabilities: CI runs it
 @needs_file_modes
 def test_an_unreadable_model_is_said_so_not_called_another_runs(tmp_path):
     from cnn_lesson.cli import main

@@ -6,6 +6,8 @@ data and in the lessons' output folder; a read-only run folder stopped `notebook
 import subprocess
 import sys
 
+import pytest
+
 import cifar_writer as writer
 from cnn_lesson.config import PROJECT_ROOT
 from tests.helpers import needs_file_modes, run_without_privileges
@@ -53,6 +55,7 @@ def test_a_lessons_folder_that_cannot_be_entered_is_named_by_refresh(tmp_path):
     assert "exercises" in error and "Nothing was changed" in error
 
 
+@pytest.mark.slow  # a process without root's capabilities: CI runs it
 @needs_file_modes
 def test_a_read_only_folder_of_a_saved_command_run_is_named_for_what_it_is(tmp_path):
     """Finding 5: its lock could not be taken ("That folder is not writable ... (--output
@@ -75,6 +78,7 @@ def test_a_read_only_folder_of_a_saved_command_run_is_named_for_what_it_is(tmp_p
     assert "lock" not in error and "--output" not in error
 
 
+@pytest.mark.slow  # the command in a process: CI runs it
 def test_train_with_its_output_closed_finishes(tmp_path):
     """Finding 6: `train ... >&-` died after its first epoch (Keras wrote to None)."""
     output = tmp_path / "run"
