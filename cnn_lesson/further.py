@@ -61,6 +61,12 @@ MAX_RESIDUAL_CONVS = 4
 # Patches of size x size pixels make a covariance matrix of (3 size^2)^2 numbers: size=100
 # on large images asked numpy for 7 GB. The network's first convolution is 3x3.
 MAX_WHITENING_SIZE = 8
+
+
+def most_whitening_filters(size: int = 3) -> int:
+    """The most filters `whitening_filters` gives for `size` x `size` patches: each of the
+    patch's numbers (size x size x 3) is a direction, kept with its negative."""
+    return 2 * size * size * 3
 # 4 times lesson 5's batch. The step's activations grow with it, and the random images alone
 # are 12 KB each (batch_size=10**6 asked numpy for 12 GB).
 MAX_SPEED_BATCH_SIZE = 1024
@@ -147,10 +153,11 @@ def whitening_filters(images: np.ndarray, filters: int = 32, size: int = 3,
     # taken as pixels.
     checked_images(images[:WHITENING_IMAGES])
     dimensions = size * size * 3
+    most = most_whitening_filters(size)
     if isinstance(filters, bool) or not isinstance(filters, numbers.Integral) or filters % 2 \
-            or not 2 <= filters <= 2 * dimensions:
+            or not 2 <= filters <= most:
         raise SettingsError(f"filters={filters!r}: whitening gives an even number of filters "
-                            f"from 2 to {2 * dimensions} (each direction and its negative).")
+                            f"from 2 to {most} (each direction and its negative).")
     scale = 255.0 if np.issubdtype(images.dtype, np.integer) else 1.0  # floats: in 0..1
     total, sums = 0, np.zeros(dimensions, np.float64)
     products = np.zeros((dimensions, dimensions), np.float64)
@@ -476,7 +483,7 @@ def train_further(
     whiten = whiten and model_options.get("whitening") is None  # the learner's own wins
     # whitening_filters' limits for 3 x 3 patches; its own message named `filters=64`, an
     # argument the learner never gave, and not the way out.
-    most = 2 * 3 * 3 * 3
+    most = most_whitening_filters()  # the patch size train_further whitens
     if whiten and (first_filters % 2 or first_filters > most):
         raise SettingsError(
             f"filters={filters}: the whitened first convolution (whiten=True, the default) "
