@@ -26,6 +26,28 @@ needs_file_modes = pytest.mark.skipif(
     reason="root ignores file modes, and setpriv is not there to drop its capabilities")
 
 
+def run_closed(path: Path, mode: int, *arguments: str, **kwargs):
+    """`run_without_privileges(*arguments)` while `path` has the file `mode` (its own mode
+    back afterwards); returns the CompletedProcess."""
+    before = path.stat().st_mode & 0o7777
+    path.chmod(mode)
+    try:
+        return run_without_privileges(*arguments, **kwargs)
+    finally:
+        path.chmod(before)
+
+
+# A process reading the backup of the folder it is given, as the next run would.
+READ_SAVED_RUN = ("import sys; from pathlib import Path; "
+                  "from cnn_lesson.backup.saved import read_saved_run; "
+                  "read_saved_run(Path(sys.argv[1]))")
+
+
+def last_line(process) -> str:
+    """The last line a process wrote to its standard error (its error, after TF's notes)."""
+    return process.stderr.strip().splitlines()[-1]
+
+
 def one_line(text: str) -> str:
     """The only line of a message (a failure if there are more, or a traceback)."""
     lines = text.strip().splitlines()

@@ -13,7 +13,7 @@ from cnn_lesson.backup.saved import differences
 from cnn_lesson.errors import SettingsError
 from tests.test_backup_bad_input import _run
 from tests.helpers import (
-    interrupted_folder, needs_file_modes, random_images, run_without_privileges,
+    READ_SAVED_RUN, interrupted_folder, last_line, needs_file_modes, random_images, run_closed,
 )
 
 
@@ -30,15 +30,7 @@ def interrupted(tmp_path_factory):
 def test_a_backup_that_cannot_be_read_is_not_called_damaged(interrupted, tmp_path, unreadable):
     """Finding 7: "damaged ... start over with --fresh", which would discard intact epochs."""
     folder = shutil.copytree(interrupted, tmp_path / "run")
-    (folder / unreadable).chmod(0)
-    try:
-        code = ("import sys; from pathlib import Path; "
-                "from cnn_lesson.backup.saved import read_saved_run; "
-                "read_saved_run(Path(sys.argv[1]))")
-        process = run_without_privileges("-c", code, str(folder))
-    finally:
-        (folder / unreadable).chmod(0o755)
-    error = process.stderr.strip().splitlines()[-1]
+    error = last_line(run_closed(folder / unreadable, 0, "-c", READ_SAVED_RUN, str(folder)))
     assert error.startswith("cnn_lesson.errors.BackupError: The training backup in run/ cannot "
                             f"be read: {unreadable} is not readable (permission denied)"), error
     assert "damaged" not in error and "--fresh" not in error and "chmod" in error

@@ -12,10 +12,13 @@ from cnn_lesson.data.synthetic import SYNTHETIC_LABEL
 from cnn_lesson.errors import BackupError
 from cnn_lesson.further import FURTHER_FOLDER
 from cnn_lesson.saving import save_model
-from tests.helpers import interrupted_folder, needs_file_modes, run_without_privileges
+from tests.helpers import interrupted_folder, last_line, needs_file_modes, run_closed
 from tests.test_backup import _run
 
 # What `python -m cnn_lesson train --quick --data synthetic` logs beside the course's facts
+# A process forgetting the lessons' finished runs in the folder it is given, as refresh does.
+FORGET = ("import sys; from cnn_lesson.backup import forget_finished_runs; "
+          "forget_finished_runs(sys.argv[1])")
 COMMAND_RUN = {COMMAND_DATA: "the command's images", "data source": SYNTHETIC_LABEL,
                "quick": True}
 
@@ -68,14 +71,10 @@ def test_a_read_only_backup_is_refused_before_training(tmp_path):
     """Finding 8c: it resumed, trained an epoch (minutes on the real data), then could not
     save it. Now nothing trains, and the backup is intact once writable again."""
     folder = interrupted_folder(tmp_path / "run", _run, 1)
-    (folder / BACKUP_FOLDER).chmod(0o555)
-    try:
-        code = ("import sys; from tests.test_backup import _run; "
-                "_run(sys.argv[1], verbose=2)")
-        process = run_without_privileges("-c", code, str(folder))
-    finally:
-        (folder / BACKUP_FOLDER).chmod(0o755)
-    error = process.stderr.strip().splitlines()[-1]
+    process = run_closed(folder / BACKUP_FOLDER, 0o555, "-c",
+                         "import sys; from tests.test_backup import _run; "
+                         "_run(sys.argv[1], verbose=2)", str(folder))
+    error = last_line(process)
     assert error.startswith("cnn_lesson.errors.BackupError: Cannot write to the training "
                             "backup"), error
     assert "Permission denied" in error and "Nothing was trained" in error
@@ -92,13 +91,9 @@ def test_a_read_only_backup_of_a_finished_run_is_still_restored(tmp_path):
     restore only reads its backup (and "another output folder" would train it again)."""
     folder = tmp_path / "run"
     _run(folder, epochs=1)  # `train` saves no model.keras: the run is finished, unsaved
-    (folder / BACKUP_FOLDER).chmod(0o555)
-    try:
-        process = run_without_privileges(
-            "-c", "import sys; from tests.test_backup import _run; "
-            "_run(sys.argv[1], epochs=1, verbose=1)", str(folder))
-    finally:
-        (folder / BACKUP_FOLDER).chmod(0o755)
+    process = run_closed(folder / BACKUP_FOLDER, 0o555, "-c",
+                         "import sys; from tests.test_backup import _run; "
+                         "_run(sys.argv[1], epochs=1, verbose=1)", str(folder))
     assert process.returncode == 0, process.stderr[-2000:]
     assert "had already finished its 1 epoch(s)" in process.stdout
 
@@ -141,14 +136,7 @@ def test_an_unreadable_saved_model_is_not_called_never_saved(tmp_path):
     finished run ... whose model was never saved"."""
     model, _ = _run(tmp_path, epochs=1, run=COMMAND_RUN)
     save_model(model, tmp_path)
-    (tmp_path / "model.keras").chmod(0)
-    try:
-        process = run_without_privileges(
-            "-c", "import sys; from cnn_lesson.backup import forget_finished_runs; "
-            "forget_finished_runs(sys.argv[1])", str(tmp_path))
-    finally:
-        (tmp_path / "model.keras").chmod(0o644)
-    error = process.stderr.strip().splitlines()[-1]
+    error = last_line(run_closed(tmp_path / "model.keras", 0, "-c", FORGET, str(tmp_path)))
     assert "model.keras cannot be read (permission denied)" in error, error
     assert "never saved" not in error and (tmp_path / BACKUP_FOLDER).is_dir()
 

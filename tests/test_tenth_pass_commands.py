@@ -16,7 +16,9 @@ import textwrap
 import pytest
 
 from cnn_lesson.errors import CnnLessonError
-from tests.helpers import needs_file_modes, one_line, run_without_privileges, write_notebook
+from tests.helpers import (
+    last_line, needs_file_modes, one_line, run_closed, run_without_privileges, write_notebook,
+)
 
 NOBODY = 65534  # another user, who owns nothing of the test's
 
@@ -179,12 +181,8 @@ def test_an_unreadable_model_is_said_so_not_called_another_runs(tmp_path):
     arguments = ["train", "--quick", "--data", "synthetic", "--epochs", "1",
                  "--output", str(tmp_path)]
     assert main(arguments) == 0
-    (tmp_path / "model.keras").chmod(0)
-    try:
-        process = run_without_privileges("-m", "cnn_lesson", *arguments)
-    finally:
-        (tmp_path / "model.keras").chmod(0o644)
-    line = process.stderr.strip().splitlines()[-1]  # after TensorFlow's and the data's notes
+    process = run_closed(tmp_path / "model.keras", 0, "-m", "cnn_lesson", *arguments)
+    line = last_line(process)  # after TensorFlow's and the data's notes
     assert "Traceback" not in process.stderr and line.startswith("error: ")
     assert "model.keras cannot be read (permission denied)" in line, line
     assert "another run" not in line and "--fresh" not in line and process.returncode == 1

@@ -10,8 +10,10 @@ import pytest
 
 import cifar_writer as writer
 from cnn_lesson.config import PROJECT_ROOT
-from tests.helpers import needs_file_modes, run_without_privileges
-from tests.test_tenth_pass_backup import COMMAND_RUN, _run
+from tests.helpers import (
+    READ_SAVED_RUN, last_line, needs_file_modes, run_closed, run_without_privileges,
+)
+from tests.test_tenth_pass_backup import COMMAND_RUN, FORGET, _run
 
 
 @needs_file_modes
@@ -30,7 +32,7 @@ def test_a_data_folder_that_cannot_be_entered_is_one_line(tmp_path):
                 "-c", "import sys; from cnn_lesson.data import load_cifar10; "
                 "load_cifar10(sys.argv[1], cache_dir=sys.argv[2])", str(source),
                 str(tmp_path / "cache"))
-            error = process.stderr.strip().splitlines()[-1]
+            error = last_line(process)
             assert error.startswith("cnn_lesson.errors.DataError: "), error
             assert "cannot be read: permission denied" in error and "chmod -R u+rX" in error
     finally:
@@ -43,14 +45,7 @@ def test_a_lessons_folder_that_cannot_be_entered_is_named_by_refresh(tmp_path):
     """Finding 1: `notebooks refresh` died in forget_finished_runs with a PermissionError."""
     exercises = tmp_path / "exercises"
     (exercises / "mine").mkdir(parents=True)
-    exercises.chmod(0o444)
-    try:
-        process = run_without_privileges(
-            "-c", "import sys; from cnn_lesson.backup import forget_finished_runs; "
-            "forget_finished_runs(sys.argv[1])", str(tmp_path))
-    finally:
-        exercises.chmod(0o755)
-    error = process.stderr.strip().splitlines()[-1]
+    error = last_line(run_closed(exercises, 0o444, "-c", FORGET, str(tmp_path)))
     assert error.startswith("cnn_lesson.errors.BackupError: Cannot look into"), error
     assert "exercises" in error and "Nothing was changed" in error
 
@@ -66,14 +61,7 @@ def test_a_read_only_folder_of_a_saved_command_run_is_named_for_what_it_is(tmp_p
     run_dir = tmp_path / "exercises" / "mine"
     model, _ = _run(run_dir, epochs=1, run=COMMAND_RUN)
     save_model(model, run_dir)
-    run_dir.chmod(0o555)
-    try:
-        process = run_without_privileges(
-            "-c", "import sys; from cnn_lesson.backup import forget_finished_runs; "
-            "print(len(forget_finished_runs(sys.argv[1])))", str(tmp_path))
-    finally:
-        run_dir.chmod(0o755)
-    error = process.stderr.strip().splitlines()[-1]
+    error = last_line(run_closed(run_dir, 0o555, "-c", FORGET, str(tmp_path)))
     assert error.startswith("cnn_lesson.errors.BackupError: Could not remove"), error
     assert "lock" not in error and "--output" not in error
 
@@ -97,14 +85,7 @@ def test_a_backup_folder_that_cannot_be_entered_is_not_called_damaged(tmp_path):
     from tests.helpers import interrupted_folder
 
     folder = interrupted_folder(tmp_path / "run", _run, 1)
-    (folder / BACKUP_FOLDER).chmod(0o444)
-    try:
-        process = run_without_privileges(
-            "-c", "import sys; from pathlib import Path; "
-            "from cnn_lesson.backup.saved import read_saved_run; "
-            "read_saved_run(Path(sys.argv[1]))", str(folder))
-    finally:
-        (folder / BACKUP_FOLDER).chmod(0o755)
-    error = process.stderr.strip().splitlines()[-1]
+    error = last_line(run_closed(folder / BACKUP_FOLDER, 0o444, "-c", READ_SAVED_RUN,
+                                 str(folder)))
     assert "cannot be read" in error and "permission denied" in error, error
     assert "damaged" not in error and "--fresh" not in error
